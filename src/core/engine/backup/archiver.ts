@@ -1,0 +1,299 @@
+/**
+ * @module engine/backup/archiver
+ * Backs up a set of targets into a snapshot (spec §16), incrementally against a parent.
+ *
+ * Walk: depth first, directories in byte order of names. A regular file whose name, type, size,
+ * mtime, ctime and inode equal the parent snapshot's node (and whose blobs are all indexed) is
+ * not read again: its content list is reused. Everything else is chunked and stored through the
+ * BlobSaver, which deduplicates. A directory's tree blob is stored after all its children, so
+ * identical folders produce identical tree IDs.
+ *
+ * Files are processed concurrently (bounded by `fileConcurrency`) so reads overlap with CPU
+ * work; node order in trees is fixed by the walk, not by completion order.
+ *
+ * Targets: an absolute target `/a/b` appears in the root tree as `a` -> `b` (the ancestors carry
+ * their real metadata); a relative target `b` appears as `b` (spec §12.8).
+ */
+import { Semaphore } from '../../async.js';
+import { toHex, utf8Encode } from '../../bytes.js';
+import { CofferError, isCofferError } from '../../errors.js';
+import { timeEqual } from '../../format/go-time.js';
+import { encodeTree, decodeTree } from '../../format/tree.js';
+import type { Id, Tree, TreeNode } from '../../format/types.js';
+import { loadBlob } from '../../repository/blob-loader.js';
+import type { BlobSaver } from '../../repository/blob-saver.js';
+import type { MasterIndex } from '../../repository/master-index.js';
+import type { Repository } from '../../repository/repository.js';
+import { fileChunks } from './file-chunks.js';
+import type { FileSource, SourceItem } from './source.js';
+
+export interface ArchiverEvents {
+  /** A file or folder is being started. */
+  onStart?(item: SourceItem): void;
+  /** Bytes of a file were processed (read or found unchanged). */
+  onBytes?(n: number): void;
+  onFileDone?(item: SourceItem, status: 'new' | 'changed' | 'unmodified'): void;
+  onDirDone?(item: SourceItem | undefined, status: 'new' | 'changed' | 'unmodified'): void;
+  /** A source file or folder could not be read; it is left out of the snapshot. */
+  onError?(path: string, error: Error): void;
+}
+
+export interface ArchiverOptions {
+  /** Absolute path -> exclude? Called for every item below the targets. */
+  readonly exclude?: (item: SourceItem) => boolean;
+  /** Do not descend into other file systems (compares device IDs with the target's). */
+  readonly oneFileSystem?: boolean;
+  readonly fileConcurrency?: number;
+  readonly signal?: AbortSignal;
+}
+
+export interface ArchiveCounts {
+  filesNew: number;
+  filesChanged: number;
+  filesUnmodified: number;
+  dirsNew: number;
+  dirsChanged: number;
+  dirsUnmodified: number;
+  totalFiles: number;
+  totalBytes: number;
+  errors: number;
+}
+
+/** Finds a node by name in a parent tree (trees are small enough to index once). */
+class ParentTree {
+  private readonly byName = new Map<string, TreeNode>();
+  constructor(tree: Tree | undefined) {
+    if (tree) for (const n of tree.nodes) this.byName.set(toHex(n.name), n);
+  }
+  get(name: Uint8Array): TreeNode | undefined {
+    return this.byName.get(toHex(name));
+  }
+}
+
+export class Archiver {
+  readonly counts: ArchiveCounts = {
+    filesNew: 0,
+    filesChanged: 0,
+    filesUnmodified: 0,
+    dirsNew: 0,
+    dirsChanged: 0,
+    dirsUnmodified: 0,
+    totalFiles: 0,
+    totalBytes: 0,
+    errors: 0,
+  };
+  private readonly fileSlots: Semaphore;
+
+  constructor(
+    private readonly repo: Repository,
+    private readonly index: MasterIndex,
+    private readonly saver: BlobSaver,
+    private readonly source: FileSource,
+    private readonly events: ArchiverEvents = {},
+    private readonly opts: ArchiverOptions = {},
+  ) {
+    this.fileSlots = new Semaphore(opts.fileConcurrency ?? 4);
+  }
+
+  private async loadParentTree(id: Id | undefined): Promise<ParentTree> {
+    if (!id || !this.index.has('tree', id)) return new ParentTree(undefined);
+    try {
+      const bytes = await loadBlob(this.repo, this.index, 'tree', id);
+      return new ParentTree(decodeTree(bytes, `tree ${id}`));
+    } catch (e) {
+      // A damaged parent only costs speed: everything below is read again.
+      if (isCofferError(e, 'corrupt')) return new ParentTree(undefined);
+      throw e;
+    }
+  }
+
+  private checkCancelled(): void {
+    if (this.opts.signal?.aborted) throw new CofferError('cancelled', 'backup interrupted');
+  }
+
+  private reportError(path: string, error: unknown): void {
+    this.counts.errors++;
+    this.events.onError?.(path, error instanceof Error ? error : new Error(String(error)));
+  }
+
+  /** Stores a tree and returns its ID. */
+  private async saveTree(nodes: TreeNode[]): Promise<Id> {
+    const r = await this.saver.save('tree', encodeTree({ nodes }));
+    return r.id;
+  }
+
+  /**
+   * Backs up `targets` (as given by the user) and returns the root tree ID.
+   * `parentTree` is the root tree of the parent snapshot, if any.
+   */
+  async archive(targets: readonly string[], parentTree: Id | undefined): Promise<Id> {
+    // Build the synthetic hierarchy: each target contributes a path of names from the root.
+    interface Synthetic {
+      children: Map<string, Synthetic>;
+      name: Uint8Array;
+      path: string; // absolute path of this component
+      target: boolean;
+    }
+    const root: Synthetic = { children: new Map(), name: new Uint8Array(), path: '/', target: false };
+    for (const t of targets) {
+      const abs = this.source.absolute(t);
+      const rel = t.startsWith('/') ? abs : t.replace(/^(\.\/)+/, '').replace(/\/+$/, '');
+      const relParts = rel.split('/').filter((p) => p !== '' && p !== '.');
+      const absParts = abs.split('/').filter(Boolean);
+      // Relative targets are rooted at their given form: only the last len(relParts) components.
+      const offset = absParts.length - relParts.length;
+      let node = root;
+      for (let i = 0; i < relParts.length; i++) {
+        const name = relParts[i]!;
+        let child = node.children.get(name);
+        if (!child) {
+          child = { children: new Map(), name: utf8Encode(name), path: '/' + absParts.slice(0, offset + i + 1).join('/'), target: false };
+          node.children.set(name, child);
+        }
+        node = child;
+      }
+      node.target = true;
+    }
+
+    const walkSynthetic = async (syn: Synthetic, parentId: Id | undefined): Promise<Id> => {
+      const parent = await this.loadParentTree(parentId);
+      const names = [...syn.children.values()].sort((a, b) => {
+        const x = toHex(a.name);
+        const y = toHex(b.name);
+        return x < y ? -1 : x > y ? 1 : 0;
+      });
+      const nodes: TreeNode[] = [];
+      for (const child of names) {
+        let item: SourceItem;
+        try {
+          item = await this.source.stat(child.path);
+        } catch (e) {
+          if (!isCofferError(e, 'source')) throw e;
+          this.reportError(child.path, e);
+          continue;
+        }
+        const prev = parent.get(child.name);
+        if (child.target) {
+          const n = await this.processItem({ ...item, name: child.name }, prev, item.meta.deviceId);
+          if (n) nodes.push(n);
+        } else {
+          const subtree = await walkSynthetic(child, prev?.type === 'dir' ? prev.subtree : undefined);
+          nodes.push({ ...item.meta, name: child.name, type: 'dir', content: null, subtree });
+        }
+      }
+      return this.saveTree(nodes);
+    };
+    return walkSynthetic(root, parentTree);
+  }
+
+  /** Backs up one item; returns its node, or undefined when it is excluded or unreadable. */
+  private async processItem(item: SourceItem, prev: TreeNode | undefined, rootDevice: bigint | undefined): Promise<TreeNode | undefined> {
+    this.checkCancelled();
+    switch (item.meta.type) {
+      case 'dir':
+        return this.processDir(item, prev, rootDevice);
+      case 'file':
+        return this.processFile(item, prev);
+      case 'socket':
+        return undefined; // restic skips sockets
+      default:
+        return { ...item.meta, content: null };
+    }
+  }
+
+  private async processDir(dir: SourceItem, prev: TreeNode | undefined, rootDevice: bigint | undefined): Promise<TreeNode | undefined> {
+    this.events.onStart?.(dir);
+    let listing;
+    try {
+      listing = await this.source.readDir(dir);
+    } catch (e) {
+      if (!isCofferError(e, 'source')) throw e;
+      this.reportError(dir.path, e);
+      return undefined;
+    }
+    for (const err of listing.errors) this.reportError(err.path, err.error);
+    const parent = await this.loadParentTree(prev?.type === 'dir' ? prev.subtree : undefined);
+    const pending: Promise<TreeNode | undefined>[] = [];
+    for (const child of listing.items) {
+      if (this.opts.exclude?.(child)) continue;
+      const prevChild = parent.get(child.name);
+      if (child.meta.type === 'dir') {
+        if (this.opts.oneFileSystem && rootDevice !== undefined && child.meta.deviceId !== rootDevice) continue;
+        // Folders are walked in order (depth first) so memory follows the depth, not the size.
+        pending.push(Promise.resolve(await this.processDir(child, prevChild, rootDevice)));
+      } else if (child.meta.type === 'file') {
+        await this.fileSlots.acquire();
+        const p = this.processFile(child, prevChild).finally(() => this.fileSlots.release());
+        p.catch(() => undefined); // observed below; avoid an unhandled rejection meanwhile
+        pending.push(p);
+      } else {
+        pending.push(this.processItem(child, prevChild, rootDevice));
+      }
+    }
+    const nodes = (await Promise.all(pending)).filter((n): n is TreeNode => n !== undefined);
+    const subtree = await this.saveTree(nodes);
+    const status = !prev ? 'new' : prev.subtree === subtree ? 'unmodified' : 'changed';
+    if (status === 'new') this.counts.dirsNew++;
+    else if (status === 'changed') this.counts.dirsChanged++;
+    else this.counts.dirsUnmodified++;
+    this.events.onDirDone?.(dir, status);
+    return { ...dir.meta, content: null, subtree };
+  }
+
+  private unchanged(item: SourceItem, prev: TreeNode | undefined): prev is TreeNode & { content: readonly Id[] } {
+    if (!prev || prev.type !== 'file' || !prev.content) return false;
+    const m = item.meta;
+    if ((prev.size ?? 0) !== (m.size ?? 0)) return false;
+    if (!timeEqual(prev.mtime, m.mtime) || !timeEqual(prev.ctime, m.ctime)) return false;
+    if ((prev.inode ?? 0n) !== (m.inode ?? 0n)) return false;
+    return prev.content.every((id) => this.index.has('data', id) || this.saver.isKnown('data', id));
+  }
+
+  private async processFile(item: SourceItem, prev: TreeNode | undefined): Promise<TreeNode | undefined> {
+    this.checkCancelled();
+    this.events.onStart?.(item);
+    const size = item.meta.size ?? 0;
+    this.counts.totalFiles++;
+    if (this.unchanged(item, prev)) {
+      this.counts.filesUnmodified++;
+      this.counts.totalBytes += size;
+      this.events.onBytes?.(size);
+      this.events.onFileDone?.(item, 'unmodified');
+      return { ...item.meta, content: prev.content };
+    }
+    const content: Id[] = [];
+    let read = 0;
+    let file;
+    try {
+      file = await this.source.open(item);
+    } catch (e) {
+      if (!isCofferError(e, 'source')) throw e;
+      this.counts.totalFiles--;
+      this.reportError(item.path, e);
+      return undefined;
+    }
+    try {
+      for await (const chunk of fileChunks(file, this.repo.config.chunkerPolynomial, this.repo.platform.crypto)) {
+        this.checkCancelled();
+        await this.saver.save('data', chunk.data, chunk.id);
+        content.push(chunk.id);
+        read += chunk.data.length;
+        this.events.onBytes?.(chunk.data.length);
+      }
+    } catch (e) {
+      // Only source errors (unreadable, vanished) skip the file; storage failures are fatal.
+      if (!isCofferError(e, 'source')) throw e;
+      this.counts.totalFiles--;
+      this.reportError(item.path, e);
+      return undefined;
+    } finally {
+      await file.close().catch(() => undefined);
+    }
+    this.counts.totalBytes += read;
+    if (prev) this.counts.filesChanged++;
+    else this.counts.filesNew++;
+    this.events.onFileDone?.(item, prev ? 'changed' : 'new');
+    // The size is what was actually read: a file that grew or shrank meanwhile stays consistent.
+    return { ...item.meta, size: read, content };
+  }
+}

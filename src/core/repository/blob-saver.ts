@@ -1,0 +1,169 @@
+/**
+ * @module repository/blob-saver
+ * Stores blobs: deduplicate, compress, encrypt, pack, upload, index (spec §9-§11, §20).
+ *
+ * Ordering that keeps the repository valid at every instant (a crash at any point leaves
+ * something `restic check` accepts): a pack is uploaded completely under its hash before any
+ * index entry names it, and index files are written only for uploaded packs. Packs that were
+ * uploaded but not yet indexed when a crash happens are merely "unreferenced" (a hint in check,
+ * removed by prune). Index files are written every `indexEveryPacks` packs or `indexEveryMs`
+ * so that an interrupted backup's work is reused by the next run.
+ *
+ * Memory stays bounded: at most one open pack per blob type plus `uploads` finished packs in
+ * flight; `save` waits when the upload queue is full.
+ */
+import type { CallOpts } from '../backend/backend.js';
+import { Semaphore } from '../async.js';
+import { encodeIndex } from '../format/index-file.js';
+import type { BlobType, Id, IndexPack } from '../format/types.js';
+import type { MasterIndex } from './master-index.js';
+import { PackBuilder, type FinishedPack } from './pack-builder.js';
+import type { Repository } from './repository.js';
+
+export interface BlobSaverOptions {
+  /** Packs uploading at once (default: the backend's connections, at least 2). */
+  readonly uploads?: number;
+  readonly indexEveryPacks?: number;
+  readonly indexEveryMs?: number;
+  readonly onPackUploaded?: (pack: FinishedPack) => void;
+  readonly signal?: AbortSignal;
+  /** Do everything but write to the backend (backup --dry-run). */
+  readonly dryRun?: boolean;
+}
+
+export interface SaveResult {
+  readonly id: Id;
+  /** False when the blob was already stored (in the index or earlier in this run). */
+  readonly added: boolean;
+  /** Bytes this blob adds to the repository (sealed size), 0 when it was known. */
+  readonly storedSize: number;
+}
+
+export interface SaverStats {
+  dataBlobs: number;
+  treeBlobs: number;
+  /** Plaintext bytes of new blobs. */
+  bytesAdded: number;
+  /** Stored (sealed, maybe compressed) bytes of new blobs. */
+  bytesAddedPacked: number;
+  packs: number;
+}
+
+export class BlobSaver {
+  private readonly builders: Record<BlobType, PackBuilder>;
+  /** Blobs accepted in this run but not yet in the index (their pack may still be uploading). */
+  private readonly pending: Record<BlobType, Set<Id>> = { data: new Set(), tree: new Set() };
+  private readonly uploadSlots: Semaphore;
+  private readonly inFlight = new Set<Promise<void>>();
+  private unindexed: IndexPack[] = [];
+  private unindexedSince = 0;
+  private failure: unknown;
+  readonly stats: SaverStats = { dataBlobs: 0, treeBlobs: 0, bytesAdded: 0, bytesAddedPacked: 0, packs: 0 };
+  readonly indexFilesWritten: Id[] = [];
+
+  constructor(
+    private readonly repo: Repository,
+    private readonly index: MasterIndex,
+    private readonly opts: BlobSaverOptions = {},
+  ) {
+    this.builders = { data: new PackBuilder('data'), tree: new PackBuilder('tree') };
+    this.uploadSlots = new Semaphore(opts.uploads ?? Math.max(2, repo.backend.connections));
+  }
+
+  /** Whether a blob is stored or already accepted in this run. */
+  isKnown(type: BlobType, id: Id): boolean {
+    return this.index.has(type, id) || this.pending[type].has(id);
+  }
+
+  /** Compresses (when due), seals and packs a blob unless it is known. */
+  async save(type: BlobType, plaintext: Uint8Array, knownId?: Id): Promise<SaveResult> {
+    const id = knownId ?? this.repo.sha256Hex(plaintext);
+    if (this.isKnown(type, id)) return { id, added: false, storedSize: 0 };
+    this.pending[type].add(id);
+    const level = type === 'data' ? this.repo.dataCompressionLevel : this.repo.metadataCompressionLevel;
+    // An empty blob must never be stored compressed: uncompressed_length 0 means "not compressed".
+    const compressed = level !== undefined && plaintext.length > 0;
+    const body = compressed ? this.repo.platform.zstd.compress(plaintext, level) : plaintext;
+    const sealed = this.repo.seal(body);
+    await this.addSealed(type, id, sealed, compressed ? plaintext.length : 0, plaintext.length);
+    return { id, added: true, storedSize: sealed.length };
+  }
+
+  private async addSealed(type: BlobType, id: Id, sealed: Uint8Array, uncompressedLength: number, plainSize: number): Promise<void> {
+    this.throwIfFailed();
+    const b = this.builders[type];
+    b.add(id, sealed, uncompressedLength);
+    if (type === 'data') this.stats.dataBlobs++;
+    else this.stats.treeBlobs++;
+    this.stats.bytesAdded += plainSize;
+    this.stats.bytesAddedPacked += sealed.length;
+    if (b.size >= this.repo.packSize) await this.finishPack(type);
+  }
+
+  private async finishPack(type: BlobType): Promise<void> {
+    const b = this.builders[type];
+    if (b.count === 0) return;
+    this.builders[type] = new PackBuilder(type);
+    await this.uploadSlots.acquire();
+    let pack: FinishedPack;
+    try {
+      pack = b.finish((p) => this.repo.seal(p), (x) => this.repo.sha256Hex(x));
+    } catch (e) {
+      this.uploadSlots.release();
+      throw e;
+    }
+    const upload = this.upload(pack).finally(() => {
+      this.uploadSlots.release();
+      this.inFlight.delete(upload);
+    });
+    this.inFlight.add(upload);
+  }
+
+  private async upload(pack: FinishedPack): Promise<void> {
+    try {
+      if (!this.opts.dryRun) await this.repo.backend.put({ type: 'data', name: pack.id }, pack.bytes, this.callOpts());
+      this.stats.packs++;
+      this.index.addPack(pack.id, pack.blobs);
+      for (const blob of pack.blobs) this.pending[blob.type].delete(blob.id);
+      if (this.unindexed.length === 0) this.unindexedSince = Date.now();
+      this.unindexed.push({ id: pack.id, blobs: pack.blobs });
+      this.opts.onPackUploaded?.(pack);
+      if (
+        this.unindexed.length >= (this.opts.indexEveryPacks ?? 64) ||
+        Date.now() - this.unindexedSince >= (this.opts.indexEveryMs ?? 5 * 60_000)
+      ) {
+        await this.writeIndex();
+      }
+    } catch (e) {
+      this.failure ??= e;
+    }
+  }
+
+  private async writeIndex(): Promise<void> {
+    if (this.unindexed.length === 0) return;
+    const packs = this.unindexed;
+    this.unindexed = [];
+    if (this.opts.dryRun) return;
+    const json = encodeIndex({ packs });
+    const id = await this.repo.saveUnpacked('index', json, this.callOpts());
+    this.index.indexFiles.add(id);
+    this.indexFilesWritten.push(id);
+  }
+
+  private callOpts(): CallOpts | undefined {
+    return this.opts.signal ? { signal: this.opts.signal } : undefined;
+  }
+
+  private throwIfFailed(): void {
+    if (this.failure !== undefined) throw this.failure;
+  }
+
+  /** Finishes open packs, waits for every upload, and writes the remaining index entries. */
+  async flush(): Promise<void> {
+    await this.finishPack('data');
+    await this.finishPack('tree');
+    while (this.inFlight.size > 0) await Promise.all([...this.inFlight]);
+    this.throwIfFailed();
+    await this.writeIndex();
+  }
+}
