@@ -1,0 +1,30 @@
+/**
+ * @module engine/restore/sink
+ * Where a restore writes, as a port: the Node edge implements it on the file system
+ * (src/node/fs-sink.ts); the browser implements it with downloads. Paths are arrays of raw
+ * name components relative to the restore target.
+ */
+import type { TreeNode } from '../../format/types.js';
+
+export type RelPath = readonly Uint8Array[];
+
+export interface FileWriter {
+  /** Writes `data` at `offset`; calls may come out of order. */
+  write(offset: number, data: Uint8Array): Promise<void>;
+  /** Content complete: close and keep. */
+  close(): Promise<void>;
+  /** Content incomplete: close and remove (or rename to show it is partial); returns the name left, if any. */
+  abandon(): Promise<string | undefined>;
+}
+
+export interface RestoreSink {
+  mkdir(path: RelPath, node: TreeNode): Promise<void>;
+  createFile(path: RelPath, node: TreeNode): Promise<FileWriter>;
+  /** Symlinks, fifos, devices. Unsupported types may be skipped with a warning. */
+  createSpecial(path: RelPath, node: TreeNode): Promise<void>;
+  hardlink(path: RelPath, existing: RelPath): Promise<void>;
+  /** Ownership, mode, times, xattrs: called after content, and for folders after all children. */
+  setMetadata(path: RelPath, node: TreeNode): Promise<void>;
+  /** Reads back a restored file for --verify. */
+  readFile?(path: RelPath): AsyncIterable<Uint8Array>;
+}
