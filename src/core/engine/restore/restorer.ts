@@ -18,6 +18,7 @@ import { forEachLimit } from '../../async.js';
 import { anyMatch, childMayMatch, matchPath, type Pattern } from '../../filter/pattern.js';
 import { TreeLoader, walkTree, type WalkEntry } from '../walk/tree-walker.js';
 import type { RelPath, RestoreSink } from './sink.js';
+import type { RestoredFile } from './verify.js';
 
 export interface RestoreOptions {
   readonly include?: readonly Pattern[];
@@ -39,6 +40,8 @@ export interface RestoreResult {
   others: number;
   bytes: number;
   errors: { path: string; message: string; leftAs?: string }[];
+  /** Files whose content was restored (hard links excluded), for --verify. */
+  restoredFiles: RestoredFile[];
 }
 
 interface PlannedFile {
@@ -58,7 +61,7 @@ function selected(opts: RestoreOptions, path: string, isDir: boolean, insideIncl
 
 export async function restore(repo: Repository, index: MasterIndex, tree: Id, sink: RestoreSink, opts: RestoreOptions = {}): Promise<RestoreResult> {
   const loader = new TreeLoader(repo, index);
-  const result: RestoreResult = { files: 0, dirs: 0, others: 0, bytes: 0, errors: [] };
+  const result: RestoreResult = { files: 0, dirs: 0, others: 0, bytes: 0, errors: [], restoredFiles: [] };
   const files: PlannedFile[] = [];
   const dirs: WalkEntry[] = [];
   const links = new Map<string, PlannedFile>();
@@ -124,6 +127,7 @@ export async function restore(repo: Repository, index: MasterIndex, tree: Id, si
       return false;
     }
     await sink.setMetadata(entry.rawPath, node);
+    result.restoredFiles.push({ path: entry.path, rawPath: entry.rawPath, node });
     result.files++;
     result.bytes += offset;
     opts.events?.onFileDone?.(entry.path, offset);

@@ -1,0 +1,170 @@
+/** `coffer backup`: back up files and folders (restic backup). */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import { backup } from '../../core/engine/backup/backup.js';
+import { scan } from '../../core/engine/backup/scan.js';
+import type { SourceItem } from '../../core/engine/backup/source.js';
+import { CofferError, isCofferError } from '../../core/errors.js';
+import { anyMatch, parsePattern, type Pattern } from '../../core/filter/pattern.js';
+import type { Repository } from '../../core/repository/repository.js';
+import { NodeFileSource } from '../../node/fs-source.js';
+import { flag, list, str, type Command } from '../command.js';
+import type { Cli } from '../context.js';
+import { EXIT_PARTIAL } from '../exit-codes.js';
+import { formatBytes, formatDuration } from '../format.js';
+import { Progress } from '../progress.js';
+import { createRepository } from './init.js';
+
+function readLines(file: string, what: string): string[] {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new CofferError('usage', `cannot read ${what} ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  return text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#'));
+}
+
+async function openOrCreate(cli: Cli): Promise<Repository> {
+  try {
+    return await cli.openRepository();
+  } catch (e) {
+    // First use: create the default repository; an explicit location must exist (exit 10).
+    if (isCofferError(e, 'no-repository') && cli.repositoryLocation().isDefault) {
+      cli.info(`no repository yet: creating the default one at ${cli.repositoryLocation().location}`);
+      return createRepository(cli, 2);
+    }
+    throw e;
+  }
+}
+
+const command: Command = {
+  name: 'backup',
+  summary: 'Back up files and folders into the repository (the default one is created on first use).',
+  usage: '[options] PATH...',
+  help: `Options:
+      --tag TAG            add a tag to the snapshot (repeatable, or comma-separated)
+      --host HOST          host name recorded in the snapshot (default: this machine's)
+  -e, --exclude PATTERN    leave out paths matching PATTERN (repeatable)
+      --exclude-file FILE  read exclude patterns from FILE
+      --files-from FILE    read the paths to back up from FILE (one a line)
+      --parent SNAPSHOT    compare with this snapshot instead of choosing one
+  -f, --force              read every file again, ignoring the parent snapshot
+  -x, --one-file-system    do not cross into other file systems
+  -n, --dry-run            do everything except write to the repository`,
+  options: {
+    tag: { type: 'string', multiple: true },
+    host: { type: 'string', short: 'H' },
+    exclude: { type: 'string', short: 'e', multiple: true },
+    'exclude-file': { type: 'string', multiple: true },
+    'files-from': { type: 'string', multiple: true },
+    parent: { type: 'string' },
+    force: { type: 'boolean', short: 'f' },
+    'one-file-system': { type: 'boolean', short: 'x' },
+    'dry-run': { type: 'boolean', short: 'n' },
+  },
+  async run(cli, values, positionals) {
+    const targets = [...positionals];
+    for (const f of list(values['files-from'])) targets.push(...readLines(f, 'file list'));
+    if (targets.length === 0) throw new CofferError('usage', 'nothing to back up: give at least one path (coffer backup PATH...)');
+    const excludeTexts = [...list(values.exclude)];
+    for (const f of list(values['exclude-file'])) excludeTexts.push(...readLines(f, 'exclude file'));
+    const patterns: Pattern[] = excludeTexts.map(parsePattern);
+    const exclude = patterns.length ? (item: SourceItem) => anyMatch(patterns, item.path) : undefined;
+    const tags = list(values.tag).flatMap((t) => t.split(',')).filter(Boolean);
+    const dryRun = flag(values['dry-run']);
+
+    const source = new NodeFileSource();
+    for (const t of targets) {
+      if (!fs.existsSync(source.absolute(t))) throw new CofferError('usage', `${t} does not exist`);
+    }
+    const repo = await openOrCreate(cli);
+    const progress = new Progress(cli, 'backup');
+    const errors: { path: string; message: string }[] = [];
+    const scanning = scan(source, targets, {
+      ...(exclude ? { exclude } : {}),
+      signal: cli.signal,
+      onUpdate: (t) => {
+        progress.totalFiles = t.files;
+        progress.totalBytes = t.bytes;
+      },
+    });
+    progress.start();
+    let result;
+    try {
+      result = await backup(repo, source, {
+        targets,
+        hostname: str(values.host) ?? os.hostname(),
+        owner: cli.lockOwner(),
+        tags,
+        excludes: excludeTexts,
+        ...(str(values.parent) ? { parent: str(values.parent)! } : {}),
+        force: flag(values.force),
+        oneFileSystem: flag(values['one-file-system']),
+        dryRun,
+        ...(exclude ? { exclude } : {}),
+        signal: cli.signal,
+        events: {
+          onStart: (item) => {
+            if (item.meta.type === 'file') progress.current = item.path;
+          },
+          onBytes: (n) => (progress.bytesDone += n),
+          onFileDone: (item, status) => {
+            progress.filesDone++;
+            if (cli.verbosity >= 2 && !cli.json) cli.out(`${status === 'new' ? 'new' : status === 'changed' ? 'modified' : 'unchanged'}       ${item.path}`);
+          },
+          onError: (path, error) => {
+            progress.errors++;
+            errors.push({ path, message: error.message });
+            if (cli.json) cli.jsonLine({ message_type: 'error', error: { message: error.message }, during: 'archival', item: path });
+            else cli.warn(`error: ${error.message}`);
+          },
+        },
+      });
+    } finally {
+      progress.stop();
+      await scanning.catch(() => undefined);
+    }
+    const s = result.summary;
+    const seconds = progress.elapsedSeconds;
+    if (cli.json) {
+      cli.jsonLine({
+        message_type: 'summary',
+        ...(dryRun ? { dry_run: true } : {}),
+        files_new: s.filesNew,
+        files_changed: s.filesChanged,
+        files_unmodified: s.filesUnmodified,
+        dirs_new: s.dirsNew,
+        dirs_changed: s.dirsChanged,
+        dirs_unmodified: s.dirsUnmodified,
+        data_blobs: s.dataBlobs,
+        tree_blobs: s.treeBlobs,
+        data_added: s.dataAdded,
+        data_added_packed: s.dataAddedPacked,
+        total_files_processed: s.totalFilesProcessed,
+        total_bytes_processed: s.totalBytesProcessed,
+        total_duration: seconds,
+        ...(result.snapshotId ? { snapshot_id: result.snapshotId } : {}),
+      });
+    } else {
+      if (result.parent) cli.info(`using parent snapshot ${result.parent.slice(0, 8)}`);
+      cli.info('');
+      cli.info(`Files:       ${String(s.filesNew).padStart(5)} new, ${String(s.filesChanged).padStart(5)} changed, ${String(s.filesUnmodified).padStart(5)} unmodified`);
+      cli.info(`Dirs:        ${String(s.dirsNew).padStart(5)} new, ${String(s.dirsChanged).padStart(5)} changed, ${String(s.dirsUnmodified).padStart(5)} unmodified`);
+      cli.info(`${dryRun ? 'Would add' : 'Added'} to the repository: ${formatBytes(s.dataAdded)} (${formatBytes(s.dataAddedPacked)} stored)`);
+      cli.info('');
+      cli.info(`processed ${s.totalFilesProcessed} files, ${formatBytes(s.totalBytesProcessed)} in ${formatDuration(seconds)}`);
+      if (result.snapshotId) cli.info(`snapshot ${result.snapshotId.slice(0, 8)} saved`);
+    }
+    if (errors.length > 0) {
+      cli.warn(`Warning: ${errors.length} source file${errors.length === 1 ? '' : 's'} could not be read and ${errors.length === 1 ? 'is' : 'are'} not in the snapshot:`);
+      for (const e of errors) cli.warn(`  ${e.path}`);
+      return EXIT_PARTIAL;
+    }
+    return 0;
+  },
+};
+export default command;

@@ -1,0 +1,114 @@
+/** `coffer restore`: restore a snapshot into a folder (restic restore). */
+import * as path from 'node:path';
+import { restore } from '../../core/engine/restore/restorer.js';
+import { verifyRestored } from '../../core/engine/restore/verify.js';
+import { CofferError } from '../../core/errors.js';
+import { parsePattern } from '../../core/filter/pattern.js';
+import { loadMasterIndex } from '../../core/repository/master-index.js';
+import { FsRestoreSink } from '../../node/fs-sink.js';
+import { flag, list, str, type Command } from '../command.js';
+import { withLock } from '../context.js';
+import { formatBytes, formatDuration, formatTime } from '../format.js';
+import { Progress } from '../progress.js';
+import { FILTER_OPTIONS, filterFrom, resolveSnapshotArg } from '../snapshot-arg.js';
+import { contentSize } from '../../core/engine/restore/restorer.js';
+import { walkTree, TreeLoader } from '../../core/engine/walk/tree-walker.js';
+
+const command: Command = {
+  name: 'restore',
+  summary: 'Restore a snapshot (or a folder of it, SNAPSHOT:FOLDER) into a target folder.',
+  usage: '--target DIR [--include P] [--exclude P] [--verify] SNAPSHOT[:FOLDER]',
+  help: `Options:
+  -t, --target DIR         folder to restore into (created if needed)
+  -i, --include PATTERN    restore only paths matching PATTERN (repeatable)
+  -e, --exclude PATTERN    leave out paths matching PATTERN (repeatable)
+      --verify             read the restored files back and compare them with the snapshot`,
+  options: {
+    ...FILTER_OPTIONS,
+    target: { type: 'string', short: 't' },
+    include: { type: 'string', short: 'i', multiple: true },
+    exclude: { type: 'string', short: 'e', multiple: true },
+    verify: { type: 'boolean' },
+  },
+  async run(cli, values, positionals) {
+    const spec = positionals[0];
+    if (!spec || positionals.length > 1) throw new CofferError('usage', 'give exactly one snapshot (coffer restore SNAPSHOT --target DIR)');
+    const targetArg = str(values.target);
+    if (!targetArg) throw new CofferError('usage', 'please specify a folder to restore into (--target)');
+    const include = list(values.include).map(parsePattern);
+    const exclude = list(values.exclude).map(parsePattern);
+    const target = path.resolve(targetArg);
+    const repo = await cli.openRepository();
+    return withLock(cli, repo, false, async () => {
+      const index = await loadMasterIndex(repo);
+      const snap = await resolveSnapshotArg(repo, index, spec, filterFrom(values));
+      const s = snap.entry.snapshot;
+      cli.info(`restoring <Snapshot ${snap.entry.id.slice(0, 8)} of [${s.paths.join(' ')}] at ${formatTime(s.time)} by ${s.username ?? ''}@${s.hostname ?? ''}> to ${target}`);
+      const progress = new Progress(cli, 'restore');
+      // Totals for progress come from a metadata walk (trees are cached, so this is cheap).
+      let totalFiles = 0;
+      let totalBytes = 0;
+      await walkTree(new TreeLoader(repo, index), snap.tree, (e) => {
+        if (e.node.type === 'file') {
+          totalFiles++;
+          totalBytes += contentSize(index, e.node.content);
+        }
+      });
+      progress.totalFiles = totalFiles;
+      progress.totalBytes = totalBytes;
+      progress.start();
+      const sink = new FsRestoreSink(target);
+      const basePath = snap.subfolder ? '/' + snap.subfolder.split('/').filter(Boolean).join('/') : '/';
+      let result;
+      try {
+        result = await restore(repo, index, snap.tree, sink, {
+          include,
+          exclude,
+          basePath,
+          signal: cli.signal,
+          events: {
+            onBytes: (n) => (progress.bytesDone += n),
+            onFileDone: (p) => {
+              progress.filesDone++;
+              progress.current = p;
+            },
+            onError: (p, e) => {
+              if (cli.json) cli.jsonLine({ message_type: 'error', error: { message: e.message }, during: 'restore', item: p });
+              else cli.warn(`ignoring error for ${p}: ${e.message}`);
+            },
+          },
+        });
+      } finally {
+        progress.stop();
+      }
+      const seconds = progress.elapsedSeconds;
+      if (cli.json) {
+        cli.jsonLine({
+          message_type: 'summary',
+          seconds_elapsed: Math.floor(seconds),
+          total_files: result.files + result.dirs + result.others,
+          files_restored: result.files + result.dirs + result.others,
+          total_bytes: result.bytes,
+          bytes_restored: result.bytes,
+        });
+      } else {
+        cli.info(`Summary: Restored ${result.files + result.dirs + result.others} files/dirs (${formatBytes(result.bytes)}) in ${formatDuration(seconds)}`);
+      }
+      let failed = result.errors.length;
+      if (flag(values.verify)) {
+        cli.info(`verifying files in ${target}`);
+        const v = await verifyRestored(repo, index, result.restoredFiles, sink);
+        for (const p of v.mismatches) cli.warn(`verify: ${p.path}: ${p.message}`);
+        cli.info(`finished verifying ${v.checked} files in ${target}`);
+        failed += v.mismatches.length;
+      }
+      if (failed > 0) {
+        cli.warn(`Fatal: There were ${failed} errors`);
+        for (const e of result.errors) if (e.leftAs) cli.warn(`  incomplete: ${e.path} (left as ${e.leftAs})`);
+        return 1;
+      }
+      return 0;
+    });
+  },
+};
+export default command;

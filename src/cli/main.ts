@@ -1,0 +1,130 @@
+/**
+ * @module cli/main
+ * The `coffer` command line: finds the command, parses its flags together with the global ones,
+ * runs it, and maps every error to restic's exit codes in one place. The only process.exit.
+ */
+import { parseArgs } from 'node:util';
+import { CofferError, isCofferError } from '../core/errors.js';
+import { GLOBAL_HELP, GLOBAL_OPTIONS, type Command, type OptionSpecs } from './command.js';
+import { Cli } from './context.js';
+import { EXIT_FATAL, exitCodeFor } from './exit-codes.js';
+
+const COMMANDS: Record<string, () => Promise<{ default: Command }>> = {
+  init: () => import('./commands/init.js'),
+  backup: () => import('./commands/backup.js'),
+  snapshots: () => import('./commands/snapshots.js'),
+  ls: () => import('./commands/ls.js'),
+  restore: () => import('./commands/restore.js'),
+  dump: () => import('./commands/dump.js'),
+  cat: () => import('./commands/cat.js'),
+  unlock: () => import('./commands/unlock.js'),
+  version: () => import('./commands/version.js'),
+};
+
+const SUMMARIES: Record<string, string> = {
+  init: 'create a repository',
+  backup: 'back up files and folders',
+  snapshots: 'list snapshots',
+  ls: 'list files in a snapshot',
+  restore: 'restore a snapshot',
+  dump: 'print one file of a snapshot to stdout',
+  cat: 'print internal repository objects',
+  unlock: 'remove stale locks',
+  version: 'print the version',
+};
+
+function usage(): string {
+  const lines = Object.entries(SUMMARIES).map(([n, s]) => `  ${n.padEnd(10)} ${s}`);
+  return `Coffer: backups you cannot lose, in restic's repository format.
+
+Usage: coffer [global options] COMMAND [options] [arguments]
+
+Commands:
+${lines.join('\n')}
+
+Run "coffer COMMAND --help" for a command's options.
+
+${GLOBAL_HELP}
+`;
+}
+
+/** Finds the command name: the first argument that is neither a flag nor a global flag's value. */
+function splitCommand(argv: readonly string[]): { name: string | undefined; rest: string[] } {
+  const takesValue = new Set<string>();
+  for (const [long, spec] of Object.entries(GLOBAL_OPTIONS)) {
+    if (spec.type === 'string') {
+      takesValue.add(`--${long}`);
+      if ('short' in spec) takesValue.add(`-${spec.short}`);
+    }
+  }
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--') break;
+    if (a.startsWith('-')) {
+      if (takesValue.has(a)) i++;
+      continue;
+    }
+    return { name: a, rest: [...argv.slice(0, i), ...argv.slice(i + 1)] };
+  }
+  return { name: undefined, rest: [...argv] };
+}
+
+function describeError(e: unknown, verbose: boolean): string {
+  if (isCofferError(e)) return e.message;
+  if (e instanceof Error) return verbose && e.stack ? e.stack : `unexpected error: ${e.message}`;
+  return `unexpected error: ${String(e)}`;
+}
+
+export async function main(argv: string[]): Promise<never> {
+  const controller = new AbortController();
+  let interrupts = 0;
+  process.on('SIGINT', () => {
+    if (++interrupts > 1) process.exit(130);
+    process.stderr.write('\nsignal interrupt received, cleaning up\n');
+    controller.abort();
+  });
+  process.on('SIGTERM', () => controller.abort());
+  // A closed pipe (coffer ls | head) is not an error.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+  });
+
+  let json = false;
+  let verbose = false;
+  let code: number;
+  try {
+    const { name, rest } = splitCommand(argv);
+    if (!name || name === 'help') {
+      process.stdout.write(usage());
+      process.exit(name ? 0 : argv.includes('--help') || argv.includes('-h') ? 0 : 1);
+    }
+    const load = COMMANDS[name];
+    if (!load) throw new CofferError('usage', `unknown command "${name}" (run "coffer help")`);
+    const cmd = (await load()).default;
+    const options: OptionSpecs = { ...GLOBAL_OPTIONS, ...cmd.options };
+    let parsed;
+    try {
+      parsed = parseArgs({ args: rest, options, allowPositionals: true, strict: true });
+    } catch (e) {
+      throw new CofferError('usage', `${(e as Error).message.replace(/\. To specify a positional argument.*$/s, '')} (see "coffer ${name} --help")`);
+    }
+    const values = parsed.values as Record<string, string | boolean | (string | boolean)[] | undefined>;
+    json = values.json === true;
+    verbose = Array.isArray(values.verbose) && values.verbose.length > 0;
+    if (values.help) {
+      process.stdout.write(`Usage: coffer ${cmd.name} ${cmd.usage}\n\n${cmd.summary}\n${cmd.help ? `\n${cmd.help}\n` : ''}\n${GLOBAL_HELP}\n`);
+      process.exit(0);
+    }
+    const cli = new Cli(values, process.env, { stdout: process.stdout, stderr: process.stderr, stdinIsTTY: !!process.stdin.isTTY }, controller.signal);
+    code = await cmd.run(cli, values, parsed.positionals);
+  } catch (e) {
+    const c = isCofferError(e) ? exitCodeFor(e.code) : EXIT_FATAL;
+    const message = describeError(e, verbose);
+    if (json) process.stderr.write(JSON.stringify({ message_type: 'exit_error', code: c, message }) + '\n');
+    else process.stderr.write(`${c === 130 ? '' : 'Fatal: '}${message}\n`);
+    code = c;
+  }
+  // Let pending writes to stdout drain before exiting.
+  await new Promise<void>((resolve) => (process.stdout.writableLength === 0 ? resolve() : process.stdout.once('drain', () => resolve())));
+  process.exit(code);
+}
