@@ -89,6 +89,17 @@ export class BlobSaver {
     return { id, added: true, storedSize: sealed.length };
   }
 
+  /**
+   * Packs a blob that was already compressed (if `uncompressedLength` > 0) and sealed elsewhere
+   * (a worker), unless it is known. The caller vouches that `id` is the plaintext's SHA-256.
+   */
+  async saveSealed(type: BlobType, id: Id, sealed: Uint8Array, uncompressedLength: number, plainSize: number): Promise<SaveResult> {
+    if (this.isKnown(type, id)) return { id, added: false, storedSize: 0 };
+    this.pending[type].add(id);
+    await this.addSealed(type, id, sealed, uncompressedLength, plainSize);
+    return { id, added: true, storedSize: sealed.length };
+  }
+
   private async addSealed(type: BlobType, id: Id, sealed: Uint8Array, uncompressedLength: number, plainSize: number): Promise<void> {
     this.throwIfFailed();
     const b = this.builders[type];

@@ -24,7 +24,7 @@ import { loadBlob } from '../../repository/blob-loader.js';
 import type { BlobSaver } from '../../repository/blob-saver.js';
 import type { MasterIndex } from '../../repository/master-index.js';
 import type { Repository } from '../../repository/repository.js';
-import { fileChunks } from './file-chunks.js';
+import { InProcessFileProcessor, type FileProcessor } from './file-processor.js';
 import type { FileSource, SourceItem } from './source.js';
 
 export interface ArchiverEvents {
@@ -45,6 +45,8 @@ export interface ArchiverOptions {
   readonly oneFileSystem?: boolean;
   readonly fileConcurrency?: number;
   readonly signal?: AbortSignal;
+  /** Turns file content into blobs; default: in-process chunking, saver compresses and seals. */
+  readonly processor?: FileProcessor;
 }
 
 export interface ArchiveCounts {
@@ -83,6 +85,7 @@ export class Archiver {
     errors: 0,
   };
   private readonly fileSlots: Semaphore;
+  private readonly processor: FileProcessor;
 
   constructor(
     private readonly repo: Repository,
@@ -93,6 +96,7 @@ export class Archiver {
     private readonly opts: ArchiverOptions = {},
   ) {
     this.fileSlots = new Semaphore(opts.fileConcurrency ?? 4);
+    this.processor = opts.processor ?? new InProcessFileProcessor(repo.config.chunkerPolynomial, repo.platform.crypto);
   }
 
   private async loadParentTree(id: Id | undefined): Promise<ParentTree> {
@@ -263,22 +267,14 @@ export class Archiver {
     }
     const content: Id[] = [];
     let read = 0;
-    let file;
     try {
-      file = await this.source.open(item);
-    } catch (e) {
-      if (!isCofferError(e, 'source')) throw e;
-      this.counts.totalFiles--;
-      this.reportError(item.path, e);
-      return undefined;
-    }
-    try {
-      for await (const chunk of fileChunks(file, this.repo.config.chunkerPolynomial, this.repo.platform.crypto)) {
+      for await (const chunk of this.processor.chunks(item, () => this.source.open(item))) {
         this.checkCancelled();
-        await this.saver.save('data', chunk.data, chunk.id);
+        if (chunk.sealed) await this.saver.saveSealed('data', chunk.id, chunk.sealed, chunk.uncompressedLength ?? 0, chunk.size);
+        else await this.saver.save('data', chunk.data!, chunk.id);
         content.push(chunk.id);
-        read += chunk.data.length;
-        this.events.onBytes?.(chunk.data.length);
+        read += chunk.size;
+        this.events.onBytes?.(chunk.size);
       }
     } catch (e) {
       // Only source errors (unreadable, vanished) skip the file; storage failures are fatal.
@@ -286,8 +282,6 @@ export class Archiver {
       this.counts.totalFiles--;
       this.reportError(item.path, e);
       return undefined;
-    } finally {
-      await file.close().catch(() => undefined);
     }
     this.counts.totalBytes += read;
     if (prev) this.counts.filesChanged++;

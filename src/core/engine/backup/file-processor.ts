@@ -1,0 +1,45 @@
+/**
+ * @module engine/backup/file-processor
+ * How file content becomes blobs, as a port: the archiver asks a FileProcessor for a file's
+ * chunks in order. The in-process implementation here reads, chunks and hashes on the calling
+ * thread and leaves compression and encryption to the BlobSaver; the Node edge has a worker-pool
+ * implementation (src/node/chunk-workers.ts) that also compresses and seals off the main thread,
+ * so both cores work.
+ */
+import type { CryptoSuite } from '../../crypto/suite.js';
+import type { Id } from '../../format/types.js';
+import { fileChunks } from './file-chunks.js';
+import type { SourceFile, SourceItem } from './source.js';
+
+export interface ProcessedChunk {
+  readonly id: Id;
+  /** Plaintext length. */
+  readonly size: number;
+  /** Plaintext, when the saver still has to compress and seal it. */
+  readonly data?: Uint8Array;
+  /** Already sealed blob (compressed first when `uncompressedLength` > 0). */
+  readonly sealed?: Uint8Array;
+  readonly uncompressedLength?: number;
+}
+
+export interface FileProcessor {
+  /** Chunks of a regular file in order. Source errors are CofferError 'source'. */
+  chunks(item: SourceItem, open: () => Promise<SourceFile>): AsyncIterable<ProcessedChunk>;
+  close?(): Promise<void>;
+}
+
+export class InProcessFileProcessor implements FileProcessor {
+  constructor(
+    private readonly polynomial: bigint,
+    private readonly crypto: CryptoSuite,
+  ) {}
+
+  async *chunks(_item: SourceItem, open: () => Promise<SourceFile>): AsyncIterable<ProcessedChunk> {
+    const file = await open();
+    try {
+      for await (const c of fileChunks(file, this.polynomial, this.crypto)) yield { id: c.id, size: c.data.length, data: c.data };
+    } finally {
+      await file.close().catch(() => undefined);
+    }
+  }
+}

@@ -1,0 +1,133 @@
+/**
+ * @module node/chunk-worker
+ * Worker thread body for ChunkWorkerPool: reads one file at a time (synchronously: this thread
+ * has nothing else to do), cuts it into chunks, hashes, compresses and seals each chunk, and
+ * posts the sealed blobs to the main thread. Flow control: a shared credit counter; the worker
+ * blocks (Atomics.wait) when the main thread has not yet taken its earlier chunks, so memory
+ * stays bounded whatever the file size.
+ */
+import * as fs from 'node:fs';
+import { parentPort } from 'node:worker_threads';
+import { toHex } from '../core/bytes.js';
+import { Chunker } from '../core/chunker/chunker.js';
+import { seal } from '../core/crypto/sealed-box.js';
+import type { CryptoKey } from '../core/format/types.js';
+import type { Platform } from '../core/platform.js';
+import { nodePlatform } from './platform.js';
+
+export interface WorkerInit {
+  readonly type: 'init';
+  readonly key: CryptoKey;
+  readonly polynomial: string; // hex
+  /** zstd level for data blobs, or null for none (repository v1 or --compression off). */
+  readonly level: number | null;
+  /** Int32Array over a SharedArrayBuffer: [credits]. */
+  readonly credits: SharedArrayBuffer;
+}
+
+export interface WorkerFileJob {
+  readonly type: 'file';
+  readonly job: number;
+  readonly path: Uint8Array;
+}
+
+export type WorkerReply =
+  | { type: 'chunk'; job: number; id: string; size: number; sealed: Uint8Array; uncompressedLength: number }
+  | { type: 'end'; job: number }
+  | { type: 'error'; job: number; message: string; errno?: string };
+
+const READ_SIZE = 4 * 1024 * 1024;
+
+let platform: Platform;
+let init: WorkerInit;
+let credits: Int32Array;
+
+function takeCredit(): void {
+  for (;;) {
+    const c = Atomics.load(credits, 0);
+    if (c > 0) {
+      if (Atomics.compareExchange(credits, 0, c, c - 1) === c) return;
+      continue;
+    }
+    Atomics.wait(credits, 0, c, 1000);
+  }
+}
+
+function emit(job: number, data: Uint8Array): void {
+  const id = toHex(platform.crypto.sha256(data));
+  const compress = init.level !== null && data.length > 0;
+  const body = compress ? platform.zstd.compress(data, init.level!) : data;
+  const sealed = seal(platform.crypto, init.key, body);
+  // Transfer the buffer when the blob owns it entirely; otherwise copy.
+  const own = sealed.byteOffset === 0 && sealed.byteLength === sealed.buffer.byteLength ? sealed : sealed.slice();
+  takeCredit();
+  const msg: WorkerReply = { type: 'chunk', job, id, size: data.length, sealed: own, uncompressedLength: compress ? data.length : 0 };
+  parentPort!.postMessage(msg, [own.buffer as ArrayBuffer]);
+}
+
+function processFile(job: WorkerFileJob): void {
+  let fd: number;
+  try {
+    fd = fs.openSync(Buffer.from(job.path.buffer, job.path.byteOffset, job.path.byteLength), 'r');
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    parentPort!.postMessage({ type: 'error', job: job.job, message: err.message, ...(err.code ? { errno: err.code } : {}) } satisfies WorkerReply);
+    return;
+  }
+  try {
+    const chunker = new Chunker(BigInt('0x' + init.polynomial));
+    let pieces: Uint8Array[] = [];
+    let pendingBytes = 0;
+    for (;;) {
+      const buf = new Uint8Array(READ_SIZE);
+      const n = fs.readSync(fd, buf, 0, READ_SIZE, null);
+      if (n === 0) break;
+      let start = 0;
+      while (start < n) {
+        const cut = chunker.next(buf, start, n);
+        const end = cut < 0 ? n : cut;
+        pieces.push(buf.subarray(start, end));
+        pendingBytes += end - start;
+        if (cut < 0) break;
+        const data = pieces.length === 1 ? pieces[0]! : concat(pieces, pendingBytes);
+        pieces = [];
+        pendingBytes = 0;
+        emit(job.job, data);
+        start = cut;
+      }
+    }
+    if (pendingBytes > 0) emit(job.job, pieces.length === 1 ? pieces[0]! : concat(pieces, pendingBytes));
+    parentPort!.postMessage({ type: 'end', job: job.job } satisfies WorkerReply);
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    parentPort!.postMessage({ type: 'error', job: job.job, message: err.message, ...(err.code ? { errno: err.code } : {}) } satisfies WorkerReply);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function concat(parts: Uint8Array[], n: number): Uint8Array {
+  const out = new Uint8Array(n);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+const queue: WorkerFileJob[] = [];
+let ready = false;
+
+parentPort!.on('message', (msg: WorkerInit | WorkerFileJob) => {
+  if (msg.type === 'init') {
+    init = msg;
+    credits = new Int32Array(msg.credits);
+    void nodePlatform().then((p) => {
+      platform = p;
+      ready = true;
+      for (const j of queue.splice(0)) processFile(j);
+    });
+  } else if (ready) processFile(msg);
+  else queue.push(msg);
+});

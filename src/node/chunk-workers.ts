@@ -1,0 +1,121 @@
+/**
+ * @module node/chunk-workers
+ * A FileProcessor that runs reading, chunking, hashing, compression and encryption in worker
+ * threads (one file per worker at a time), so a backup uses every core while the main thread
+ * deduplicates, packs and uploads. Chunks come back in file order, already sealed; chunks the
+ * repository already has are simply dropped by the BlobSaver.
+ */
+import * as os from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { CofferError } from '../core/errors.js';
+import type { FileProcessor, ProcessedChunk } from '../core/engine/backup/file-processor.js';
+import type { SourceItem } from '../core/engine/backup/source.js';
+import type { Repository } from '../core/repository/repository.js';
+import type { WorkerFileJob, WorkerInit, WorkerReply } from './chunk-worker.js';
+
+/** Chunks a worker may send ahead of the consumer (each at most 8 MiB). */
+const CREDITS = 4;
+
+interface Slot {
+  readonly worker: Worker;
+  readonly credits: Int32Array;
+  /** Receives the messages of the current job. */
+  onReply?: (r: WorkerReply) => void;
+}
+
+export class ChunkWorkerPool implements FileProcessor {
+  private readonly slots: Slot[] = [];
+  private readonly idle: Slot[] = [];
+  private readonly waiting: ((s: Slot) => void)[] = [];
+  private nextJob = 1;
+  private failure: Error | undefined;
+
+  constructor(repo: Repository, threads = Math.max(1, (os.availableParallelism?.() ?? os.cpus().length))) {
+    const level = repo.dataCompressionLevel;
+    for (let i = 0; i < threads; i++) {
+      const worker = new Worker(new URL('./chunk-worker.js', import.meta.url));
+      const sab = new SharedArrayBuffer(4);
+      const slot: Slot = { worker, credits: new Int32Array(sab) };
+      const init: WorkerInit = {
+        type: 'init',
+        key: repo.key,
+        polynomial: repo.config.chunkerPolynomial.toString(16),
+        level: level ?? null,
+        credits: sab,
+      };
+      worker.postMessage(init);
+      worker.on('message', (r: WorkerReply) => slot.onReply?.(r));
+      worker.on('error', (e) => {
+        this.failure = e;
+        slot.onReply?.({ type: 'error', job: -1, message: `worker failed: ${e.message}` });
+      });
+      worker.unref();
+      this.slots.push(slot);
+      this.idle.push(slot);
+    }
+  }
+
+  private acquire(): Promise<Slot> {
+    if (this.failure) return Promise.reject(this.failure);
+    const s = this.idle.pop();
+    if (s) return Promise.resolve(s);
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  private release(s: Slot): void {
+    s.onReply = undefined;
+    const w = this.waiting.shift();
+    if (w) w(s);
+    else this.idle.push(s);
+  }
+
+  async *chunks(item: SourceItem): AsyncIterable<ProcessedChunk> {
+    const slot = await this.acquire();
+    const job = this.nextJob++;
+    const inbox: WorkerReply[] = [];
+    let wake: (() => void) | undefined;
+    slot.onReply = (r) => {
+      inbox.push(r);
+      wake?.();
+    };
+    Atomics.store(slot.credits, 0, CREDITS);
+    const msg: WorkerFileJob = { type: 'file', job, path: item.rawPath };
+    slot.worker.postMessage(msg);
+    let finished = false;
+    try {
+      for (;;) {
+        if (inbox.length === 0) await new Promise<void>((r) => (wake = r));
+        wake = undefined;
+        const r = inbox.shift()!;
+        if (r.type === 'end') {
+          finished = true;
+          return;
+        }
+        if (r.type === 'error') {
+          finished = true;
+          if (r.job === -1) throw new CofferError('internal', r.message);
+          throw new CofferError('source', `${item.path}: ${r.errno ? `${r.errno}: ` : ''}${r.message}`);
+        }
+        // Give the worker one more credit for the chunk taken.
+        Atomics.add(slot.credits, 0, 1);
+        Atomics.notify(slot.credits, 0);
+        yield { id: r.id, size: r.size, sealed: r.sealed, uncompressedLength: r.uncompressedLength };
+      }
+    } finally {
+      if (finished) this.release(slot);
+      else this.abandon(slot);
+    }
+  }
+
+  /** A consumer stopped mid-file: the worker is still busy with it, so replace it. */
+  private abandon(slot: Slot): void {
+    void slot.worker.terminate();
+    const i = this.slots.indexOf(slot);
+    if (i >= 0) this.slots.splice(i, 1);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+    this.slots.length = 0;
+  }
+}
