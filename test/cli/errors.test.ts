@@ -1,0 +1,68 @@
+/**
+ * Exit codes and messages for bad input, as restic's: wrong password 12, no repository 10,
+ * locked 11, usage errors 1, unreadable source files 3 (snapshot still written). Never a stack trace.
+ */
+import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { describe, it } from 'node:test';
+import { tempDir } from '../helpers/paths.js';
+import { runCoffer, testEnv } from '../helpers/run.js';
+
+const noStack = (s: string) => assert.doesNotMatch(s, /\n\s+at .+\(.+:\d+:\d+\)/);
+
+describe('exit codes', () => {
+  const dir = tempDir();
+  const repo = path.join(dir, 'repo');
+  const env = testEnv({ COFFER_REPOSITORY: repo });
+
+  it('no repository: exit 10', async () => {
+    const r = await runCoffer(['snapshots'], { env });
+    assert.equal(r.code, 10);
+    assert.match(r.stderr, /no repository/i);
+    noStack(r.stderr);
+  });
+
+  it('wrong password: exit 12', async () => {
+    assert.equal((await runCoffer(['init'], { env })).code, 0);
+    const r = await runCoffer(['snapshots'], { env: { ...env, COFFER_PASSWORD: 'not-it' } });
+    assert.equal(r.code, 12);
+    assert.match(r.stderr, /wrong password/i);
+    assert.doesNotMatch(r.stderr, /not-it/);
+    noStack(r.stderr);
+  });
+
+  it('init over an existing repository fails', async () => {
+    const r = await runCoffer(['init'], { env });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /already exists/);
+  });
+
+  it('unknown flag: exit 1 with a usage message', async () => {
+    const r = await runCoffer(['backup', '--no-such-flag', dir], { env });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /no-such-flag/);
+    noStack(r.stderr);
+  });
+
+  it('unreadable file: reported, snapshot written, exit 3', { skip: process.getuid?.() === 0 ? 'root reads everything' : false }, async () => {
+    const src = path.join(dir, 'src-unreadable');
+    fs.mkdirSync(src);
+    fs.writeFileSync(path.join(src, 'ok.txt'), 'ok');
+    fs.writeFileSync(path.join(src, 'secret.txt'), 'no');
+    fs.chmodSync(path.join(src, 'secret.txt'), 0);
+    const r = await runCoffer(['backup', src], { env });
+    assert.equal(r.code, 3, r.stderr);
+    assert.match(r.stderr, /secret\.txt/);
+  });
+
+  it('a file that vanishes is reported and skipped (exit 3)', async () => {
+    const src = path.join(dir, 'src-dangling');
+    fs.mkdirSync(src);
+    fs.writeFileSync(path.join(src, 'ok.txt'), 'ok');
+    // A directory we cannot list even as root: a non-directory in the way of a listed path.
+    fs.symlinkSync('/proc/self/fd/999999', path.join(src, 'gone'));
+    const r = await runCoffer(['backup', src], { env });
+    assert.equal(r.code, 0, r.stderr); // a dangling symlink is backed up as a symlink, not an error
+  });
+});
