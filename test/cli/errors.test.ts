@@ -45,24 +45,25 @@ describe('exit codes', () => {
     noStack(r.stderr);
   });
 
-  it('unreadable file: reported, snapshot written, exit 3', { skip: process.getuid?.() === 0 ? 'root reads everything' : false }, async () => {
-    const src = path.join(dir, 'src-unreadable');
-    fs.mkdirSync(src);
-    fs.writeFileSync(path.join(src, 'ok.txt'), 'ok');
-    fs.writeFileSync(path.join(src, 'secret.txt'), 'no');
-    fs.chmodSync(path.join(src, 'secret.txt'), 0);
-    const r = await runCoffer(['backup', src], { env });
-    assert.equal(r.code, 3, r.stderr);
+  it('unreadable file: reported, snapshot written, exit 3', async () => {
+    // As root every file is readable, so run coffer as "nobody" then (CI runs as root).
+    const asNobody = process.getuid?.() === 0;
+    const work = path.join(dir, 'unreadable');
+    fs.mkdirSync(path.join(work, 'src'), { recursive: true });
+    fs.writeFileSync(path.join(work, 'src', 'ok.txt'), 'ok');
+    fs.writeFileSync(path.join(work, 'src', 'secret.txt'), 'no');
+    fs.chmodSync(path.join(work, 'src', 'secret.txt'), 0);
+    if (asNobody) {
+      fs.chmodSync(dir, 0o755);
+      fs.chmodSync(work, 0o777);
+    }
+    const r = await runCoffer(['backup', path.join(work, 'src')], {
+      env: { ...env, COFFER_REPOSITORY: path.join(work, 'repo'), HOME: work, XDG_DATA_HOME: work },
+      ...(asNobody ? { uid: 65534, gid: 65534 } : {}),
+    });
+    assert.equal(r.code, 3, r.stdout + r.stderr);
     assert.match(r.stderr, /secret\.txt/);
-  });
-
-  it('a file that vanishes is reported and skipped (exit 3)', async () => {
-    const src = path.join(dir, 'src-dangling');
-    fs.mkdirSync(src);
-    fs.writeFileSync(path.join(src, 'ok.txt'), 'ok');
-    // A directory we cannot list even as root: a non-directory in the way of a listed path.
-    fs.symlinkSync('/proc/self/fd/999999', path.join(src, 'gone'));
-    const r = await runCoffer(['backup', src], { env });
-    assert.equal(r.code, 0, r.stderr); // a dangling symlink is backed up as a symlink, not an error
+    assert.match(r.stdout, /snapshot [0-9a-f]{8} saved/);
+    noStack(r.stderr);
   });
 });
