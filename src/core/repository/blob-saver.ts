@@ -9,8 +9,12 @@
  * removed by prune). Index files are written every `indexEveryPacks` packs or `indexEveryMs`
  * so that an interrupted backup's work is reused by the next run.
  *
- * Memory stays bounded: at most one open pack per blob type plus `uploads` finished packs in
+ * Memory stays bounded: at most two open packs per blob type plus `uploads` finished packs in
  * flight; `save` waits when the upload queue is full.
+ *
+ * Like restic 0.18, each blob goes to one of two open packs of its type at random, so pack
+ * contents do not reveal chunk sizes in file order (a chunking-fingerprint mitigation); at the
+ * end the two are merged when they fit in one pack.
  */
 import type { CallOpts } from '../backend/backend.js';
 import { Semaphore } from '../async.js';
@@ -50,7 +54,7 @@ export interface SaverStats {
 }
 
 export class BlobSaver {
-  private readonly builders: Record<BlobType, PackBuilder>;
+  private readonly builders: Record<BlobType, [PackBuilder, PackBuilder]>;
   /** Blobs accepted in this run but not yet in the index (their pack may still be uploading). */
   private readonly pending: Record<BlobType, Set<Id>> = { data: new Set(), tree: new Set() };
   private readonly uploadSlots: Semaphore;
@@ -66,7 +70,10 @@ export class BlobSaver {
     private readonly index: MasterIndex,
     private readonly opts: BlobSaverOptions = {},
   ) {
-    this.builders = { data: new PackBuilder('data'), tree: new PackBuilder('tree') };
+    this.builders = {
+      data: [new PackBuilder('data'), new PackBuilder('data')],
+      tree: [new PackBuilder('tree'), new PackBuilder('tree')],
+    };
     this.uploadSlots = new Semaphore(opts.uploads ?? Math.max(2, repo.backend.connections));
   }
 
@@ -102,19 +109,20 @@ export class BlobSaver {
 
   private async addSealed(type: BlobType, id: Id, sealed: Uint8Array, uncompressedLength: number, plainSize: number): Promise<void> {
     this.throwIfFailed();
-    const b = this.builders[type];
+    const slot = this.repo.platform.crypto.randomBytes(1)[0]! & 1;
+    const b = this.builders[type][slot]!;
     b.add(id, sealed, uncompressedLength);
     if (type === 'data') this.stats.dataBlobs++;
     else this.stats.treeBlobs++;
     this.stats.bytesAdded += plainSize;
     this.stats.bytesAddedPacked += sealed.length;
-    if (b.size >= this.repo.packSize) await this.finishPack(type);
+    if (b.size >= this.repo.packSize) await this.finishPack(type, slot);
   }
 
-  private async finishPack(type: BlobType): Promise<void> {
-    const b = this.builders[type];
+  private async finishPack(type: BlobType, slot: 0 | 1): Promise<void> {
+    const b = this.builders[type][slot];
     if (b.count === 0) return;
-    this.builders[type] = new PackBuilder(type);
+    this.builders[type][slot] = new PackBuilder(type);
     await this.uploadSlots.acquire();
     let pack: FinishedPack;
     try {
@@ -171,10 +179,26 @@ export class BlobSaver {
 
   /** Finishes open packs, waits for every upload, and writes the remaining index entries. */
   async flush(): Promise<void> {
-    await this.finishPack('data');
-    await this.finishPack('tree');
+    for (const type of ['data', 'tree'] as const) {
+      const [a, b] = this.builders[type];
+      if (a.size + b.size < this.repo.packSize) {
+        a.absorb(b);
+        this.builders[type][1] = new PackBuilder(type);
+      }
+      await this.finishPack(type, 0);
+      await this.finishPack(type, 1);
+    }
     while (this.inFlight.size > 0) await Promise.all([...this.inFlight]);
     this.throwIfFailed();
+    await this.writeIndex();
+  }
+
+  /**
+   * After a cancellation: waits for the uploads already under way and indexes them, without
+   * packing anything more, so the next run reuses what was stored.
+   */
+  async flushUploaded(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.all([...this.inFlight]);
     await this.writeIndex();
   }
 }

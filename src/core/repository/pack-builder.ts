@@ -39,6 +39,17 @@ export class PackBuilder {
     this.blobBytes += sealed.length;
   }
 
+  /** Moves every blob of `other` (same type) to the end of this pack. */
+  absorb(other: PackBuilder): void {
+    for (let i = 0; i < other.entries.length; i++) {
+      const e = other.entries[i]!;
+      this.add(e.id, other.parts[i]!, e.uncompressedLength);
+    }
+    other.parts.length = 0;
+    other.entries.length = 0;
+    other.blobBytes = 0;
+  }
+
   /** Seals the header and returns the finished pack with its ID (SHA-256 of the whole file). */
   finish(seal: (plain: Uint8Array) => Uint8Array, sha256Hex: (b: Uint8Array) => Id): FinishedPack {
     const header = seal(encodePackHeader(this.entries));

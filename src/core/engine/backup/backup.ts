@@ -4,7 +4,7 @@
  * concurrent writers, spec §20), choose the parent as restic does, archive, flush packs and index,
  * and write the snapshot last. Interrupted at any point, the repository stays valid.
  */
-import { CofferError } from '../../errors.js';
+import { CofferError, isCofferError } from '../../errors.js';
 import { fromUnixNanos, localOffsetSec, toUnixNanos } from '../../format/go-time.js';
 import { encodeSnapshot } from '../../format/snapshot.js';
 import type { GoTime, Id, Snapshot, SnapshotSummary } from '../../format/types.js';
@@ -79,7 +79,14 @@ export async function backup(repo: Repository, source: FileSource, opts: BackupO
     const saver = new BlobSaver(repo, index, { ...(opts.signal ? { signal: opts.signal } : {}), dryRun: opts.dryRun ?? false });
     const archiver = new Archiver(repo, index, saver, source, opts.events, opts);
     opts.events?.onPhase?.('archive');
-    const tree = await archiver.archive(opts.targets, parent?.snapshot.tree);
+    let tree: Id;
+    try {
+      tree = await archiver.archive(opts.targets, parent?.snapshot.tree);
+    } catch (e) {
+      // Interrupted: index what already reached the repository, so the next run reuses it.
+      if (isCofferError(e, 'cancelled')) await saver.flushUploaded().catch(() => undefined);
+      throw e;
+    }
     opts.events?.onPhase?.('flush');
     await saver.flush();
 
