@@ -158,13 +158,13 @@ export class BlobSaver {
     }
   }
 
-  private async writeIndex(): Promise<void> {
+  private async writeIndex(o: CallOpts | undefined = this.callOpts()): Promise<void> {
     if (this.unindexed.length === 0) return;
     const packs = this.unindexed;
     this.unindexed = [];
     if (this.opts.dryRun) return;
     const json = encodeIndex({ packs });
-    const id = await this.repo.saveUnpacked('index', json, this.callOpts());
+    const id = await this.repo.saveUnpacked('index', json, o);
     this.index.indexFiles.add(id);
     this.indexFilesWritten.push(id);
   }
@@ -199,6 +199,6 @@ export class BlobSaver {
    */
   async flushUploaded(): Promise<void> {
     while (this.inFlight.size > 0) await Promise.all([...this.inFlight]);
-    await this.writeIndex();
+    await this.writeIndex(undefined); // the run's signal has fired; this write must still happen
   }
 }
