@@ -151,14 +151,14 @@ export class BlobSaver {
         this.unindexed.length >= (this.opts.indexEveryPacks ?? 64) ||
         Date.now() - this.unindexedSince >= (this.opts.indexEveryMs ?? 5 * 60_000)
       ) {
-        await this.writeIndex();
+        await this.writeIndex(this.callOpts());
       }
     } catch (e) {
       this.failure ??= e;
     }
   }
 
-  private async writeIndex(o: CallOpts | undefined = this.callOpts()): Promise<void> {
+  private async writeIndex(o: CallOpts | undefined): Promise<void> {
     if (this.unindexed.length === 0) return;
     const packs = this.unindexed;
     this.unindexed = [];
@@ -190,7 +190,7 @@ export class BlobSaver {
     }
     while (this.inFlight.size > 0) await Promise.all([...this.inFlight]);
     this.throwIfFailed();
-    await this.writeIndex();
+    await this.writeIndex(this.callOpts());
   }
 
   /**
