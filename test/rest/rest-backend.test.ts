@@ -77,12 +77,17 @@ test('round trip: create, put, stat, get ranges, list, delete; contract errors',
   assert.deepEqual(await rest.get(cfg), bytes(50));
 });
 
-test('uploads refused by the server: mismatched hash is corrupt, a different existing file is already-exists', async () => {
+test('uploads: mismatched hash is corrupt; a different existing file is replaced, unless append-only', async () => {
   const { rest } = setup();
   await rejectsCode(rest.put({ type: 'index', name: 'a'.repeat(64) }, bytes(10)), 'corrupt');
   const loose = setup({ verifyUpload: false }).rest;
   await loose.put({ type: 'index', name: 'a'.repeat(64) }, bytes(10));
-  await rejectsCode(loose.put({ type: 'index', name: 'a'.repeat(64) }, bytes(11)), 'already-exists');
+  await loose.put({ type: 'index', name: 'a'.repeat(64) }, bytes(11));
+  assert.deepEqual(await loose.get({ type: 'index', name: 'a'.repeat(64) }), bytes(11));
+  const ao = setup({ appendOnly: true }).rest;
+  await ao.put({ type: 'config', name: '' }, bytes(5, 1));
+  await rejectsCode(ao.put({ type: 'config', name: '' }, bytes(5, 2)), 'permission', 'replace on append-only');
+  assert.deepEqual(await ao.get({ type: 'config', name: '' }), bytes(5, 1));
   await rejectsCode(rest.get({ type: 'data', name: 'xyz' }), 'internal', 'invalid names never reach the server');
 });
 
@@ -154,6 +159,9 @@ test('status and network failures map to error codes', async () => {
   };
   const err = await rejectsCode(new RestBackend('http://u:hunter2@x/', { fetch: down }).stat(h), 'transient');
   assert.doesNotMatch(err.message, /hunter2/);
+  // rclone's answer to a start past the end: 206, empty body, "bytes 101-99/100".
+  const rclone: FetchLike = async () => new Response(new Uint8Array(0), { status: 206, headers: { 'Content-Range': 'bytes 101-99/100' } });
+  await rejectsCode(new RestBackend('http://x/', { fetch: rclone }).get(h, { offset: 101 }), 'range');
   // A short 206 body is a range error, never short data.
   const short: FetchLike = async () => new Response(new Uint8Array(3), { status: 206, headers: { 'Content-Range': 'bytes 0-2/3' } });
   await rejectsCode(new RestBackend('http://x/', { fetch: short }).get(h, { offset: 0, length: 4 }), 'range');

@@ -12,7 +12,7 @@ import type { Backend, ByteRange, CallOpts, FileInfo, FileType, Handle } from '.
 import { describeHandle } from './backend.js';
 import { checkHandle } from './layout.js';
 import { CofferError, type ErrorCode } from '../errors.js';
-import { toBase64, utf8Encode } from '../bytes.js';
+import { bytesEqual, toBase64, utf8Encode } from '../bytes.js';
 import { forEachLimit } from '../async.js';
 
 export const REST_V1 = 'application/vnd.x.restic.rest.v1';
@@ -140,9 +140,13 @@ export class RestBackend implements Backend {
       if (offset > body.length) throw new CofferError('range', `${what}: offset ${offset} is past the end (${body.length} bytes)`);
       body = body.subarray(offset);
     } else if (res.status === 206) {
-      const start = /^bytes (\d+)-/.exec(res.headers.get('content-range') ?? '')?.[1];
-      if (start !== undefined && Number(start) !== offset) {
-        throw new CofferError('transient', `${this.location}: GET ${what}: server answered range from ${start}, asked ${offset}`);
+      const cr = /^bytes (\d+)-\d+\/(\d+|\*)$/.exec(res.headers.get('content-range') ?? '');
+      // rclone answers a start past the end with 206 and an empty body ("bytes 101-99/100").
+      if (cr && cr[2] !== '*' && offset > Number(cr[2])) {
+        throw new CofferError('range', `${what}: offset ${offset} is past the end (${cr[2]} bytes)`);
+      }
+      if (cr && Number(cr[1]) !== offset) {
+        throw new CofferError('transient', `${this.location}: GET ${what}: server answered range from ${cr[1]}, asked ${offset}`);
       }
     }
     if (length !== undefined) {
@@ -153,6 +157,10 @@ export class RestBackend implements Backend {
   }
 
   async put(h: Handle, data: Uint8Array, o?: CallOpts): Promise<void> {
+    return this.upload(h, data, o, false);
+  }
+
+  private async upload(h: Handle, data: Uint8Array, o: CallOpts | undefined, retried: boolean): Promise<void> {
     const what = describeHandle(h);
     const url = this.url(h);
     const res = await this.request('POST', url, what, o, { headers: { 'Content-Type': 'application/octet-stream' }, body: data });
@@ -161,16 +169,21 @@ export class RestBackend implements Backend {
       return;
     }
     if (res.status === 403) {
-      // rest-server never overwrites: 403 may mean an earlier attempt of this same upload landed.
+      // rest-server never overwrites, so 403 means "exists" (or an append-only refusal). An
+      // earlier attempt of this very upload may have landed: same bytes → done. Different bytes
+      // (config on a version upgrade, or a damaged file) → replace it: delete, then upload again.
       await res.body?.cancel().catch(() => undefined);
-      let size: number | undefined;
+      let existing: Uint8Array | undefined;
       try {
-        size = (await this.stat(h, o)).size;
+        existing = await this.get(h, undefined, o);
       } catch (e) {
         if (!(e instanceof CofferError && e.code === 'not-found')) throw e;
       }
-      if (size === data.length) return;
-      throw new CofferError(size === undefined ? 'permission' : 'already-exists', `${this.location}: POST ${what}: HTTP 403 Forbidden${size === undefined ? '' : ' (a different file of that name exists)'}`, { data: { status: 403 } });
+      if (existing === undefined) throw new CofferError('permission', `${this.location}: POST ${what}: HTTP 403 Forbidden`, { data: { status: 403 } });
+      if (bytesEqual(existing, data)) return;
+      if (retried) throw new CofferError('already-exists', `${this.location}: POST ${what}: a different file of that name exists`, { data: { status: 403 } });
+      await this.delete(h, o);
+      return this.upload(h, data, o, true);
     }
     if (res.status === 400) {
       await res.body?.cancel().catch(() => undefined);
