@@ -1,0 +1,23 @@
+/**
+ * @module backend/range
+ * Validation of a ByteRange against a file size, shared by backends that know the size before
+ * reading: a range reaching past the end is CofferError 'range', never short data.
+ */
+import { CofferError } from '../errors.js';
+import type { ByteRange } from './backend.js';
+
+/**
+ * Validates a range against a file size and returns [start, end). Shared with other backends
+ * that hold the whole file: a range reaching past the end is 'range', never short data.
+ */
+export function resolveRange(range: ByteRange, size: number, what: string): { start: number; end: number } {
+  const { offset, length } = range;
+  if (!Number.isSafeInteger(offset) || offset < 0 || (length !== undefined && (!Number.isSafeInteger(length) || length < 0))) {
+    throw new CofferError('range', `${what}: invalid range offset=${offset} length=${length}`);
+  }
+  const end = length === undefined ? size : offset + length;
+  if (offset > size || end > size) {
+    throw new CofferError('range', `${what}: range ${offset}+${length ?? size - offset} reaches past the end (${size} bytes)`);
+  }
+  return { start: offset, end };
+}
