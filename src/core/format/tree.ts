@@ -1,0 +1,285 @@
+/**
+ * @module format/tree
+ * Tree blobs (spec §12): the JSON document
+ *
+ *   {"nodes":[<node>,...]}\n
+ *
+ * Node keys in restic's (Go struct) order, `omit` = Go omitempty (§12.2):
+ *   name, type, mode(omit 0), mtime, atime, ctime, uid, gid, user(omit ""), group(omit ""),
+ *   inode(omit 0), device_id(omit 0), size(omit 0), links(omit 0), linktarget(omit ""),
+ *   linktarget_raw(base64, omit empty), extended_attributes([{name,value(base64)}], omit empty),
+ *   generic_attributes({key: raw JSON}, keys sorted, omit empty), device(omit 0),
+ *   content(ID array or null, never omitted), subtree(omit absent), error(omit "")
+ *
+ * `name` is Go-quoted (go-quote.ts) before JSON encoding. uint64 fields are bigint (lossless).
+ * The encoder reproduces restic's bytes exactly (tree IDs must match for deduplication); the
+ * decoder follows Go's decoder: unknown keys ignored, keys matched case-insensitively, `null`
+ * means zero. Zero values decode to absent fields, so decode->encode is the identity on trees
+ * restic wrote. Old trees whose `mode` lacks the type bits are read as they are.
+ */
+import { compareBytes, toBase64, utf8Encode } from '../bytes.js';
+import { CofferError, corrupt } from '../errors.js';
+import { formatGoTime, GO_ZERO_TIME, parseGoTime } from './go-time.js';
+import { goQuote, goUnquote } from './go-quote.js';
+import {
+  fieldArray,
+  fieldBase64,
+  fieldId,
+  fieldMatcher,
+  fieldObject,
+  fieldOptionalId,
+  fieldString,
+  fieldUint,
+  fieldUint64,
+  goCompactJson,
+  goJsonString,
+  JsonRaw,
+  parseJsonBytes,
+  type JsonObject,
+  type JsonValue,
+} from './json.js';
+import type { ExtendedAttribute, GoTime, Id, NodeType, Tree, TreeNode } from './types.js';
+
+/** ID of the empty tree `{"nodes":[]}\n` (every empty directory's subtree). */
+export const EMPTY_TREE_ID: Id = 'ac08ce34ba4f8123618661bef2425f7028ffb9ac740578a3ee88684d2523fee8';
+
+const NODE_TYPES: ReadonlySet<string> = new Set<NodeType>(['file', 'dir', 'symlink', 'dev', 'chardev', 'fifo', 'socket', 'irregular']);
+
+/** Nodes sorted by raw name bytes (a new array; the order trees require). */
+export function sortNodes(nodes: readonly TreeNode[]): TreeNode[] {
+  return [...nodes].sort((a, b) => compareBytes(a.name, b.name));
+}
+
+// ---- encoding ------------------------------------------------------------------------------
+
+function timeJson(t: GoTime): string {
+  return '"' + formatGoTime(t) + '"';
+}
+
+function encodeNode(n: TreeNode): string {
+  let s = '{"name":' + goJsonString(goQuote(n.name)) + ',"type":"' + n.type + '"';
+  if (n.mode) s += ',"mode":' + (n.mode >>> 0);
+  s += ',"mtime":' + timeJson(n.mtime) + ',"atime":' + timeJson(n.atime) + ',"ctime":' + timeJson(n.ctime);
+  s += ',"uid":' + n.uid + ',"gid":' + n.gid;
+  if (n.user) s += ',"user":' + goJsonString(n.user);
+  if (n.group) s += ',"group":' + goJsonString(n.group);
+  if (n.inode) s += ',"inode":' + n.inode;
+  if (n.deviceId) s += ',"device_id":' + n.deviceId;
+  if (n.size) s += ',"size":' + n.size;
+  if (n.links) s += ',"links":' + n.links;
+  if (n.linktarget) s += ',"linktarget":' + goJsonString(n.linktarget);
+  if (n.linktargetRaw && n.linktargetRaw.length > 0) s += ',"linktarget_raw":"' + toBase64(n.linktargetRaw) + '"';
+  if (n.extendedAttributes && n.extendedAttributes.length > 0) {
+    s += ',"extended_attributes":[';
+    n.extendedAttributes.forEach((a, i) => {
+      s += (i ? ',' : '') + '{"name":' + goJsonString(a.name) + ',"value":"' + toBase64(a.value) + '"}';
+    });
+    s += ']';
+  }
+  if (n.genericAttributes) {
+    // Go sorts map keys by their bytes; values are json.RawMessage, compacted on output.
+    const keys = Object.keys(n.genericAttributes).sort((a, b) => compareBytes(utf8Encode(a), utf8Encode(b)));
+    if (keys.length > 0) {
+      s += ',"generic_attributes":{';
+      keys.forEach((k, i) => {
+        s += (i ? ',' : '') + goJsonString(k) + ':' + goCompactJson(n.genericAttributes![k]!, `generic attribute ${k}`);
+      });
+      s += '}';
+    }
+  }
+  if (n.device) s += ',"device":' + n.device;
+  if (n.content === null) s += ',"content":null';
+  else {
+    s += ',"content":[';
+    for (let i = 0; i < n.content.length; i++) s += (i ? ',"' : '"') + n.content[i] + '"';
+    s += ']';
+  }
+  if (n.subtree !== undefined) s += ',"subtree":"' + n.subtree + '"';
+  if (n.error) s += ',"error":' + goJsonString(n.error);
+  return s + '}';
+}
+
+/**
+ * Serializes a tree exactly as restic does. Nodes are sorted by raw name bytes if they are not
+ * already; duplicate names are a programming error (CofferError 'internal').
+ */
+export function encodeTree(tree: Tree): Uint8Array {
+  let nodes = tree.nodes;
+  for (let i = 1; i < nodes.length; i++) {
+    if (compareBytes(nodes[i - 1]!.name, nodes[i]!.name) >= 0) {
+      nodes = sortNodes(nodes);
+      break;
+    }
+  }
+  const parts: string[] = new Array(nodes.length);
+  for (let i = 0; i < nodes.length; i++) {
+    if (i > 0 && compareBytes(nodes[i - 1]!.name, nodes[i]!.name) === 0) {
+      throw new CofferError('internal', `tree has duplicate node name ${JSON.stringify(goQuote(nodes[i]!.name))}`);
+    }
+    parts[i] = encodeNode(nodes[i]!);
+  }
+  return utf8Encode('{"nodes":[' + parts.join(',') + ']}\n');
+}
+
+// ---- decoding ------------------------------------------------------------------------------
+
+const RAW_MEMBERS: ReadonlySet<string> = new Set(['generic_attributes']);
+
+const nodeField = fieldMatcher([
+  'name', 'type', 'mode', 'mtime', 'atime', 'ctime', 'uid', 'gid', 'user', 'group', 'inode', 'device_id',
+  'size', 'links', 'linktarget', 'linktarget_raw', 'extended_attributes', 'generic_attributes', 'device',
+  'content', 'subtree', 'error',
+] as const);
+const treeField = fieldMatcher(['nodes'] as const);
+const xattrField = fieldMatcher(['name', 'value'] as const);
+
+type MutableNode = { -readonly [K in keyof TreeNode]: TreeNode[K] };
+
+// atime usually equals mtime (restic's default), and neighbours often share times: reuse the
+// last parse. GoTime values are immutable, so sharing them is safe.
+let lastTimeText = '';
+let lastTime: GoTime = GO_ZERO_TIME;
+
+function timeField(v: JsonValue, what: string, field: string): GoTime {
+  if (typeof v === 'string') {
+    if (v !== lastTimeText) {
+      lastTime = parseGoTime(v, `${what}: field "${field}"`);
+      lastTimeText = v;
+    }
+    return lastTime;
+  }
+  if (v === null) return GO_ZERO_TIME;
+  throw corrupt(what, `field "${field}" should be a time string`);
+}
+
+function decodeXattrs(val: JsonValue, what: string): ExtendedAttribute[] | undefined {
+  const arr = fieldArray(val, what, 'extended_attributes');
+  if (arr === undefined || arr.length === 0) return undefined;
+  const attrs: ExtendedAttribute[] = [];
+  for (const a of arr) {
+    const ao = fieldObject(a, what, 'extended_attributes[]');
+    let name = '';
+    let value: Uint8Array = new Uint8Array(0);
+    for (const k in ao) {
+      const f = xattrField(k);
+      if (f === 'name') name = fieldString(ao[k]!, what, 'extended_attributes[].name');
+      else if (f === 'value') value = fieldBase64(ao[k]!, what, 'extended_attributes[].value') ?? new Uint8Array(0);
+    }
+    attrs.push({ name, value });
+  }
+  return attrs;
+}
+
+function decodeGenericAttributes(val: JsonValue, what: string): Record<string, string> | undefined {
+  if (val === null) return undefined;
+  const go = fieldObject(val, what, 'generic_attributes');
+  const ga: Record<string, string> = {};
+  let any = false;
+  for (const k in go) {
+    const raw = go[k];
+    if (!(raw instanceof JsonRaw)) throw corrupt(what, 'generic_attributes could not be read');
+    if (k === '__proto__') Object.defineProperty(ga, k, { value: raw.text, writable: true, enumerable: true, configurable: true });
+    else ga[k] = raw.text;
+    any = true;
+  }
+  return any ? ga : undefined;
+}
+
+function decodeNode(v: JsonValue, what: string): TreeNode {
+  const o = fieldObject(v, what, 'nodes[]');
+  let name = '';
+  let type: string | undefined;
+  let mode = 0;
+  let mtime = GO_ZERO_TIME;
+  let atime = GO_ZERO_TIME;
+  let ctime = GO_ZERO_TIME;
+  let uid = 0;
+  let gid = 0;
+  let user = '';
+  let group = '';
+  let inode = 0n;
+  let deviceId = 0n;
+  let size = 0;
+  let links = 0n;
+  let linktarget = '';
+  let linktargetRaw: Uint8Array | undefined;
+  let xattrs: ExtendedAttribute[] | undefined;
+  let generic: Record<string, string> | undefined;
+  let device = 0n;
+  let content: Id[] | null = null;
+  let subtree: Id | undefined;
+  let error = '';
+  for (const key in o) {
+    const val = o[key]!;
+    switch (nodeField(key)) {
+      case 'name': name = fieldString(val, what, 'name'); break;
+      case 'type': type = fieldString(val, what, 'type'); break;
+      case 'mode': mode = fieldUint(val, what, 'mode', 0xffffffff); break;
+      case 'mtime': mtime = timeField(val, what, 'mtime'); break;
+      case 'atime': atime = timeField(val, what, 'atime'); break;
+      case 'ctime': ctime = timeField(val, what, 'ctime'); break;
+      case 'uid': uid = fieldUint(val, what, 'uid', 0xffffffff); break;
+      case 'gid': gid = fieldUint(val, what, 'gid', 0xffffffff); break;
+      case 'user': user = fieldString(val, what, 'user'); break;
+      case 'group': group = fieldString(val, what, 'group'); break;
+      case 'inode': inode = fieldUint64(val, what, 'inode'); break;
+      case 'device_id': deviceId = fieldUint64(val, what, 'device_id'); break;
+      case 'size': size = fieldUint(val, what, 'size'); break;
+      case 'links': links = fieldUint64(val, what, 'links'); break;
+      case 'linktarget': linktarget = fieldString(val, what, 'linktarget'); break;
+      case 'linktarget_raw': linktargetRaw = fieldBase64(val, what, 'linktarget_raw'); break;
+      case 'extended_attributes': xattrs = decodeXattrs(val, what); break;
+      case 'generic_attributes': generic = decodeGenericAttributes(val, what); break;
+      case 'device': device = fieldUint64(val, what, 'device'); break;
+      case 'content': {
+        const arr = fieldArray(val, what, 'content');
+        if (arr === undefined) content = null;
+        else {
+          content = new Array<Id>(arr.length);
+          for (let i = 0; i < arr.length; i++) content[i] = fieldId(arr[i]!, what, 'content[]');
+        }
+        break;
+      }
+      case 'subtree': subtree = fieldOptionalId(val, what, 'subtree'); break;
+      case 'error': error = fieldString(val, what, 'error'); break;
+      default: break; // unknown keys are ignored, as by restic
+    }
+  }
+  if (type === undefined || !NODE_TYPES.has(type)) {
+    throw corrupt(what, type === undefined ? 'node without a type' : `unknown node type ${JSON.stringify(type)}`);
+  }
+  // Zero values stay absent (Go omitempty), so decode -> encode is the identity.
+  const n: MutableNode = { name: goUnquote(name, `${what}: node name`), type: type as NodeType, mtime, atime, ctime, uid, gid, content };
+  if (mode) n.mode = mode;
+  if (user) n.user = user;
+  if (group) n.group = group;
+  if (inode) n.inode = inode;
+  if (deviceId) n.deviceId = deviceId;
+  if (size) n.size = size;
+  if (links) n.links = links;
+  if (linktarget) n.linktarget = linktarget;
+  if (linktargetRaw && linktargetRaw.length > 0) n.linktargetRaw = linktargetRaw;
+  if (xattrs) n.extendedAttributes = xattrs;
+  if (generic) n.genericAttributes = generic;
+  if (device) n.device = device;
+  if (subtree !== undefined) n.subtree = subtree;
+  if (error) n.error = error;
+  return n;
+}
+
+/**
+ * Parses a tree blob. Throws CofferError 'corrupt' naming `what` on malformed JSON, a missing
+ * `nodes` array, an unknown node type, bad IDs, times, numbers or quoted names. Node order is
+ * kept as stored (restic writes sorted, unique names).
+ */
+export function decodeTree(bytes: Uint8Array, what: string): Tree {
+  const doc = parseJsonBytes(bytes, what, { rawMembersOf: RAW_MEMBERS });
+  const top: JsonObject = fieldObject(doc, what, '(top level)');
+  let nodesValue: JsonValue | undefined;
+  for (const key in top) if (treeField(key) === 'nodes') nodesValue = top[key];
+  if (nodesValue === undefined) throw corrupt(what, 'tree has no "nodes" key');
+  const arr = fieldArray(nodesValue, what, 'nodes') ?? [];
+  const nodes = new Array<TreeNode>(arr.length);
+  for (let i = 0; i < arr.length; i++) nodes[i] = decodeNode(arr[i]!, what);
+  return { nodes };
+}
