@@ -1,0 +1,234 @@
+/**
+ * @module node/fs-restore
+ * File system primitives of a restore on Node: folders, file content written at offsets as blobs
+ * arrive (any order), symlinks with raw target bytes, hard links, fifos and devices (through the
+ * `mkfifo`/`mknod` tools: Node has no such calls), then metadata in restic's order (ownership,
+ * then attributes, then mode, then times: chown clears setuid bits and a 0400 mode would forbid
+ * setting user.* attributes). Folders get their metadata after their children (the caller's
+ * walk decides when). All paths are Buffers so names need not be UTF-8.
+ *
+ * Times: Node's utimes takes seconds as a double and libuv cuts them to whole microseconds, so
+ * restored times are exact to the microsecond (restic sets nanoseconds).
+ */
+import * as fsp from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import type { GoTime, TreeNode } from '../core/format/types.js';
+import { posixFromGoMode } from '../core/format/mode.js';
+import { utf8Encode } from '../core/bytes.js';
+import { CofferError } from '../core/errors.js';
+import type { FileWriter } from '../core/engine/restore/sink.js';
+import { writeDirXattrs, xattrSupport } from './xattr.js';
+import { withDirCwd } from './cwd.js';
+
+/** Joins raw path components with '/'. */
+export function joinBytes(...parts: readonly Uint8Array[]): Buffer {
+  const out: Buffer[] = [];
+  parts.forEach((p, i) => {
+    if (i > 0) out.push(Buffer.from('/'));
+    out.push(Buffer.from(p.buffer, p.byteOffset, p.byteLength));
+  });
+  return Buffer.concat(out);
+}
+
+function splitParent(path: Buffer): { dir: Buffer; base: Buffer } {
+  const i = path.lastIndexOf(0x2f);
+  if (i < 0) return { dir: Buffer.from('.'), base: path };
+  return { dir: i === 0 ? Buffer.from('/') : path.subarray(0, i), base: path.subarray(i + 1) };
+}
+
+/** Creates a folder (0700 until its metadata is applied, as restic); an existing folder is fine. */
+export async function restoreDir(path: Buffer): Promise<void> {
+  try {
+    await fsp.mkdir(path, { mode: 0o700, recursive: true });
+  } catch (e) {
+    throw wrap(e, path, 'create folder');
+  }
+}
+
+/** A file being restored: positional writes on one open descriptor. */
+export class RestoreFile implements FileWriter {
+  private constructor(
+    private readonly path: Buffer,
+    private fh: fsp.FileHandle | undefined,
+  ) {}
+
+  /** Creates (or truncates) the file, mode 0600 until metadata is applied. */
+  static async create(path: Buffer): Promise<RestoreFile> {
+    try {
+      return new RestoreFile(path, await fsp.open(path, 'w', 0o600));
+    } catch (e) {
+      throw wrap(e, path, 'create file');
+    }
+  }
+
+  async write(offset: number, data: Uint8Array): Promise<void> {
+    if (!this.fh) throw new CofferError('internal', `${show(this.path)}: write after close`);
+    let done = 0;
+    try {
+      while (done < data.length) done += (await this.fh.write(data, done, data.length - done, offset + done)).bytesWritten;
+    } catch (e) {
+      throw wrap(e, this.path, 'write');
+    }
+  }
+
+  async close(): Promise<void> {
+    const fh = this.fh;
+    this.fh = undefined;
+    try {
+      await fh?.close();
+    } catch (e) {
+      throw wrap(e, this.path, 'close');
+    }
+  }
+
+  /** Incomplete content: close and remove, so no truncated file passes for a restored one. */
+  async abandon(): Promise<string | undefined> {
+    await this.fh?.close().catch(() => undefined);
+    this.fh = undefined;
+    await fsp.unlink(this.path).catch(() => undefined);
+    return undefined;
+  }
+}
+
+/** The raw target of a symlink node (`linktarget_raw` wins, as restic 0.16+). */
+export function linkTargetBytes(node: TreeNode): Buffer {
+  if (node.linktargetRaw) return Buffer.from(node.linktargetRaw);
+  return Buffer.from(utf8Encode(node.linktarget ?? ''));
+}
+
+export async function restoreSymlink(path: Buffer, node: TreeNode): Promise<void> {
+  try {
+    await fsp.symlink(linkTargetBytes(node), path);
+  } catch (e) {
+    throw wrap(e, path, 'create symlink');
+  }
+}
+
+export async function restoreHardlink(path: Buffer, existing: Buffer): Promise<void> {
+  try {
+    await fsp.link(existing, path);
+  } catch (e) {
+    throw wrap(e, path, 'create hard link');
+  }
+}
+
+/** Linux/glibc dev_t split (spec §12.5). */
+export function devMajorMinor(dev: bigint): { major: bigint; minor: bigint } {
+  // glibc's masks are 32-bit; BigInt's ~ would keep every higher bit
+  const major = ((dev >> 8n) & 0xfffn) | ((dev >> 32n) & 0xfffff000n);
+  const minor = (dev & 0xffn) | ((dev >> 12n) & 0xffffff00n);
+  return { major, minor };
+}
+
+/** A fifo (`mkfifo`) or a block/char device (`mknod`, root only), created under a temporary ASCII name and renamed (tools take only text names). */
+export async function restoreSpecialFile(path: Buffer, node: TreeNode): Promise<void> {
+  const { dir } = splitParent(path);
+  const tmpName = `.coffer-special-${randomBytes(6).toString('hex')}`;
+  const tmp = Buffer.concat([dir, Buffer.from('/' + tmpName)]);
+  let cmd: string;
+  let args: string[];
+  if (node.type === 'fifo') [cmd, args] = ['mkfifo', ['-m', '600', '--', tmpName]];
+  else if (node.type === 'dev' || node.type === 'chardev') {
+    const { major, minor } = devMajorMinor(node.device ?? 0n);
+    [cmd, args] = ['mknod', ['-m', '600', '--', tmpName, node.type === 'dev' ? 'b' : 'c', String(major), String(minor)]];
+  } else throw new CofferError('unsupported', `${show(path)}: cannot create a ${node.type}`);
+  try {
+    await withDirCwd(dir, (cwd) => runTool(cmd, args, cwd));
+    await fsp.rename(tmp, path);
+  } catch (e) {
+    await fsp.unlink(tmp).catch(() => undefined);
+    throw wrap(e, path, `create ${node.type}`);
+  }
+}
+
+/** Seconds as the double utimes takes, aimed at the middle of the target microsecond so float error cannot drop it to the one before. */
+export function utimesSeconds(t: GoTime): number {
+  const us = Math.floor(t.nsec / 1000);
+  return t.sec + (us * 1000 + 500) / 1e9;
+}
+
+export interface MetadataOptions {
+  /** lchown to the node's uid/gid; default: when running as root (restic ignores EPERM otherwise). */
+  readonly chown?: boolean;
+  /** Restore extended attributes (via setfattr); default true. */
+  readonly xattrs?: boolean;
+}
+
+/**
+ * Applies ownership, attributes, mode and times to a restored entry. Call after its content and,
+ * for a folder, after all its children. Returns warnings for what could not be applied (restic
+ * reports those and carries on).
+ */
+export async function applyMetadata(path: Buffer, node: TreeNode, opts: MetadataOptions = {}): Promise<string[]> {
+  const warnings: string[] = [];
+  const isSymlink = node.type === 'symlink';
+  const asRoot = process.geteuid?.() === 0;
+  if (opts.chown ?? asRoot) {
+    try {
+      await fsp.lchown(path, node.uid, node.gid);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (asRoot || (code !== 'EPERM' && code !== 'EACCES')) warnings.push(`${show(path)}: lchown: ${(e as Error).message}`);
+    }
+  }
+  if ((opts.xattrs ?? true) && node.extendedAttributes && node.extendedAttributes.length > 0) {
+    if (!xattrSupport()) warnings.push(`${show(path)}: extended attributes not restored (getfattr/setfattr not installed)`);
+    else {
+      const { dir, base } = splitParent(path);
+      try {
+        await writeDirXattrs(dir, [{ name: base, attrs: node.extendedAttributes }]);
+      } catch (e) {
+        warnings.push(`${show(path)}: extended attributes: ${(e as Error).message}`);
+      }
+    }
+  }
+  if (!isSymlink) {
+    try {
+      await fsp.chmod(path, posixFromGoMode(node.mode ?? 0, node.type) & 0o7777);
+    } catch (e) {
+      warnings.push(`${show(path)}: chmod: ${(e as Error).message}`);
+    }
+  }
+  try {
+    const at = utimesSeconds(node.atime);
+    const mt = utimesSeconds(node.mtime);
+    if (isSymlink) await fsp.lutimes(path, at, mt);
+    else await fsp.utimes(path, at, mt);
+  } catch (e) {
+    warnings.push(`${show(path)}: set times: ${(e as Error).message}`);
+  }
+  return warnings;
+}
+
+function show(path: Buffer): string {
+  return path.toString('utf8');
+}
+
+function wrap(e: unknown, path: Buffer, what: string): CofferError {
+  if (e instanceof CofferError) return e;
+  const code = (e as NodeJS.ErrnoException).code;
+  const msg = `${what} ${show(path)}: ${(e as Error).message}`;
+  if (code === 'ENOSPC' || code === 'EDQUOT') return new CofferError('no-space', `${what} ${show(path)}: the disk is full`, { cause: e });
+  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') return new CofferError('permission', msg, { cause: e });
+  if (code === 'ENOENT') return new CofferError('not-found', msg, { cause: e });
+  if (code === 'EEXIST') return new CofferError('already-exists', msg, { cause: e });
+  return new CofferError('internal', msg, { cause: e });
+}
+
+
+function runTool(cmd: string, args: string[], cwd: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+    const err: Buffer[] = [];
+    child.stderr!.on('data', (d: Buffer) => err.push(d));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code === 0) resolve();
+      else {
+        const text = Buffer.concat(err).toString().trim();
+        reject(Object.assign(new Error(`${cmd}: ${text}`), /Operation not permitted/.test(text) ? { code: 'EPERM' } : {}));
+      }
+    });
+  });
+}
