@@ -121,3 +121,39 @@ describe('LocalBackend specifics', () => {
     }
   });
 });
+
+describe('LocalBackend crash safety', () => {
+  it('a process killed (SIGKILL) during puts leaves only whole files under final names', async () => {
+    const root = path.join(tempDir(), 'k');
+    await new LocalBackend(root).create();
+    // The child writes 32 MiB files whose name is the hash of their content, until it is killed.
+    const script = `
+      import { LocalBackend } from ${JSON.stringify(path.resolve('dist/src/node/local-backend.js'))};
+      import { createHash, randomBytes } from 'node:crypto';
+      const b = new LocalBackend(${JSON.stringify(root)});
+      for (;;) {
+        const d = randomBytes(32 << 20);
+        await b.put({ type: 'data', name: createHash('sha256').update(d).digest('hex') }, d);
+        process.stdout.write('.');
+      }`;
+    const { spawn } = await import('node:child_process');
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let written = 0;
+    await new Promise<void>((resolve) => {
+      child.stdout!.on('data', (d: Buffer) => {
+        written += d.length;
+        // kill while the next put is in flight
+        if (written >= 2) setTimeout(() => child.kill('SIGKILL'), 15);
+      });
+      child.on('exit', () => resolve());
+    });
+    const b = new LocalBackend(root);
+    let whole = 0;
+    for await (const fi of b.list('data')) {
+      assert.equal(fi.size, 32 << 20, 'a partial file under a final name');
+      assert.equal(idOf(await b.get({ type: 'data', name: fi.name })), fi.name);
+      whole++;
+    }
+    assert.ok(whole >= 2, `${whole} whole files`);
+  });
+});
