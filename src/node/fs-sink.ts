@@ -1,0 +1,66 @@
+/**
+ * @module node/fs-sink
+ * The restore sink on the local file system (the RestoreSink port of engine/restore/sink.ts),
+ * over the primitives in fs-restore.ts. Paths are raw bytes below the target folder, so names
+ * that are not UTF-8 come back as they were.
+ */
+import * as fs from 'node:fs';
+import * as fsp from 'node:fs/promises';
+import type { FileWriter, RelPath, RestoreSink } from '../core/engine/restore/sink.js';
+import { CofferError } from '../core/errors.js';
+import type { TreeNode } from '../core/format/types.js';
+import { applyMetadata, joinBytes, restoreDir, RestoreFile, restoreHardlink, restoreSpecialFile, restoreSymlink } from './fs-restore.js';
+
+export class FsRestoreSink implements RestoreSink {
+  private readonly root: Buffer;
+  /** Metadata problems (ownership, times) are warnings, as in restic: the content is there. */
+  readonly warnings: string[] = [];
+
+  constructor(target: string) {
+    this.root = Buffer.from(target);
+  }
+
+  private full(p: RelPath): Buffer {
+    const parts: Uint8Array[] = [this.root];
+    for (const name of p) {
+      if (name.length === 0 || (name.length === 1 && name[0] === 0x2e) || (name.length === 2 && name[0] === 0x2e && name[1] === 0x2e) || name.includes(0x2f)) {
+        // A hostile tree must not write outside the target.
+        throw new CofferError('corrupt', `tree contains an invalid file name "${Buffer.from(name).toString('utf8')}"`);
+      }
+      parts.push(Uint8Array.of(0x2f), name);
+    }
+    return joinBytes(...parts);
+  }
+
+  async mkdir(p: RelPath): Promise<void> {
+    await restoreDir(this.full(p));
+  }
+
+  async createFile(p: RelPath): Promise<FileWriter> {
+    const full = this.full(p);
+    await fsp.rm(full, { force: true }).catch(() => undefined); // replace what was there (e.g. a symlink)
+    return RestoreFile.create(full);
+  }
+
+  async createSpecial(p: RelPath, node: TreeNode): Promise<void> {
+    const full = this.full(p);
+    await fsp.rm(full, { force: true }).catch(() => undefined);
+    if (node.type === 'symlink') await restoreSymlink(full, node);
+    else await restoreSpecialFile(full, node);
+  }
+
+  async hardlink(p: RelPath, existing: RelPath): Promise<void> {
+    const full = this.full(p);
+    await fsp.rm(full, { force: true }).catch(() => undefined);
+    await restoreHardlink(full, this.full(existing));
+  }
+
+  async setMetadata(p: RelPath, node: TreeNode): Promise<void> {
+    this.warnings.push(...(await applyMetadata(this.full(p), node)));
+  }
+
+  async *readFile(p: RelPath): AsyncIterable<Uint8Array> {
+    const stream = fs.createReadStream(this.full(p), { highWaterMark: 1 << 20 });
+    for await (const chunk of stream) yield chunk as Buffer;
+  }
+}

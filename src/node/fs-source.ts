@@ -1,0 +1,153 @@
+/**
+ * @module node/fs-source
+ * The backup source on the local file system (the FileSource port of engine/backup/source.ts):
+ * lstat-based metadata as restic records it (fs-meta.ts), raw-byte names, and extended
+ * attributes read ahead with one `getfattr -R` per target instead of a tool run per folder.
+ * Every failure to read becomes CofferError 'source', so the archiver skips and reports it.
+ */
+import { spawn } from 'node:child_process';
+import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
+import type { FileSource, SourceError, SourceFile, SourceItem } from '../core/engine/backup/source.js';
+import { CofferError } from '../core/errors.js';
+import type { ExtendedAttribute } from '../core/format/types.js';
+import { lstatBig, nodeFromStat, readdirBytes, type MetaOptions } from './fs-meta.js';
+import { parseDump, xattrSupport } from './xattr.js';
+
+function sourceError(p: string, e: unknown, what: string): CofferError {
+  const err = e as NodeJS.ErrnoException;
+  const reason = err.code === 'ENOENT' ? 'it vanished during the backup' : err.code === 'EACCES' || err.code === 'EPERM' ? 'permission denied' : err.message;
+  return new CofferError('source', `${what} ${p}: ${reason}`, { cause: e, ...(err.code ? { data: { errno: err.code } } : {}) });
+}
+
+class NodeSourceFile implements SourceFile {
+  constructor(
+    private readonly fh: fsp.FileHandle,
+    private readonly p: string,
+  ) {}
+  async read(buf: Uint8Array, offset: number, length: number): Promise<number> {
+    try {
+      return (await this.fh.read(buf, offset, length, null)).bytesRead;
+    } catch (e) {
+      throw sourceError(this.p, e, 'read');
+    }
+  }
+  close(): Promise<void> {
+    return this.fh.close();
+  }
+}
+
+export interface NodeFileSourceOptions extends Pick<MetaOptions, 'withAtime'> {
+  /** Read extended attributes (default: when getfattr is installed). */
+  readonly xattrs?: boolean;
+}
+
+export class NodeFileSource implements FileSource {
+  /** Absolute path (latin1 of the raw bytes) -> attributes, filled by one getfattr -R per target. */
+  private readonly xattrs = new Map<string, Promise<Map<string, ExtendedAttribute[]>>>();
+  private readonly readXattrs: boolean;
+
+  constructor(private readonly opts: NodeFileSourceOptions = {}) {
+    this.readXattrs = opts.xattrs ?? xattrSupport();
+  }
+
+  absolute(p: string): string {
+    return path.resolve(p);
+  }
+
+  /** Attributes of the entry at raw path `raw`, from the read-ahead of the target containing it. */
+  private async attrsOf(raw: Buffer): Promise<ExtendedAttribute[] | undefined> {
+    return (await this.dumpFor(raw))?.get(raw.toString('latin1'));
+  }
+
+  private prefetch(abs: string): void {
+    if (!this.readXattrs) return;
+    const key = Buffer.from(abs).toString('latin1');
+    if (this.xattrs.has(key)) return;
+    this.xattrs.set(key, runGetfattr(abs).catch(() => new Map()));
+  }
+
+  async stat(p: string): Promise<SourceItem> {
+    const abs = this.absolute(p);
+    const raw = Buffer.from(abs);
+    let st;
+    try {
+      st = await lstatBig(raw);
+    } catch (e) {
+      throw sourceError(abs, e, 'lstat');
+    }
+    if (st.isDirectory()) this.prefetch(abs);
+    const name = new Uint8Array(Buffer.from(path.basename(abs)));
+    const xattrs = await this.attrsOf(raw);
+    const meta = await nodeFromStat(name, raw, st, { ...(this.opts.withAtime ? { withAtime: true } : {}), ...(xattrs ? { xattrs } : {}) }).catch((e) => {
+      throw sourceError(abs, e, 'read metadata of');
+    });
+    return { name, meta, path: abs, rawPath: new Uint8Array(raw) };
+  }
+
+  async readDir(dir: SourceItem): Promise<{ items: SourceItem[]; errors: SourceError[] }> {
+    const dirRaw = Buffer.from(dir.rawPath);
+    let names: Buffer[];
+    try {
+      names = await readdirBytes(dirRaw);
+    } catch (e) {
+      throw sourceError(dir.path, e, 'read folder');
+    }
+    const items: SourceItem[] = [];
+    const errors: SourceError[] = [];
+    const prefix = dirRaw.length === 1 && dirRaw[0] === 0x2f ? dirRaw : Buffer.concat([dirRaw, Buffer.from('/')]);
+    const dump = this.readXattrs ? await this.dumpFor(dirRaw) : undefined;
+    // lstat in parallel: one folder's entries are independent.
+    const results = await Promise.all(
+      names.map(async (n) => {
+        const raw = Buffer.concat([prefix, n]);
+        const shown = raw.toString('utf8');
+        try {
+          const st = await lstatBig(raw);
+          const xattrs = dump?.get(raw.toString('latin1'));
+          const name = new Uint8Array(n);
+          const meta = await nodeFromStat(name, raw, st, { ...(this.opts.withAtime ? { withAtime: true } : {}), ...(xattrs ? { xattrs } : {}) });
+          return { item: { name, meta, path: shown, rawPath: new Uint8Array(raw) } satisfies SourceItem };
+        } catch (e) {
+          return { error: { path: shown, error: sourceError(shown, e, 'lstat') } satisfies SourceError };
+        }
+      }),
+    );
+    for (const r of results) {
+      if (r.item) items.push(r.item);
+      else errors.push(r.error!);
+    }
+    return { items, errors };
+  }
+
+  /** The read-ahead covering `raw` (undefined when attributes are not read or not covered). */
+  private async dumpFor(raw: Buffer): Promise<Map<string, ExtendedAttribute[]> | undefined> {
+    if (!this.readXattrs) return undefined;
+    const key = raw.toString('latin1');
+    for (const [root, dump] of this.xattrs) {
+      if (key === root || key.startsWith(root === '/' ? '/' : root + '/')) return dump;
+    }
+    return undefined;
+  }
+
+  async open(file: SourceItem): Promise<SourceFile> {
+    try {
+      return new NodeSourceFile(await fsp.open(Buffer.from(file.rawPath), 'r'), file.path);
+    } catch (e) {
+      throw sourceError(file.path, e, 'open');
+    }
+  }
+}
+
+/** Extended attributes of everything below `root` (not following symlinks), keyed by absolute path. */
+function runGetfattr(root: string): Promise<Map<string, ExtendedAttribute[]>> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('getfattr', ['--absolute-names', '-R', '-P', '-h', '-d', '-m', '-', '-e', 'base64', '--', root], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const out: Buffer[] = [];
+    child.stdout.on('data', (d: Buffer) => out.push(d));
+    child.on('error', reject);
+    // Exit 1 means some entries could not be read: what was read is still right.
+    child.on('close', () => resolve(parseDump(Buffer.concat(out), false)));
+  });
+}
+
