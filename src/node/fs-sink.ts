@@ -20,6 +20,13 @@ export class FsRestoreSink implements RestoreSink {
     this.root = Buffer.from(target);
   }
 
+  private rootReady: Promise<void> | undefined;
+
+  /** The target folder itself is created on first use. */
+  private async ensureRoot(): Promise<void> {
+    await (this.rootReady ??= restoreDir(this.root).then(() => fsp.chmod(this.root, 0o755).catch(() => undefined)));
+  }
+
   private full(p: RelPath): Buffer {
     const parts: Uint8Array[] = [this.root];
     for (const name of p) {
@@ -33,16 +40,19 @@ export class FsRestoreSink implements RestoreSink {
   }
 
   async mkdir(p: RelPath): Promise<void> {
+    await this.ensureRoot();
     await restoreDir(this.full(p));
   }
 
   async createFile(p: RelPath): Promise<FileWriter> {
+    await this.ensureRoot();
     const full = this.full(p);
     await fsp.rm(full, { force: true }).catch(() => undefined); // replace what was there (e.g. a symlink)
     return RestoreFile.create(full);
   }
 
   async createSpecial(p: RelPath, node: TreeNode): Promise<void> {
+    await this.ensureRoot();
     const full = this.full(p);
     await fsp.rm(full, { force: true }).catch(() => undefined);
     if (node.type === 'symlink') await restoreSymlink(full, node);
@@ -50,6 +60,7 @@ export class FsRestoreSink implements RestoreSink {
   }
 
   async hardlink(p: RelPath, existing: RelPath): Promise<void> {
+    await this.ensureRoot();
     const full = this.full(p);
     await fsp.rm(full, { force: true }).catch(() => undefined);
     await restoreHardlink(full, this.full(existing));
