@@ -24,7 +24,7 @@ export class FsRestoreSink implements RestoreSink {
 
   /** The target folder itself is created on first use. */
   private async ensureRoot(): Promise<void> {
-    await (this.rootReady ??= restoreDir(this.root).then(() => fsp.chmod(this.root, 0o755).catch(() => undefined)));
+    await (this.rootReady ??= restoreDir(this.root));
   }
 
   private full(p: RelPath): Buffer {
