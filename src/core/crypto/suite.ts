@@ -8,8 +8,12 @@
 export interface CryptoSuite {
   readonly name: string;
   sha256(data: Uint8Array): Uint8Array;
-  /** AES-256-CTR with the full 16-byte IV as a 128-bit big-endian counter (encrypt = decrypt). */
-  aes256Ctr(key: Uint8Array, iv: Uint8Array, data: Uint8Array): Uint8Array;
+  /**
+   * AES-256-CTR with the full 16-byte IV as a 128-bit big-endian counter (encrypt = decrypt).
+   * When `out` is given (data.length bytes, not overlapping `data`), the result is written into
+   * it and `out` is returned; lets a sealed box be built in one buffer without a copy.
+   */
+  aes256Ctr(key: Uint8Array, iv: Uint8Array, data: Uint8Array, out?: Uint8Array): Uint8Array;
   /** AES-128 encryption of exactly one 16-byte block (Poly1305-AES's `s`). */
   aes128Block(key: Uint8Array, block: Uint8Array): Uint8Array;
   /** Poly1305 with a 32-byte one-time key r‖s (r is clamped inside). */

@@ -1,0 +1,60 @@
+/**
+ * @module node/crypto-node
+ * `nodeCrypto`: the CryptoSuite (core/crypto/suite.ts) backed by node:crypto (OpenSSL, AES-NI)
+ * for SHA-256, AES-256-CTR, the single AES-128 block and scrypt (spec §4.2, §5.2). Node has no
+ * raw Poly1305, so that one primitive comes from the shared core implementation.
+ */
+import * as crypto from 'node:crypto';
+import { poly1305 } from '../core/crypto/web.js';
+import type { CryptoSuite } from '../core/crypto/suite.js';
+
+/**
+ * A plain Uint8Array for a Buffer node:crypto returned. Small Buffers live in Node's shared pool;
+ * handing out a view of the pool would surprise a caller that transfers `.buffer` to a worker.
+ */
+function plain(buf: Buffer): Uint8Array {
+  if (buf.byteOffset === 0 && buf.buffer.byteLength === buf.length) return new Uint8Array(buf.buffer, 0, buf.length);
+  return new Uint8Array(buf);
+}
+
+function aes256Ctr(key: Uint8Array, iv: Uint8Array, data: Uint8Array, out?: Uint8Array): Uint8Array {
+  if (key.length !== 32) throw new RangeError('AES-256 key must be 32 bytes');
+  if (iv.length !== 16) throw new RangeError('CTR IV must be 16 bytes');
+  if (out !== undefined && out.length !== data.length) throw new RangeError('output length differs from input length');
+  // OpenSSL's CTR increments the whole 16-byte block big-endian with wrap-around, as §4.2 requires.
+  const c = crypto.createCipheriv('aes-256-ctr', key, iv);
+  const ct = c.update(data);
+  // CTR is a stream mode: final() yields nothing, but it releases the OpenSSL context.
+  c.final();
+  if (out === undefined) return plain(ct);
+  out.set(ct);
+  return out;
+}
+
+function aes128Block(key: Uint8Array, block: Uint8Array): Uint8Array {
+  if (key.length !== 16) throw new RangeError('AES-128 key must be 16 bytes');
+  if (block.length !== 16) throw new RangeError('AES block must be 16 bytes');
+  const c = crypto.createCipheriv('aes-128-ecb', key, null);
+  c.setAutoPadding(false);
+  return plain(c.update(block));
+}
+
+function scrypt(password: Uint8Array, salt: Uint8Array, params: { N: number; r: number; p: number; dkLen: number }): Promise<Uint8Array> {
+  const { N, r, p, dkLen } = params;
+  // OpenSSL needs 128·r·(N+2) bytes for V plus 128·r·p for B; Node's default cap is 32 MiB,
+  // which restic's N=32768 r=8 already exceeds. The cap is a limit, not an allocation.
+  const maxmem = 128 * r * (N + 2) + 128 * r * p + (16 << 20);
+  return new Promise((resolve, reject) => {
+    crypto.scrypt(password, salt, dkLen, { N, r, p, maxmem }, (err, key) => (err ? reject(err) : resolve(plain(key))));
+  });
+}
+
+export const nodeCrypto: CryptoSuite = {
+  name: 'node',
+  sha256: (data) => plain(crypto.createHash('sha256').update(data).digest()),
+  aes256Ctr,
+  aes128Block,
+  poly1305,
+  scrypt,
+  randomBytes: (n) => plain(crypto.randomBytes(n)),
+};
