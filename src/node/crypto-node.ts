@@ -2,10 +2,12 @@
  * @module node/crypto-node
  * `nodeCrypto`: the CryptoSuite (core/crypto/suite.ts) backed by node:crypto (OpenSSL, AES-NI)
  * for SHA-256, AES-256-CTR, the single AES-128 block and scrypt (spec §4.2, §5.2). Node has no
- * raw Poly1305, so that one primitive comes from the shared core implementation.
+ * raw Poly1305: that one comes from core/crypto/poly1305-wasm.ts (about 6x @noble's speed; it
+ * bounded sealing at ~360 MB/s), falling back to @noble's if WebAssembly is unavailable.
  */
 import * as crypto from 'node:crypto';
-import { poly1305 } from '../core/crypto/web.js';
+import { poly1305 as noblePoly1305 } from '../core/crypto/web.js';
+import { createPoly1305Wasm } from '../core/crypto/poly1305-wasm.js';
 import type { CryptoSuite } from '../core/crypto/suite.js';
 
 /**
@@ -48,6 +50,8 @@ function scrypt(password: Uint8Array, salt: Uint8Array, params: { N: number; r: 
     crypto.scrypt(password, salt, dkLen, { N, r, p, maxmem }, (err, key) => (err ? reject(err) : resolve(plain(key))));
   });
 }
+
+const poly1305 = createPoly1305Wasm() ?? noblePoly1305;
 
 export const nodeCrypto: CryptoSuite = {
   name: 'node',

@@ -10,6 +10,7 @@ import { fromHex, toHex, utf8Encode } from '../../src/core/bytes.js';
 import type { CryptoSuite } from '../../src/core/crypto/suite.js';
 import { webCrypto } from '../../src/core/crypto/web.js';
 import { nodeCrypto } from '../../src/node/crypto-node.js';
+import { createPoly1305Wasm } from '../../src/core/crypto/poly1305-wasm.js';
 import { readVector } from '../helpers/paths.js';
 
 const SUITES: CryptoSuite[] = [nodeCrypto, webCrypto];
@@ -124,4 +125,31 @@ test('node and web scrypt agree on small parameters', async () => {
 test('node scrypt allows restic-sized parameters (N=32768 r=8 p=9)', async () => {
   const dk = await nodeCrypto.scrypt(utf8Encode('x'), new Uint8Array(64), { N: 32768, r: 8, p: 9, dkLen: 64 });
   assert.equal(dk.length, 64);
+});
+
+test('WebAssembly Poly1305: RFC 8439 A.3 edge cases and agreement with @noble', () => {
+  const wasmPoly = createPoly1305Wasm();
+  assert.ok(wasmPoly, 'WebAssembly available in Node');
+  const z = '00'.repeat(16);
+  // [key r‖s, message, tag]: the carry and final-reduction corner cases of RFC 8439 Appendix A.3.
+  const a3: [string, string, string][] = [
+    ['02' + '00'.repeat(15) + z, 'ff'.repeat(16), '03' + '00'.repeat(15)],
+    ['02' + '00'.repeat(15) + 'ff'.repeat(16), '02' + '00'.repeat(15), '03' + '00'.repeat(15)],
+    ['01' + '00'.repeat(15) + z, 'ff'.repeat(16) + 'f0' + 'ff'.repeat(15) + '11' + '00'.repeat(15), '05' + '00'.repeat(15)],
+    ['01' + '00'.repeat(15) + z, 'ff'.repeat(16) + 'fbfe' + 'fe'.repeat(14) + '01'.repeat(16), '00'.repeat(16)],
+    ['02' + '00'.repeat(15) + z, 'fd' + 'ff'.repeat(15), 'fa' + 'ff'.repeat(15)],
+    ['0100000000000000040000000000000000000000000000000000000000000000', 'e33594d7505e43b900000000000000003394d7505e4379cd01000000000000000000000000000000000000000000000001000000000000000000000000000000', '14000000000000005500000000000000'],
+    ['0100000000000000040000000000000000000000000000000000000000000000', 'e33594d7505e43b900000000000000003394d7505e4379cd010000000000000000000000000000000000000000000000', '13000000000000000000000000000000'],
+  ];
+  for (const [k, m, tag] of a3) {
+    assert.equal(toHex(wasmPoly(fromHex(k), fromHex(m))), tag, `wasm ${m}`);
+    assert.equal(toHex(webCrypto.poly1305(fromHex(k), fromHex(m))), tag, `noble ${m}`);
+  }
+  for (let i = 0; i < 2000; i++) {
+    const key = new Uint8Array(nc.randomBytes(32));
+    const msg = new Uint8Array(nc.randomBytes((i * 37) % 400 + (i % 50 === 0 ? 140_000 : 0)));
+    if (i % 5 === 0) msg.fill(0xff);
+    if (i % 7 === 0) key.fill(0xff);
+    assert.deepEqual(wasmPoly(key, msg), webCrypto.poly1305(key, msg), `case ${i}`);
+  }
 });
