@@ -1,22 +1,29 @@
 /**
  * @module node/open-backend
  * Turns a repository location as users type it (restic's syntax) into a Backend, composing the
- * decorators in one place. Local paths now; sftp:, rest:, s3: and rclone: come with their
- * backends.
+ * decorators in one place: every backend gets retries with backoff on transient failures.
+ * Local paths and `rest:` now; sftp:, s3: and rclone: come with their backends.
  */
 import * as path from 'node:path';
 import type { Backend } from '../core/backend/backend.js';
+import { RestBackend } from '../core/backend/rest.js';
+import { withRetry } from '../core/backend/retry.js';
 import { CofferError } from '../core/errors.js';
 import { LocalBackend } from './local-backend.js';
 
 const SCHEME = /^([a-z0-9]+):/;
 
-export function openBackend(location: string): Backend {
-  const m = SCHEME.exec(location);
-  const scheme = m?.[1];
+function rawBackend(location: string): Backend {
+  const scheme = SCHEME.exec(location)?.[1];
   if (scheme === 'local') return new LocalBackend(path.resolve(location.slice('local:'.length)));
+  if (scheme === 'rest') return new RestBackend(location.slice('rest:'.length));
+  // One-letter "schemes" are Windows drive letters in restic; here any other scheme is unknown.
   if (scheme && scheme.length > 1) {
-    throw new CofferError('usage', `repository type "${scheme}:" is not supported yet (local paths only)`);
+    throw new CofferError('usage', `repository type "${scheme}:" is not supported yet (local paths and rest: URLs)`);
   }
   return new LocalBackend(path.resolve(location));
+}
+
+export function openBackend(location: string): Backend {
+  return withRetry(rawBackend(location));
 }
