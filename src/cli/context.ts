@@ -88,7 +88,9 @@ export class Cli {
   }
 
   backend(): Backend {
-    return openBackend(this.repositoryLocation().location);
+    return openBackend(this.repositoryLocation().location, {
+      onRetry: ({ op, delayMs, error }) => this.warn(`${op} failed (${error.message}), retrying in ${(delayMs / 1000).toFixed(1)} s`),
+    });
   }
 
   repositoryOptions(): RepositoryOptions {

@@ -7,7 +7,7 @@
 import * as path from 'node:path';
 import type { Backend } from '../core/backend/backend.js';
 import { RestBackend } from '../core/backend/rest.js';
-import { withRetry } from '../core/backend/retry.js';
+import { withRetry, type RetryOptions } from '../core/backend/retry.js';
 import { CofferError } from '../core/errors.js';
 import { LocalBackend } from './local-backend.js';
 
@@ -24,6 +24,9 @@ function rawBackend(location: string): Backend {
   return new LocalBackend(path.resolve(location));
 }
 
-export function openBackend(location: string): Backend {
-  return withRetry(rawBackend(location));
+/** About 30 s of retries in all: long enough for a restart or a flaky link, short enough to fail clearly. */
+const RETRY: RetryOptions = { retries: 6, baseDelayMs: 500, maxDelayMs: 15_000 };
+
+export function openBackend(location: string, opts: { onRetry?: RetryOptions['onRetry'] } = {}): Backend {
+  return withRetry(rawBackend(location), { ...RETRY, ...(opts.onRetry ? { onRetry: opts.onRetry } : {}) });
 }
