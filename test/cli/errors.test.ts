@@ -57,8 +57,10 @@ describe('exit codes', () => {
       fs.chmodSync(dir, 0o755);
       fs.chmodSync(work, 0o777);
     }
+    // The default repository (under XDG_DATA_HOME) is created on first use.
+    const { COFFER_REPOSITORY: _unused, ...rest } = env;
     const r = await runCoffer(['backup', path.join(work, 'src')], {
-      env: { ...env, COFFER_REPOSITORY: path.join(work, 'repo'), HOME: work, XDG_DATA_HOME: work },
+      env: { ...rest, HOME: work, XDG_DATA_HOME: work },
       ...(asNobody ? { uid: 65534, gid: 65534 } : {}),
     });
     assert.equal(r.code, 3, r.stdout + r.stderr);

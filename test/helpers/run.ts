@@ -81,3 +81,16 @@ export function resticBinaries(): ResticBinary[] {
 export function runRestic(bin: ResticBinary, args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<RunResult> {
   return runProcess(bin.path, ['--no-cache', ...args], opts);
 }
+
+/** Follows `absPath` from a root tree with `restic cat blob`, returning the folder's tree ID. */
+export async function subtreeId(restic: ResticBinary, env: NodeJS.ProcessEnv, root: string, absPath: string): Promise<string> {
+  let id = root;
+  for (const name of absPath.split('/').filter(Boolean)) {
+    const r = await runRestic(restic, ['cat', 'blob', id], { env });
+    if (r.code !== 0) throw new Error(`restic cat blob ${id} failed: ${r.stderr}`);
+    const node = (JSON.parse(r.stdout) as { nodes: { name: string; subtree?: string }[] }).nodes.find((n) => n.name === name);
+    if (!node?.subtree) throw new Error(`no folder ${name} in tree ${id}`);
+    id = node.subtree;
+  }
+  return id;
+}
