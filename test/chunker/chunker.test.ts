@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readVector } from '../helpers/paths.js';
 import { Chunker, chunkBoundaries, MAX_SIZE, MIN_SIZE } from '../../src/core/chunker/chunker.js';
-import { mod, parsePolynomial } from '../../src/core/chunker/polynomial.js';
+import { computeTables, mod, parsePolynomial } from '../../src/core/chunker/polynomial.js';
 import { makeInput, prng, sha256Hex, type InputSpec } from './inputs.js';
 
 const V = readVector('chunker.json');
@@ -204,4 +204,71 @@ test('constructor rejects unusable parameters', () => {
   assert.throws(() => new Chunker(0b1011n), RangeError); // degree 3
   assert.throws(() => new Chunker(POL, { minSize: 63 }), RangeError);
   assert.throws(() => new Chunker(POL, { minSize: 1024, maxSize: 1000 }), RangeError);
+});
+
+/** The §15.6 pseudo-code, literally, with BigInt: the reference for crafted inputs. */
+function referenceBoundaries(pol: bigint, data: Uint8Array, minSize = MIN_SIZE, maxSize = MAX_SIZE): number[] {
+  const { out, mod: modT } = computeTables(pol);
+  const mask53 = (1n << 53n) - 1n;
+  let window = new Uint8Array(64);
+  let wpos = 0;
+  let digest = 0n;
+  let count = 0;
+  const slide = (b: number): void => {
+    const o = window[wpos]!;
+    window[wpos] = b;
+    wpos = (wpos + 1) % 64;
+    digest ^= out[o]!;
+    const top = Number(digest >> 45n);
+    digest = (((digest << 8n) | BigInt(b)) ^ modT[top]!) & mask53;
+  };
+  const reset = (): void => {
+    window = new Uint8Array(64);
+    wpos = 0;
+    digest = 0n;
+    slide(1);
+    count = 0;
+  };
+  reset();
+  const ends: number[] = [];
+  for (let i = 0; i < data.length; i++) {
+    count++;
+    if (count <= minSize - 64) continue;
+    slide(data[i]!);
+    if (count >= minSize && ((digest & 0xfffffn) === 0n || count >= maxSize)) {
+      ends.push(i + 1);
+      reset();
+    }
+  }
+  if (count > 0) ends.push(data.length);
+  return ends;
+}
+
+test('agrees with the literal §15.6 algorithm, including cuts found by the second scan chain', () => {
+  const hashFrom = MIN_SIZE; // the ring covers the first 64 hashed bytes; then two 64 KiB segments
+  const base = prng('two-chains', MIN_SIZE + 400_000);
+  const zeroRun = (d: Uint8Array, endAt: number): void => {
+    d.fill(0, endAt - 64, endAt);
+  };
+  // only chain B's segment has a zero window → its cut is the answer
+  const b = base.slice();
+  zeroRun(b, hashFrom + 65_536 + 5_000);
+  // chain B finds its window first (after 5 000 steps) but chain A's later-found one comes first
+  const ab = b.slice();
+  zeroRun(ab, hashFrom + 60_000);
+  // chain A only
+  const a = base.slice();
+  zeroRun(a, hashFrom + 100);
+  for (const [name, d] of Object.entries({ b, ab, a })) {
+    const ref = referenceBoundaries(POL, d);
+    assert.ok(ref.length >= 2, name);
+    assert.deepEqual(chunkBoundaries(POL, d), ref, name);
+  }
+  assert.equal(chunkBoundaries(POL, b)[0], hashFrom + 65_536 + 5_000);
+  assert.equal(chunkBoundaries(POL, ab)[0], hashFrom + 60_000);
+  assert.equal(chunkBoundaries(POL, a)[0], hashFrom + 100);
+  // many fingerprint cuts at small MinSize, and a small MaxSize
+  const r = prng('reference-small', 1_500_000);
+  assert.deepEqual(chunkBoundaries(POL, r, { minSize: 64, maxSize: 1 << 23 }), referenceBoundaries(POL, r, 64, 1 << 23));
+  assert.deepEqual(chunkBoundaries(POL, r, { minSize: 4096, maxSize: 300_000 }), referenceBoundaries(POL, r, 4096, 300_000));
 });

@@ -26,29 +26,23 @@ function randomData(n: number): Uint8Array {
   return out;
 }
 
+/** Chunks `data` in 4 MiB reads like the backup engine; returns the chunk lengths. */
 function run(data: Uint8Array, opts?: ChunkerOptions): number[] {
   const c = new Chunker(POL, opts);
   const lens: number[] = [];
+  let chunkStart = 0;
   for (let off = 0; off < data.length; off += READ) {
     const end = Math.min(data.length, off + READ);
     let s = off;
     for (;;) {
       const cut = c.next(data, s, end);
       if (cut < 0) break;
-      lens.push(c.pending + cut); // pending is 0 after a cut; cut − chunk start is computed below
-      s = cut;
+      lens.push(cut - chunkStart);
+      chunkStart = s = cut;
     }
   }
-  // convert cut positions to lengths
-  const ends = lens.map((x) => x);
-  const out: number[] = [];
-  let prev = 0;
-  for (const e of ends) {
-    out.push(e - prev);
-    prev = e;
-  }
-  if (c.pending > 0) out.push(c.pending);
-  return out;
+  if (c.pending > 0) lens.push(c.pending);
+  return lens;
 }
 
 function timeIt(fn: () => void): number {

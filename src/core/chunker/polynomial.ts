@@ -142,6 +142,13 @@ export interface SplitTables {
   readonly outLo: Int32Array;
   readonly modHi: Int32Array;
   readonly modLo: Int32Array;
+  /**
+   * slideOut[b] = (out[b]·x^8) mod P = b·x^(8·64) mod P. Because `mod[top]` is linear in `top`,
+   * "digest ^= out[o]; shift in b; reduce" equals "shift in b; reduce by the digest's own top;
+   * XOR slideOut[o]". That keeps the leaving byte's table load off the digest's dependency chain.
+   */
+  readonly slideOutHi: Int32Array;
+  readonly slideOutLo: Int32Array;
 }
 
 /**
@@ -183,7 +190,8 @@ export function splitTables(pol: bigint): SplitTables {
   };
   const [outHi, outLo] = split(out);
   const [modHi, modLo] = split(modT);
-  t = { pol, degree: deg(pol), outHi, outLo, modHi, modLo };
+  const [slideOutHi, slideOutLo] = split(out.map((o) => mod(o << 8n, pol)));
+  t = { pol, degree: deg(pol), outHi, outLo, modHi, modLo, slideOutHi, slideOutLo };
   tableCache.set(pol, t);
   return t;
 }
