@@ -29,6 +29,8 @@ export interface WorkerFileJob {
   readonly type: 'file';
   readonly job: number;
   readonly path: Uint8Array;
+  /** Size from lstat, to size the read buffers. */
+  readonly size: number;
 }
 
 export type WorkerReply =
@@ -78,10 +80,13 @@ function processFile(job: WorkerFileJob): void {
     const chunker = new Chunker(BigInt('0x' + init.polynomial));
     let pieces: Uint8Array[] = [];
     let pendingBytes = 0;
+    // Buffers sized by the expected size: most files are small, 4 MiB each would drown the GC.
+    let remaining = job.size;
     for (;;) {
-      const buf = new Uint8Array(READ_SIZE);
-      const n = fs.readSync(fd, buf, 0, READ_SIZE, null);
+      const buf = new Uint8Array(Math.max(4096, Math.min(READ_SIZE, remaining + 1)));
+      const n = fs.readSync(fd, buf, 0, buf.length, null);
       if (n === 0) break;
+      remaining -= n;
       let start = 0;
       while (start < n) {
         const cut = chunker.next(buf, start, n);

@@ -49,7 +49,6 @@ export class ChunkWorkerPool implements FileProcessor {
         this.failure = e;
         slot.onReply?.({ type: 'error', job: -1, message: `worker failed: ${e.message}` });
       });
-      worker.unref();
       this.slots.push(slot);
       this.idle.push(slot);
     }
@@ -79,7 +78,7 @@ export class ChunkWorkerPool implements FileProcessor {
       wake?.();
     };
     Atomics.store(slot.credits, 0, CREDITS);
-    const msg: WorkerFileJob = { type: 'file', job, path: item.rawPath };
+    const msg: WorkerFileJob = { type: 'file', job, path: item.rawPath, size: item.meta.size ?? 0 };
     slot.worker.postMessage(msg);
     let finished = false;
     try {

@@ -7,6 +7,7 @@ import type { SourceItem } from '../../core/engine/backup/source.js';
 import { CofferError, isCofferError } from '../../core/errors.js';
 import { anyMatch, parsePattern, type Pattern } from '../../core/filter/pattern.js';
 import type { Repository } from '../../core/repository/repository.js';
+import { ChunkWorkerPool } from '../../node/chunk-workers.js';
 import { NodeFileSource } from '../../node/fs-source.js';
 import { flag, list, str, type Command } from '../command.js';
 import type { Cli } from '../context.js';
@@ -39,6 +40,12 @@ async function openOrCreate(cli: Cli): Promise<Repository> {
     }
     throw e;
   }
+}
+
+/** COFFER_WORKERS=N sets the number of worker threads (0: none, all work on the main thread). */
+function workerCount(v: string | undefined): number | undefined {
+  const n = v === undefined ? NaN : Number(v);
+  return Number.isInteger(n) && n > 0 ? n : undefined;
 }
 
 const command: Command = {
@@ -93,6 +100,8 @@ const command: Command = {
       },
     });
     progress.start();
+    // Reading, chunking, hashing, compressing and encrypting run in worker threads (all cores).
+    const processor = cli.env.COFFER_WORKERS === '0' ? undefined : new ChunkWorkerPool(repo, workerCount(cli.env.COFFER_WORKERS));
     let result;
     try {
       result = await backup(repo, source, {
@@ -106,6 +115,7 @@ const command: Command = {
         oneFileSystem: flag(values['one-file-system']),
         dryRun,
         ...(exclude ? { exclude } : {}),
+        ...(processor ? { processor } : {}),
         signal: cli.signal,
         events: {
           onStart: (item) => {
@@ -126,6 +136,7 @@ const command: Command = {
       });
     } finally {
       progress.stop();
+      await processor?.close();
       await scanning.catch(() => undefined);
     }
     const s = result.summary;

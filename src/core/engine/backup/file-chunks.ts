@@ -17,15 +17,23 @@ export interface Chunk {
 
 const READ_SIZE = 4 * 1024 * 1024;
 
-export async function* fileChunks(file: SourceFile, polynomial: bigint, crypto: CryptoSuite): AsyncGenerator<Chunk> {
+/**
+ * `expectedSize` (from lstat) sizes the read buffers: most files are small, and allocating
+ * 4 MiB for each would drown the garbage collector. A file that grew is still read completely.
+ */
+export async function* fileChunks(file: SourceFile, polynomial: bigint, crypto: CryptoSuite, expectedSize = READ_SIZE): AsyncGenerator<Chunk> {
   const chunker = new Chunker(polynomial);
   let pieces: Uint8Array[] = [];
-  let buf = new Uint8Array(READ_SIZE);
-  let n = await file.read(buf, 0, READ_SIZE);
+  let remaining = expectedSize;
+  // +1 so that the end of a file of exactly the expected size is seen in the same read.
+  const nextSize = () => Math.max(4096, Math.min(READ_SIZE, remaining + 1));
+  let buf = new Uint8Array(nextSize());
+  let n = await file.read(buf, 0, buf.length);
   while (n > 0) {
+    remaining -= n;
     // Start the next read before chunking this block, so disk and CPU overlap.
-    const nextBuf = new Uint8Array(READ_SIZE);
-    const nextRead = file.read(nextBuf, 0, READ_SIZE);
+    const nextBuf = new Uint8Array(nextSize());
+    const nextRead = file.read(nextBuf, 0, nextBuf.length);
     try {
       let start = 0;
       while (start < n) {

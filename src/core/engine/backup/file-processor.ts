@@ -34,10 +34,10 @@ export class InProcessFileProcessor implements FileProcessor {
     private readonly crypto: CryptoSuite,
   ) {}
 
-  async *chunks(_item: SourceItem, open: () => Promise<SourceFile>): AsyncIterable<ProcessedChunk> {
+  async *chunks(item: SourceItem, open: () => Promise<SourceFile>): AsyncIterable<ProcessedChunk> {
     const file = await open();
     try {
-      for await (const c of fileChunks(file, this.polynomial, this.crypto)) yield { id: c.id, size: c.data.length, data: c.data };
+      for await (const c of fileChunks(file, this.polynomial, this.crypto, item.meta.size ?? 0)) yield { id: c.id, size: c.data.length, data: c.data };
     } finally {
       await file.close().catch(() => undefined);
     }
