@@ -2,13 +2,13 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { backup } from '../../core/engine/backup/backup.js';
-import { scan } from '../../core/engine/backup/scan.js';
 import type { SourceItem } from '../../core/engine/backup/source.js';
 import { CofferError, isCofferError } from '../../core/errors.js';
 import { anyMatch, parsePattern, type Pattern } from '../../core/filter/pattern.js';
 import type { Repository } from '../../core/repository/repository.js';
 import { ChunkWorkerPool } from '../../node/chunk-workers.js';
 import { NodeFileSource } from '../../node/fs-source.js';
+import { scanInWorker } from '../../node/scan-worker.js';
 import { flag, list, str, type Command } from '../command.js';
 import type { Cli } from '../context.js';
 import { EXIT_PARTIAL } from '../exit-codes.js';
@@ -91,13 +91,9 @@ const command: Command = {
     const repo = await openOrCreate(cli);
     const progress = new Progress(cli, 'backup');
     const errors: { path: string; message: string }[] = [];
-    const scanning = scan(source, targets, {
-      ...(exclude ? { exclude } : {}),
-      signal: cli.signal,
-      onUpdate: (t) => {
-        progress.totalFiles = t.files;
-        progress.totalBytes = t.bytes;
-      },
+    const scanning = scanInWorker({ targets: targets.map((t) => source.absolute(t)), excludes: excludeTexts }, (t) => {
+      progress.totalFiles = t.files;
+      progress.totalBytes = t.bytes;
     });
     progress.start();
     // Reading, chunking, hashing, compressing and encrypting run in worker threads (all cores).
@@ -137,7 +133,7 @@ const command: Command = {
     } finally {
       progress.stop();
       await processor?.close();
-      await scanning.catch(() => undefined);
+      scanning.stop();
     }
     const s = result.summary;
     const seconds = progress.elapsedSeconds;

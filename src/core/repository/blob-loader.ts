@@ -8,6 +8,7 @@ import type { CallOpts } from '../backend/backend.js';
 import { CofferError, corrupt, isCofferError } from '../errors.js';
 import type { BlobType, Id } from '../format/types.js';
 import type { BlobLocation, MasterIndex } from './master-index.js';
+import type { PackCache } from './pack-cache.js';
 import type { Repository } from './repository.js';
 
 /** Decrypts, decompresses and verifies one sealed blob already read from its pack. */
@@ -22,7 +23,12 @@ export function openBlob(repo: Repository, type: BlobType, id: Id, loc: BlobLoca
   return plain;
 }
 
-export async function loadBlob(repo: Repository, index: MasterIndex, type: BlobType, id: Id, o?: CallOpts): Promise<Uint8Array> {
+export interface LoadBlobOptions extends CallOpts {
+  /** Read small packs whole and keep them (for tree walks). */
+  readonly cache?: PackCache;
+}
+
+export async function loadBlob(repo: Repository, index: MasterIndex, type: BlobType, id: Id, o?: LoadBlobOptions): Promise<Uint8Array> {
   const locations = index.lookupAll(type, id);
   if (locations.length === 0) {
     throw new CofferError('corrupt', `${type} blob ${id} is not in the index (the repository is incomplete; try "check")`);
@@ -30,7 +36,9 @@ export async function loadBlob(repo: Repository, index: MasterIndex, type: BlobT
   let lastError: unknown;
   for (const loc of locations) {
     try {
-      const sealed = await repo.backend.get({ type: 'data', name: loc.packId }, { offset: loc.offset, length: loc.length }, o);
+      const sealed =
+        (await o?.cache?.read(loc.packId, loc.offset, loc.length, o)) ??
+        (await repo.backend.get({ type: 'data', name: loc.packId }, { offset: loc.offset, length: loc.length }, o));
       return openBlob(repo, type, id, loc, sealed);
     } catch (e) {
       if (!isCofferError(e) || !['corrupt', 'not-found', 'range'].includes(e.code)) throw e;

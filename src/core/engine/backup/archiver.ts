@@ -21,6 +21,7 @@ import { timeEqual } from '../../format/go-time.js';
 import { encodeTree, decodeTree } from '../../format/tree.js';
 import type { Id, Tree, TreeNode } from '../../format/types.js';
 import { loadBlob } from '../../repository/blob-loader.js';
+import { PackCache } from '../../repository/pack-cache.js';
 import type { BlobSaver } from '../../repository/blob-saver.js';
 import type { MasterIndex } from '../../repository/master-index.js';
 import type { Repository } from '../../repository/repository.js';
@@ -86,6 +87,8 @@ export class Archiver {
   };
   private readonly fileSlots: Semaphore;
   private readonly processor: FileProcessor;
+  /** Parent trees are read pack by pack, not blob by blob. */
+  private readonly parentPacks: PackCache;
 
   constructor(
     private readonly repo: Repository,
@@ -96,13 +99,14 @@ export class Archiver {
     private readonly opts: ArchiverOptions = {},
   ) {
     this.fileSlots = new Semaphore(opts.fileConcurrency ?? 4);
+    this.parentPacks = new PackCache(repo, index);
     this.processor = opts.processor ?? new InProcessFileProcessor(repo.config.chunkerPolynomial, repo.platform.crypto);
   }
 
   private async loadParentTree(id: Id | undefined): Promise<ParentTree> {
     if (!id || !this.index.has('tree', id)) return new ParentTree(undefined);
     try {
-      const bytes = await loadBlob(this.repo, this.index, 'tree', id);
+      const bytes = await loadBlob(this.repo, this.index, 'tree', id, { cache: this.parentPacks });
       return new ParentTree(decodeTree(bytes, `tree ${id}`));
     } catch (e) {
       // A damaged parent only costs speed: everything below is read again.

@@ -8,21 +8,25 @@ import { utf8Decode, utf8Encode } from '../../bytes.js';
 import { decodeTree } from '../../format/tree.js';
 import type { Id, Tree, TreeNode } from '../../format/types.js';
 import { loadBlob } from '../../repository/blob-loader.js';
+import { PackCache } from '../../repository/pack-cache.js';
 import type { MasterIndex } from '../../repository/master-index.js';
 import type { Repository } from '../../repository/repository.js';
 
 export class TreeLoader {
   private readonly cache = new Map<Id, Tree>();
+  private readonly packs: PackCache;
   constructor(
     readonly repo: Repository,
     readonly index: MasterIndex,
     private readonly cacheSize = 256,
-  ) {}
+  ) {
+    this.packs = new PackCache(repo, index);
+  }
 
   async load(id: Id): Promise<Tree> {
     const hit = this.cache.get(id);
     if (hit) return hit;
-    const tree = decodeTree(await loadBlob(this.repo, this.index, 'tree', id), `tree ${id}`);
+    const tree = decodeTree(await loadBlob(this.repo, this.index, 'tree', id, { cache: this.packs }), `tree ${id}`);
     if (this.cache.size >= this.cacheSize) this.cache.delete(this.cache.keys().next().value!);
     this.cache.set(id, tree);
     return tree;
