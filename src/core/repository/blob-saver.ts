@@ -109,7 +109,7 @@ export class BlobSaver {
 
   private async addSealed(type: BlobType, id: Id, sealed: Uint8Array, uncompressedLength: number, plainSize: number): Promise<void> {
     this.throwIfFailed();
-    const slot = this.repo.platform.crypto.randomBytes(1)[0]! & 1;
+    const slot = (this.repo.platform.crypto.randomBytes(1)[0]! & 1) as 0 | 1;
     const b = this.builders[type][slot]!;
     b.add(id, sealed, uncompressedLength);
     if (type === 'data') this.stats.dataBlobs++;
