@@ -10,7 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Backend } from '../core/backend/backend.js';
 import type { CompressionMode } from '../core/compress/compressor.js';
-import { CofferError } from '../core/errors.js';
+import { CofferError, isCofferError } from '../core/errors.js';
 import { RepositoryLock, type LockOwner } from '../core/repository/locks.js';
 import { openRepository } from '../core/repository/open.js';
 import type { Repository, RepositoryOptions } from '../core/repository/repository.js';
@@ -166,6 +166,15 @@ export class Cli {
 
   async openRepository(): Promise<Repository> {
     const backend = this.backend();
+    // Say "no repository" before asking for a password that could not be used anyway.
+    try {
+      await backend.stat({ type: 'config', name: '' }, { signal: this.signal });
+    } catch (e) {
+      if (isCofferError(e, 'not-found')) {
+        throw new CofferError('no-repository', `no repository found at ${backend.location} (create one with "coffer init")`, { cause: e });
+      }
+      throw e;
+    }
     const platform = await this.platform();
     const password = await this.password();
     const hint = str(this.globals['key-hint']) ?? this.envVar('KEY_HINT');
