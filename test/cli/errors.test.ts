@@ -26,7 +26,7 @@ describe('exit codes', () => {
   it('wrong password: exit 12', async () => {
     assert.equal((await runCoffer(['init'], { env })).code, 0);
     const r = await runCoffer(['snapshots'], { env: { ...env, COFFER_PASSWORD: 'not-it' } });
-    assert.equal(r.code, 12);
+    assert.equal(r.code, 12, r.stderr);
     assert.match(r.stderr, /wrong password/i);
     assert.doesNotMatch(r.stderr, /not-it/);
     noStack(r.stderr);
@@ -67,5 +67,38 @@ describe('exit codes', () => {
     assert.match(r.stderr, /secret\.txt/);
     assert.match(r.stdout, /snapshot [0-9a-f]{8} saved/);
     noStack(r.stderr);
+  });
+
+  it('a tampered pack: restore names the blob and pack, exits 1, and leaves no complete-looking file', async () => {
+    const work = path.join(dir, 'tamper');
+    const src = path.join(work, 'src');
+    fs.mkdirSync(src, { recursive: true });
+    fs.writeFileSync(path.join(src, 'good.txt'), 'good\n');
+    const big = Buffer.alloc(3 * 1024 * 1024);
+    for (let i = 0; i < big.length; i++) big[i] = (i * 7919) % 251;
+    fs.writeFileSync(path.join(src, 'victim.bin'), big);
+    const tenv = { ...env, COFFER_REPOSITORY: path.join(work, 'repo'), COFFER_COMPRESSION: 'off' };
+    assert.equal((await runCoffer(['init'], { env: tenv })).code, 0);
+    assert.equal((await runCoffer(['backup', src], { env: tenv })).code, 0);
+    // Flip one byte in the middle of the largest data pack (the one holding victim.bin).
+    const packs: string[] = [];
+    for (const shard of fs.readdirSync(path.join(work, 'repo', 'data'))) {
+      for (const f of fs.readdirSync(path.join(work, 'repo', 'data', shard))) packs.push(path.join(work, 'repo', 'data', shard, f));
+    }
+    const victim = packs.sort((a, b) => fs.statSync(b).size - fs.statSync(a).size)[0]!;
+    fs.chmodSync(victim, 0o600);
+    const bytes = fs.readFileSync(victim);
+    bytes[Math.floor(bytes.length / 2)] ^= 0x40;
+    fs.writeFileSync(victim, bytes);
+
+    const target = path.join(work, 'restore');
+    const r = await runCoffer(['restore', 'latest', '--target', target], { env: tenv });
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(r.stderr, /victim\.bin/);
+    assert.match(r.stderr, new RegExp(path.basename(victim).slice(0, 16)));
+    noStack(r.stderr);
+    const restored = path.join(target, src);
+    assert.equal(fs.readFileSync(path.join(restored, 'good.txt'), 'utf8'), 'good\n');
+    assert.ok(!fs.existsSync(path.join(restored, 'victim.bin')), 'a damaged file is not left under its name');
   });
 });
