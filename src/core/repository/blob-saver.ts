@@ -164,7 +164,14 @@ export class BlobSaver {
     this.unindexed = [];
     if (this.opts.dryRun) return;
     const json = encodeIndex({ packs });
-    const id = await this.repo.saveUnpacked('index', json, o);
+    let id: Id;
+    try {
+      id = await this.repo.saveUnpacked('index', json, o);
+    } catch (e) {
+      // Not indexed yet: keep them for the next attempt (e.g. flushUploaded after a cancel).
+      this.unindexed = packs.concat(this.unindexed);
+      throw e;
+    }
     this.index.indexFiles.add(id);
     this.indexFilesWritten.push(id);
   }

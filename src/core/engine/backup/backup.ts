@@ -82,13 +82,13 @@ export async function backup(repo: Repository, source: FileSource, opts: BackupO
     let tree: Id;
     try {
       tree = await archiver.archive(opts.targets, parent?.snapshot.tree);
+      opts.events?.onPhase?.('flush');
+      await saver.flush();
     } catch (e) {
       // Interrupted: index what already reached the repository, so the next run reuses it.
       if (isCofferError(e, 'cancelled')) await saver.flushUploaded().catch(() => undefined);
       throw e;
     }
-    opts.events?.onPhase?.('flush');
-    await saver.flush();
 
     const c = archiver.counts;
     const summary: SnapshotSummary = {
