@@ -9,32 +9,41 @@ import { GLOBAL_HELP, GLOBAL_OPTIONS, type Command, type OptionSpecs } from './c
 import { Cli } from './context.js';
 import { EXIT_FATAL, exitCodeFor } from './exit-codes.js';
 
-const COMMANDS: Record<string, () => Promise<{ default: Command }>> = {
-  init: () => import('./commands/init.js'),
-  backup: () => import('./commands/backup.js'),
-  snapshots: () => import('./commands/snapshots.js'),
-  ls: () => import('./commands/ls.js'),
-  restore: () => import('./commands/restore.js'),
-  dump: () => import('./commands/dump.js'),
-  cat: () => import('./commands/cat.js'),
-  unlock: () => import('./commands/unlock.js'),
-  version: () => import('./commands/version.js'),
-};
-
-const SUMMARIES: Record<string, string> = {
+/** Command name -> one-line summary; each lives in commands/<name>.ts, loaded on use. */
+const COMMANDS: Record<string, string> = {
   init: 'create a repository',
   backup: 'back up files and folders',
   snapshots: 'list snapshots',
   ls: 'list files in a snapshot',
   restore: 'restore a snapshot',
   dump: 'print one file of a snapshot to stdout',
+  diff: 'show what changed between two snapshots',
+  find: 'find files, blobs, trees or packs',
+  stats: 'count sizes and files',
+  check: 'check the repository for errors',
+  forget: 'remove snapshots by a retention policy',
+  prune: 'remove data no snapshot needs',
+  copy: 'copy snapshots from another repository',
+  key: 'manage keys (passwords)',
+  repair: 'rebuild the index or repair snapshots',
+  'rebuild-index': 'alias of "repair index"',
   cat: 'print internal repository objects',
   unlock: 'remove stale locks',
   version: 'print the version',
 };
 
+async function loadCommand(name: string): Promise<Command | undefined> {
+  if (!Object.hasOwn(COMMANDS, name)) return undefined;
+  try {
+    return ((await import(`./commands/${name}.js`)) as { default: Command }).default;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND' && String((e as Error).message).includes(`commands/${name}.js`)) return undefined;
+    throw e;
+  }
+}
+
 function usage(): string {
-  const lines = Object.entries(SUMMARIES).map(([n, s]) => `  ${n.padEnd(10)} ${s}`);
+  const lines = Object.entries(COMMANDS).map(([n, s]) => `  ${n.padEnd(14)} ${s}`);
   return `Coffer: backups you cannot lose, in restic's repository format.
 
 Usage: coffer [global options] COMMAND [options] [arguments]
@@ -98,9 +107,8 @@ export async function main(argv: string[]): Promise<never> {
       process.stdout.write(usage());
       process.exit(name ? 0 : argv.includes('--help') || argv.includes('-h') ? 0 : 1);
     }
-    const load = COMMANDS[name];
-    if (!load) throw new CofferError('usage', `unknown command "${name}" (run "coffer help")`);
-    const cmd = (await load()).default;
+    const cmd = await loadCommand(name);
+    if (!cmd) throw new CofferError('usage', `unknown command "${name}" (run "coffer help")`);
     const options: OptionSpecs = { ...GLOBAL_OPTIONS, ...cmd.options };
     let parsed;
     try {
