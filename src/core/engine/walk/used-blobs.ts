@@ -5,6 +5,7 @@
  * are reported through `onTreeError` (and their subtrees are unknown) instead of aborting, so
  * callers like check can list every problem.
  */
+import { CofferError } from '../../errors.js';
 import type { Id } from '../../format/types.js';
 import type { TreeLoader } from './tree-walker.js';
 
@@ -21,7 +22,7 @@ export async function collectUsedBlobs(
   const used: UsedBlobs = { data: new Set(), tree: new Set() };
   const stack = [...roots];
   while (stack.length > 0) {
-    if (opts.signal?.aborted) throw opts.signal.reason;
+    if (opts.signal?.aborted) throw new CofferError('cancelled', 'interrupted');
     const id = stack.pop()!;
     if (used.tree.has(id)) continue;
     used.tree.add(id);
