@@ -142,3 +142,23 @@ describe('coffer commands', () => {
     }
   });
 });
+
+describe('backup targets are placed in the root tree as restic places them', () => {
+  it('`.` makes the folder the root; `../x` is placed as `x`; absolute paths keep their folders', async () => {
+    const dir = tempDir();
+    const env = testEnv({ COFFER_REPOSITORY: path.join(dir, 'repo') });
+    fs.mkdirSync(path.join(dir, 'src', 'inner'), { recursive: true });
+    fs.mkdirSync(path.join(dir, 'elsewhere'));
+    fs.writeFileSync(path.join(dir, 'src', 'inner', 'f.txt'), 'f');
+    assert.equal((await runCoffer(['init'], { env })).code, 0);
+    const first = (args: string[], cwd: string) => runCoffer(['backup', ...args], { env, cwd }).then(async (r) => {
+      assert.equal(r.code, 0, r.stderr);
+      return (await runCoffer(['ls', 'latest'], { env })).stdout.split('\n').slice(1, 3);
+    });
+    assert.deepEqual(await first(['.'], path.join(dir, 'src')), ['/inner', '/inner/f.txt']);
+    assert.deepEqual(await first(['../src'], path.join(dir, 'elsewhere')), ['/src', '/src/inner']);
+    assert.deepEqual(await first(['src/inner'], dir), ['/src', '/src/inner']);
+    const abs = await first([path.join(dir, 'src')], '/');
+    assert.equal(abs[0], '/' + dir.split('/').filter(Boolean)[0]);
+  });
+});

@@ -15,7 +15,7 @@
  * their real metadata); a relative target `b` appears as `b` (spec §12.8).
  */
 import { Semaphore } from '../../async.js';
-import { toHex, utf8Encode } from '../../bytes.js';
+import { compareBytes, toHex, utf8Encode } from '../../bytes.js';
 import { CofferError, isCofferError } from '../../errors.js';
 import { timeEqual } from '../../format/go-time.js';
 import { encodeTree, decodeTree } from '../../format/tree.js';
@@ -71,6 +71,50 @@ class ParentTree {
   get(name: Uint8Array): TreeNode | undefined {
     return this.byName.get(toHex(name));
   }
+}
+
+/** One folder of the synthetic hierarchy above the targets (spec §12.8). */
+export interface TargetNode {
+  readonly children: Map<string, TargetNode>;
+  readonly name: Uint8Array;
+  /** Absolute path of this component. */
+  path: string;
+  /** Backed up whole (a target), rather than only leading to one. */
+  target: boolean;
+}
+
+/**
+ * The hierarchy the root tree will have: an absolute target `/a/b` contributes `a` -> `b`, a
+ * relative target `x/y` contributes `x` -> `y` (rooted at its given form, as restic does).
+ */
+export function targetHierarchy(targets: readonly string[], absolute: (t: string) => string): TargetNode {
+  const root: TargetNode = { children: new Map(), name: new Uint8Array(), path: '/', target: false };
+  for (const t of targets) {
+    const abs = absolute(t);
+    let relParts = (t.startsWith('/') ? abs : t).split('/').filter((p) => p !== '' && p !== '.');
+    // As restic: `../x` is placed as `x`, and `.` makes the folder's contents the root itself.
+    const up = relParts.lastIndexOf('..');
+    if (up >= 0) relParts = relParts.slice(up + 1);
+    if (relParts.length === 0) {
+      root.path = abs;
+      root.target = true;
+      continue;
+    }
+    const absParts = abs.split('/').filter(Boolean);
+    const offset = absParts.length - relParts.length;
+    let node = root;
+    for (let i = 0; i < relParts.length; i++) {
+      const name = relParts[i]!;
+      let child = node.children.get(name);
+      if (!child) {
+        child = { children: new Map(), name: utf8Encode(name), path: '/' + absParts.slice(0, offset + i + 1).join('/'), target: false };
+        node.children.set(name, child);
+      }
+      node = child;
+    }
+    node.target = true;
+  }
+  return root;
 }
 
 export class Archiver {
@@ -135,41 +179,18 @@ export class Archiver {
    * `parentTree` is the root tree of the parent snapshot, if any.
    */
   async archive(targets: readonly string[], parentTree: Id | undefined): Promise<Id> {
-    // Build the synthetic hierarchy: each target contributes a path of names from the root.
-    interface Synthetic {
-      children: Map<string, Synthetic>;
-      name: Uint8Array;
-      path: string; // absolute path of this component
-      target: boolean;
+    const root = targetHierarchy(targets, (t) => this.source.absolute(t));
+    if (root.target) {
+      // `backup .`: the folder's own tree is the root (other targets are inside it or ignored).
+      const item = await this.source.stat(root.path);
+      const parentRoot: TreeNode | undefined = parentTree ? { ...item.meta, content: null, subtree: parentTree } : undefined;
+      const node = await this.processDir(item, parentRoot, item.meta.deviceId);
+      if (!node?.subtree) throw new CofferError('usage', `cannot read ${root.path}`);
+      return node.subtree;
     }
-    const root: Synthetic = { children: new Map(), name: new Uint8Array(), path: '/', target: false };
-    for (const t of targets) {
-      const abs = this.source.absolute(t);
-      const rel = t.startsWith('/') ? abs : t.replace(/^(\.\/)+/, '').replace(/\/+$/, '');
-      const relParts = rel.split('/').filter((p) => p !== '' && p !== '.');
-      const absParts = abs.split('/').filter(Boolean);
-      // Relative targets are rooted at their given form: only the last len(relParts) components.
-      const offset = absParts.length - relParts.length;
-      let node = root;
-      for (let i = 0; i < relParts.length; i++) {
-        const name = relParts[i]!;
-        let child = node.children.get(name);
-        if (!child) {
-          child = { children: new Map(), name: utf8Encode(name), path: '/' + absParts.slice(0, offset + i + 1).join('/'), target: false };
-          node.children.set(name, child);
-        }
-        node = child;
-      }
-      node.target = true;
-    }
-
-    const walkSynthetic = async (syn: Synthetic, parentId: Id | undefined): Promise<Id> => {
+    const walkSynthetic = async (syn: TargetNode, parentId: Id | undefined): Promise<Id> => {
       const parent = await this.loadParentTree(parentId);
-      const names = [...syn.children.values()].sort((a, b) => {
-        const x = toHex(a.name);
-        const y = toHex(b.name);
-        return x < y ? -1 : x > y ? 1 : 0;
-      });
+      const names = [...syn.children.values()].sort((a, b) => compareBytes(a.name, b.name));
       const nodes: TreeNode[] = [];
       for (const child of names) {
         let item: SourceItem;
