@@ -42,3 +42,23 @@ export function snapshotJson(e: SnapshotEntry): Record<string, unknown> {
   const obj = JSON.parse(utf8Decode(encodeSnapshot(e.snapshot))) as Record<string, unknown>;
   return { ...obj, id: e.id, short_id: e.id.slice(0, 8) };
 }
+
+/**
+ * restic's FindFilteredSnapshots: the snapshots named by `args` (IDs, prefixes, `latest` within
+ * the filter), or every snapshot matching the filter when none is named. Oldest first.
+ */
+export async function selectSnapshots(repo: Repository, args: readonly string[], filter: SnapshotFilter = {}): Promise<SnapshotEntry[]> {
+  const all = await loadSnapshots(repo);
+  const filtered = all.filter((e) => matchesFilter(e.snapshot, filter));
+  if (args.length === 0) return filtered;
+  const seen = new Set<string>();
+  const out: SnapshotEntry[] = [];
+  for (const a of args) {
+    const e = findSnapshot(a === 'latest' ? filtered : all, a);
+    if (!seen.has(e.id)) {
+      seen.add(e.id);
+      out.push(e);
+    }
+  }
+  return out;
+}
