@@ -99,8 +99,9 @@ export function policyIsEmpty(p: ExpirePolicy): boolean {
   );
 }
 
-function goList(l: readonly string[]): string {
-  return `[${l.join(' ')}]`;
+/** restic's TagList.String(): "[a, b]". */
+function tagList(l: readonly string[]): string {
+  return `[${l.join(', ')}]`;
 }
 
 /** restic's ExpirePolicy.String(), e.g. "keep 10 daily snapshots, weekly snapshots within 1m". */
@@ -116,7 +117,7 @@ export function describePolicy(p: ExpirePolicy): string {
   }
   let s = keeps.length ? `${keeps.join(', ')} snapshots` : '';
   if (keepw.length) s += (s ? ', ' : '') + keepw.join(', ');
-  if (p.tags.length) s += (s ? ' and ' : '') + `all snapshots with tags ${goList(p.tags.map(goList))}`;
+  if (p.tags.length) s += (s ? ' and ' : '') + `all snapshots with tags [${p.tags.map(tagList).join(' ')}]`;
   if (!zeroDuration(p.within)) s += (s ? ' and ' : '') + `all snapshots within ${formatPolicyDuration(p.within!)} of the newest`;
   return 'keep ' + s;
 }
@@ -279,7 +280,7 @@ export function applyPolicy(group: readonly SnapshotEntry[], p: ExpirePolicy, no
     const t = cur.snapshot.time;
     const w = wallOf(t);
     const matches: string[] = [];
-    for (const l of p.tags) if (hasTags(cur.snapshot.tags, l)) matches.push(`has tags ${goList(l)}`);
+    for (const l of p.tags) if (hasTags(cur.snapshot.tags, l)) matches.push(`has tags ${tagList(l)}`);
     if (!zeroDuration(p.within) && after(t, subtractDuration(latest, p.within!))) {
       matches.push(`within ${formatPolicyDuration(p.within!)}`);
     }
