@@ -45,7 +45,12 @@ export async function runPrune(cli: Cli, repo: Repository, values: Values): Prom
     repackCacheableOnly: flag(values['repack-cacheable-only']),
     dryRun,
     signal: cli.signal,
-    onStage: (m) => (m === 'done' ? undefined : cli.info(m)),
+    onStage: (m) => {
+      if (m !== 'done') cli.info(m);
+      // Crash tests: die hard at a chosen step (COFFER_TEST_PRUNE_KILL_AT = a stage prefix).
+      const at = cli.env.COFFER_TEST_PRUNE_KILL_AT;
+      if (at && m.startsWith(at)) process.kill(process.pid, 'SIGKILL');
+    },
     onPlan: (plan) => printPlan(cli, plan, dryRun),
   });
   if (!dryRun) cli.info('done');
