@@ -17,8 +17,11 @@ export function parsePattern(text: string): Pattern {
   const trimmed = text.replace(/\/+$/, '');
   if (trimmed === '') throw new CofferError('usage', `empty pattern "${text}"`);
   let parts = trimmed.split('/');
-  if (parts[0] === '') parts = parts.slice(1);
-  else parts = ['**', ...parts];
+  const anchored = parts[0] === '';
+  // As filepath.Clean: empty and "." components are dropped (`/a//b`, `./x`).
+  parts = parts.filter((p) => p !== '' && p !== '.');
+  if (parts.length === 0) throw new CofferError('usage', `empty pattern "${text}"`);
+  if (!anchored) parts = ['**', ...parts];
   for (const p of parts) if (p !== '**') validateGlob(p, text);
   return { text, parts };
 }
@@ -36,10 +39,11 @@ function validateGlob(glob: string, text: string): void {
 
 /** Go filepath.Match for one path component (no `/` inside). */
 export function matchComponent(glob: string, name: string): boolean {
-  return matchAt(glob, 0, name, 0);
+  // By code points, as Go matches runes: `?` is one character even outside the BMP.
+  return matchAt([...glob], 0, [...name], 0);
 }
 
-function matchAt(g: string, gi: number, s: string, si: number): boolean {
+function matchAt(g: readonly string[], gi: number, s: readonly string[], si: number): boolean {
   while (gi < g.length) {
     const c = g[gi]!;
     if (c === '*') {
@@ -74,7 +78,7 @@ function matchAt(g: string, gi: number, s: string, si: number): boolean {
   return si === s.length;
 }
 
-function classEnd(g: string, start: number): number {
+function classEnd(g: readonly string[], start: number): number {
   let i = start + 1;
   if (g[i] === '^') i++;
   if (g[i] === ']') i++;
@@ -82,7 +86,7 @@ function classEnd(g: string, start: number): number {
   return i;
 }
 
-function matchClass(cls: string, ch: string): boolean {
+function matchClass(cls: readonly string[], ch: string): boolean {
   let negate = false;
   let i = 0;
   if (cls[0] === '^') {
@@ -112,8 +116,9 @@ function splitPath(path: string): string[] {
 function matchParts(pp: readonly string[], pi: number, sp: readonly string[], si: number, prefixOk: boolean): boolean {
   if (pi === pp.length) return si === sp.length;
   if (si === sp.length) {
-    // Path exhausted: as a prefix it may still lead to a match further down.
-    return prefixOk;
+    // Path exhausted: trailing `**` match zero components (restic: `/a/**` matches `/a`);
+    // otherwise, as a prefix, it may still lead to a match further down.
+    return prefixOk || pp.slice(pi).every((p) => p === '**');
   }
   if (pp[pi] === '**') {
     for (let k = si; k <= sp.length; k++) if (matchParts(pp, pi + 1, sp, k, prefixOk)) return true;
