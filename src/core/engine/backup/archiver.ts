@@ -203,6 +203,7 @@ export class Archiver {
         }
         const prev = parent.get(child.name);
         if (child.target) {
+          if (this.opts.exclude?.(item)) continue; // excludes apply to the targets too, as in restic
           const n = await this.processItem({ ...item, name: child.name }, prev, item.meta.deviceId);
           if (n) nodes.push(n);
         } else {
