@@ -46,9 +46,8 @@ export class FsRestoreSink implements RestoreSink {
 
   async createFile(p: RelPath): Promise<FileWriter> {
     await this.ensureRoot();
-    const full = this.full(p);
-    await fsp.rm(full, { force: true }).catch(() => undefined); // replace what was there (e.g. a symlink)
-    return RestoreFile.create(full);
+    // Replaces what was there (e.g. a symlink), but only looks when the exclusive create fails.
+    return RestoreFile.create(this.full(p));
   }
 
   async createSpecial(p: RelPath, node: TreeNode): Promise<void> {

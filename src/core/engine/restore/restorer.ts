@@ -2,22 +2,24 @@
  * @module engine/restore/restorer
  * Restores a tree into a RestoreSink (spec §17).
  *
- * Order: folders and special files are created while walking; regular files are filled by a
- * bounded number of workers (blob by blob, each blob authenticated and hash-checked before a
- * single byte is written); hard links (`links > 1` with equal inode and device) are linked to the
+ * Order: folders and special files are created while walking; regular files are then filled
+ * pack by pack (plan.ts: each needed range of a pack is read once, nearby blobs merged, and every
+ * blob is authenticated and hash-checked before a single byte of it is written to each file and
+ * offset that needs it; a bounded number of reads in flight); a file is created at its first
+ * write and closed, with its metadata, as soon as its last blob is written; hard links (`links > 1` with equal inode and device) are linked to the
  * first restored copy once it is complete; folder metadata is applied last, deepest first, so
  * writing children does not disturb a folder's times. A file whose content could not be
  * restored completely is abandoned (never left looking complete) and reported.
  */
 import { CofferError, isCofferError } from '../../errors.js';
 import type { Id, TreeNode } from '../../format/types.js';
-import { loadBlob } from '../../repository/blob-loader.js';
+import { loadBlob, openBlob } from '../../repository/blob-loader.js';
 import { plaintextSize, type MasterIndex } from '../../repository/master-index.js';
 import type { Repository } from '../../repository/repository.js';
-import { forEachLimit } from '../../async.js';
 import { anyMatch, childMayMatch, matchPath, type Pattern } from '../../filter/pattern.js';
 import { TreeLoader, walkTree, type WalkEntry } from '../walk/tree-walker.js';
-import type { RelPath, RestoreSink } from './sink.js';
+import { planRestore, type PackRead } from './plan.js';
+import type { FileWriter, RelPath, RestoreSink } from './sink.js';
 import type { RestoredFile } from './verify.js';
 
 export interface RestoreOptions {
@@ -25,7 +27,13 @@ export interface RestoreOptions {
   readonly exclude?: readonly Pattern[];
   /** Path of the restored tree's root inside the snapshot (for pattern matching), e.g. "/" or "/home/u". */
   readonly basePath?: string;
+  /** Pack reads in flight (each up to `maxRead` sealed bytes). Default 2. */
+  readonly readConcurrency?: number;
+  /** @deprecated alias of readConcurrency. */
   readonly fileConcurrency?: number;
+  /** Planning knobs (plan.ts): largest unneeded gap inside one read, largest read. */
+  readonly maxGap?: number;
+  readonly maxRead?: number;
   readonly signal?: AbortSignal;
   readonly events?: {
     onFileDone?(path: string, size: number): void;
@@ -48,7 +56,38 @@ interface PlannedFile {
   readonly entry: WalkEntry;
   /** For a hard link: the planned file whose copy it links to. */
   readonly linkTo?: PlannedFile;
-  done?: Promise<boolean>;
+}
+
+interface FileState {
+  readonly planned: PlannedFile;
+  writer?: Promise<FileWriter>;
+  /** Blob occurrences still to write. */
+  left: number;
+  /** Writes started and not yet finished. */
+  inflight: number;
+  written: number;
+  failed: boolean;
+  error?: unknown;
+  /** Closed (complete) or abandoned. */
+  settled: boolean;
+  ok?: boolean;
+}
+
+/** Runs `fn` over `items` in order with at most `limit` in flight; waits for all started calls, then rethrows the first failure. */
+async function runLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failure: { e: unknown } | undefined;
+  const lanes = Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, async () => {
+    while (!failure && next < items.length) {
+      try {
+        await fn(items[next++]!);
+      } catch (e) {
+        failure ??= { e };
+      }
+    }
+  });
+  await Promise.all(lanes);
+  if (failure) throw failure.e;
 }
 
 function selected(opts: RestoreOptions, path: string, isDir: boolean, insideIncluded: boolean): 'yes' | 'descend' | 'no' {
@@ -106,43 +145,133 @@ export async function restore(repo: Repository, index: MasterIndex, tree: Id, si
     }
   });
 
-  const restoreContent = async (f: PlannedFile): Promise<boolean> => {
-    const { entry } = f;
-    const node = entry.node;
-    const writer = await sink.createFile(entry.rawPath, node);
-    let offset = 0;
-    try {
-      for (const id of node.content ?? []) {
-        if (opts.signal?.aborted) throw new CofferError('cancelled', 'restore interrupted');
-        const blob = await loadBlob(repo, index, 'data', id);
-        await writer.write(offset, blob);
-        offset += blob.length;
-        opts.events?.onBytes?.(blob.length);
-      }
-      await writer.close();
-    } catch (e) {
-      const leftAs = await writer.abandon().catch(() => undefined);
-      if (!isCofferError(e, 'corrupt')) throw e;
-      fail(entry.path, e, leftAs);
-      return false;
-    }
-    await sink.setMetadata(entry.rawPath, node);
-    result.restoredFiles.push({ path: entry.path, rawPath: entry.rawPath, node });
-    result.files++;
-    result.bytes += offset;
-    opts.events?.onFileDone?.(entry.path, offset);
-    return true;
-  };
-
-  // Link targets first, so links can wait on them without holding a worker slot forever.
+  // Content: planned pack by pack (plan.ts), each needed range of a pack read once, each blob
+  // authenticated and hash-checked before a byte of it is written to every place that needs it.
   const originals = files.filter((f) => !f.linkTo);
   const linked = files.filter((f) => f.linkTo);
-  await forEachLimit(originals, opts.fileConcurrency ?? 4, async (f) => {
-    f.done = restoreContent(f);
-    await f.done;
+  const plan = planRestore(index, originals.map((f) => f.entry.node.content), {
+    ...(opts.maxGap !== undefined ? { maxGap: opts.maxGap } : {}),
+    ...(opts.maxRead !== undefined ? { maxRead: opts.maxRead } : {}),
   });
+  const callOpts = opts.signal ? { signal: opts.signal } : undefined;
+  const states: FileState[] = originals.map((f, i) => ({ planned: f, left: plan.files[i]!.blobs, inflight: 0, written: 0, failed: false, settled: false }));
+
+  const writerOf = (s: FileState): Promise<FileWriter> => {
+    if (!s.writer) {
+      s.writer = sink.createFile(s.planned.entry.rawPath, s.planned.entry.node);
+      s.writer.catch(() => undefined); // observed by the caller
+    }
+    return s.writer;
+  };
+
+  /** Content complete: close, then metadata (as before: right after the content). */
+  const finish = async (s: FileState): Promise<void> => {
+    s.settled = true;
+    const { entry } = s.planned;
+    const writer = await writerOf(s);
+    await writer.close();
+    await sink.setMetadata(entry.rawPath, entry.node);
+    result.restoredFiles.push({ path: entry.path, rawPath: entry.rawPath, node: entry.node });
+    result.files++;
+    result.bytes += s.written;
+    s.ok = true;
+    opts.events?.onFileDone?.(entry.path, s.written);
+  };
+
+  /** Content cannot be restored: abandon once no write is in flight, and report. */
+  const settleFailed = async (s: FileState): Promise<void> => {
+    s.settled = true;
+    s.ok = false;
+    const writer = await writerOf(s).catch(() => undefined);
+    const leftAs = await writer?.abandon().catch(() => undefined);
+    fail(s.planned.entry.path, s.error, leftAs);
+  };
+
+  const markFailed = async (s: FileState, e: unknown): Promise<void> => {
+    if (s.failed || s.settled) return;
+    s.failed = true;
+    s.error = e;
+    if (s.inflight === 0) await settleFailed(s);
+  };
+
+  const writeTo = async (s: FileState, offset: number, data: Uint8Array): Promise<void> => {
+    s.inflight++;
+    try {
+      const writer = await writerOf(s);
+      if (!s.failed) await writer.write(offset, data);
+    } catch (e) {
+      if (!s.failed) throw e; // a write failing on its own (disk full, permissions) is fatal
+    } finally {
+      s.inflight--;
+    }
+    if (s.failed) {
+      if (s.inflight === 0 && !s.settled) await settleFailed(s);
+      return;
+    }
+    s.written += data.length;
+    opts.events?.onBytes?.(data.length);
+    if (--s.left === 0) await finish(s);
+  };
+
+  const runRead = async (r: PackRead): Promise<void> => {
+    if (opts.signal?.aborted) throw new CofferError('cancelled', 'restore interrupted');
+    if (!r.blobs.some((b) => b.targets.some((t) => !states[t.file]!.failed))) return;
+    let range: Uint8Array | undefined;
+    try {
+      range = await repo.backend.get({ type: 'data', name: r.packId }, { offset: r.offset, length: r.length }, callOpts);
+    } catch (e) {
+      if (!isCofferError(e) || !['corrupt', 'not-found', 'range'].includes(e.code)) throw e;
+      range = undefined; // each blob falls back to loadBlob (other copies, precise errors)
+    }
+    const writes: Promise<void>[] = [];
+    for (const b of r.blobs) {
+      const live = b.targets.filter((t) => !states[t.file]!.failed);
+      if (live.length === 0) continue;
+      let plain: Uint8Array;
+      try {
+        const at = b.loc.offset - r.offset;
+        if (!range || range.length < at + b.loc.length) throw new CofferError('corrupt', 'short read');
+        plain = openBlob(repo, 'data', b.id, b.loc, range.subarray(at, at + b.loc.length));
+      } catch (e) {
+        if (!isCofferError(e, 'corrupt')) throw e;
+        try {
+          plain = await loadBlob(repo, index, 'data', b.id, callOpts);
+        } catch (e2) {
+          if (!isCofferError(e2, 'corrupt')) throw e2;
+          for (const t of live) writes.push(markFailed(states[t.file]!, e2));
+          continue;
+        }
+      }
+      for (const t of live) writes.push(writeTo(states[t.file]!, t.offset, plain));
+    }
+    const settled = await Promise.allSettled(writes);
+    for (const x of settled) if (x.status === 'rejected') throw x.reason;
+  };
+
+  try {
+    // Files that cannot be complete (a blob not in the index) and empty files first.
+    for (let i = 0; i < states.length; i++) {
+      const s = states[i]!;
+      const missing = plan.files[i]!.missing;
+      if (missing !== undefined) {
+        await markFailed(s, new CofferError('corrupt', `data blob ${missing} is not in the index (the repository is incomplete; try "check")`));
+      } else if (s.left === 0) await finish(s);
+    }
+    await runLimited(plan.reads, opts.readConcurrency ?? opts.fileConcurrency ?? 2, runRead);
+  } catch (e) {
+    // Fatal or cancelled: nothing half-written may look complete.
+    for (const s of states) {
+      if (s.settled || !s.writer) continue;
+      s.settled = true;
+      await (await s.writer.catch(() => undefined))?.abandon().catch(() => undefined);
+    }
+    throw e;
+  }
+  for (const s of states) if (!s.settled) await settleFailed(Object.assign(s, { error: new CofferError('internal', 'content incomplete') }));
+
+  const okByFile = new Map<PlannedFile, boolean>(states.map((st) => [st.planned, st.ok === true]));
   for (const f of linked) {
-    if (!(await f.linkTo!.done)) {
+    if (!okByFile.get(f.linkTo!)) {
       fail(f.entry.path, new CofferError('corrupt', 'not restored: the file it is a hard link of could not be restored'));
       continue;
     }
