@@ -96,10 +96,7 @@ export async function findObjects(
         await visit(n.subtree, p);
       } else if (n.type === 'file' && want.blobs) {
         for (const b of n.content ?? []) {
-          if (hit(want.blobs, b)) {
-            onFound({ kind: 'blob', id: b, path: p, parentTree: treeId });
-            break;
-          }
+          if (hit(want.blobs, b)) onFound({ kind: 'blob', id: b, path: p, parentTree: treeId });
         }
       }
     }
