@@ -164,7 +164,8 @@ export async function checkRepository(repo: Repository, opts: CheckOptions = {},
       }
       at += b.length;
     }
-    if (at > size) error(`pack ${packId}: index entries reach byte ${at}, past the end of the pack (${size} bytes)`);
+    const beyond = sorted.filter((b) => b.offset + b.length > size);
+    for (const b of beyond) error(`pack ${packId}: index entry for ${b.type} blob ${b.id} (offset ${b.offset}, length ${b.length}) reaches past the end of the pack (${size} bytes)`);
   }
   for (const packId of stored.keys()) {
     if (!packOwner.has(packId)) {
@@ -216,7 +217,9 @@ export async function checkRepository(repo: Repository, opts: CheckOptions = {},
           }
           for (const b of node.content) {
             usedData.add(b);
-            if (!index.has('data', b)) error(`tree ${id}: file "${p}" blob ${b} not found in index`);
+            const locs = index.lookupAll('data', b);
+            if (locs.length === 0) error(`tree ${id}: file "${p}" blob ${b} not found in index`);
+            else if (!locs.some((l) => stored.has(l.packId))) error(`tree ${id}: file "${p}" blob ${b} is in missing pack ${locs[0]!.packId}`);
           }
         } else if (node.type === 'dir') {
           if (!node.subtree || /^0+$/.test(node.subtree)) {
