@@ -2,7 +2,8 @@
  * @module node/chunk-workers
  * A FileProcessor that runs reading, chunking, hashing, compression and encryption in worker
  * threads (one file per worker at a time), so a backup uses every core while the main thread
- * deduplicates, packs and uploads. Chunks come back in file order, already sealed; chunks the
+ * deduplicates, packs and uploads. Each worker has up to two files queued, so it never waits for
+ * the main thread between files. Chunks come back in file order, already sealed; chunks the
  * repository already has are simply dropped by the BlobSaver.
  */
 import * as os from 'node:os';
@@ -13,19 +14,25 @@ import type { SourceItem } from '../core/engine/backup/source.js';
 import type { Repository } from '../core/repository/repository.js';
 import type { WorkerFileJob, WorkerInit, WorkerReply } from './chunk-worker.js';
 
-/** Chunks a worker may send ahead of the consumer (each at most 8 MiB). */
+/** Chunks a worker may send ahead of the consumer (each at most 8 MiB), over all its queued files. */
 const CREDITS = 4;
+/**
+ * Files queued on one worker at once. More than one, so a worker starts its next file right
+ * after the last without waiting for a round trip through the main thread (with many small
+ * files that round trip, not the work, set the pace: both workers were idle half the time).
+ */
+const JOBS_PER_WORKER = 2;
 
 interface Slot {
   readonly worker: Worker;
   readonly credits: Int32Array;
-  /** Receives the messages of the current job. */
-  onReply?: (r: WorkerReply) => void;
+  /** Receivers of the messages of the files queued on this worker, by job number. */
+  readonly jobs: Map<number, (r: WorkerReply) => void>;
+  dead: boolean;
 }
 
 export class ChunkWorkerPool implements FileProcessor {
   private readonly slots: Slot[] = [];
-  private readonly idle: Slot[] = [];
   private readonly waiting: ((s: Slot) => void)[] = [];
   private nextJob = 1;
   private failure: Error | undefined;
@@ -35,7 +42,8 @@ export class ChunkWorkerPool implements FileProcessor {
     for (let i = 0; i < threads; i++) {
       const worker = new Worker(new URL('./chunk-worker.js', import.meta.url));
       const sab = new SharedArrayBuffer(4);
-      const slot: Slot = { worker, credits: new Int32Array(sab) };
+      const slot: Slot = { worker, credits: new Int32Array(sab), jobs: new Map(), dead: false };
+      Atomics.store(slot.credits, 0, CREDITS);
       const init: WorkerInit = {
         type: 'init',
         key: repo.key,
@@ -44,28 +52,33 @@ export class ChunkWorkerPool implements FileProcessor {
         credits: sab,
       };
       worker.postMessage(init);
-      worker.on('message', (r: WorkerReply) => slot.onReply?.(r));
+      worker.on('message', (r: WorkerReply) => slot.jobs.get(r.job)?.(r));
       worker.on('error', (e) => {
         this.failure = e;
-        slot.onReply?.({ type: 'error', job: -1, message: `worker failed: ${e.message}` });
+        for (const deliver of slot.jobs.values()) deliver({ type: 'error', job: -1, message: `worker failed: ${e.message}` });
       });
       this.slots.push(slot);
-      this.idle.push(slot);
     }
+  }
+
+  /** The live worker with the fewest queued files, if one has room. */
+  private pick(): Slot | undefined {
+    let best: Slot | undefined;
+    for (const s of this.slots) if (!s.dead && s.jobs.size < JOBS_PER_WORKER && (!best || s.jobs.size < best.jobs.size)) best = s;
+    return best;
   }
 
   private acquire(): Promise<Slot> {
     if (this.failure) return Promise.reject(this.failure);
-    const s = this.idle.pop();
+    const s = this.pick();
     if (s) return Promise.resolve(s);
     return new Promise((resolve) => this.waiting.push(resolve));
   }
 
-  private release(s: Slot): void {
-    s.onReply = undefined;
-    const w = this.waiting.shift();
-    if (w) w(s);
-    else this.idle.push(s);
+  private release(s: Slot, job: number): void {
+    s.jobs.delete(job);
+    const free = this.waiting.length > 0 ? this.pick() : undefined;
+    if (free) this.waiting.shift()!(free);
   }
 
   async *chunks(item: SourceItem): AsyncIterable<ProcessedChunk> {
@@ -73,11 +86,10 @@ export class ChunkWorkerPool implements FileProcessor {
     const job = this.nextJob++;
     const inbox: WorkerReply[] = [];
     let wake: (() => void) | undefined;
-    slot.onReply = (r) => {
+    slot.jobs.set(job, (r) => {
       inbox.push(r);
       wake?.();
-    };
-    Atomics.store(slot.credits, 0, CREDITS);
+    });
     const msg: WorkerFileJob = { type: 'file', job, path: item.rawPath, size: item.meta.size ?? 0 };
     slot.worker.postMessage(msg);
     let finished = false;
@@ -101,16 +113,24 @@ export class ChunkWorkerPool implements FileProcessor {
         yield { id: r.id, size: r.size, sealed: r.sealed, uncompressedLength: r.uncompressedLength };
       }
     } finally {
-      if (finished) this.release(slot);
-      else this.abandon(slot);
+      if (finished || slot.dead) this.release(slot, job);
+      else this.abandon(slot, job);
     }
   }
 
-  /** A consumer stopped mid-file: the worker is still busy with it, so replace it. */
-  private abandon(slot: Slot): void {
+  /**
+   * A consumer stopped mid-file: the worker is still busy with it (its credits are off), so it
+   * is retired; files queued behind on it fail (this only happens when the backup is failing or
+   * cancelled anyway).
+   */
+  private abandon(slot: Slot, job: number): void {
+    slot.dead = true;
+    slot.jobs.delete(job);
     void slot.worker.terminate();
     const i = this.slots.indexOf(slot);
     if (i >= 0) this.slots.splice(i, 1);
+    for (const deliver of slot.jobs.values()) deliver({ type: 'error', job: -1, message: 'worker retired after an interrupted file' });
+    slot.jobs.clear();
   }
 
   async close(): Promise<void> {

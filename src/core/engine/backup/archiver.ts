@@ -133,6 +133,8 @@ export class Archiver {
   private readonly processor: FileProcessor;
   /** Parent trees are read pack by pack, not blob by blob. */
   private readonly parentPacks: PackCache;
+  /** The first failure of a file or folder started by the walk (fatal: stops the walk). */
+  private walkFailure: { e: unknown } | undefined;
 
   constructor(
     private readonly repo: Repository,
@@ -232,6 +234,18 @@ export class Archiver {
   }
 
   private async processDir(dir: SourceItem, prev: TreeNode | undefined, rootDevice: bigint | undefined): Promise<TreeNode | undefined> {
+    return (await this.walkDir(dir, prev, rootDevice)).node;
+  }
+
+  /**
+   * Walks a folder: lists it, starts its files (each waits for a file slot) and walks its
+   * subfolders in order, depth first, then returns at once with the folder's node still to come.
+   * So the walk moves on to the next folder while this one's files are still being read (as
+   * restic's archiver does), and the workers never drain at folder boundaries; the file slots
+   * bound how far the walk runs ahead, so memory still follows the depth and the slots, not the
+   * size of the tree. The tree blob is stored when all children are done.
+   */
+  private async walkDir(dir: SourceItem, prev: TreeNode | undefined, rootDevice: bigint | undefined): Promise<{ node: Promise<TreeNode | undefined> }> {
     this.events.onStart?.(dir);
     let listing;
     try {
@@ -239,35 +253,41 @@ export class Archiver {
     } catch (e) {
       if (!isCofferError(e, 'source')) throw e;
       this.reportError(dir.path, e);
-      return undefined;
+      return { node: Promise.resolve(undefined) };
     }
     for (const err of listing.errors) this.reportError(err.path, err.error);
     const parent = await this.loadParentTree(prev?.type === 'dir' ? prev.subtree : undefined);
     const pending: Promise<TreeNode | undefined>[] = [];
+    const observe = (p: Promise<TreeNode | undefined>) => {
+      // Observed below; meanwhile a failure stops the walk instead of being unhandled.
+      p.catch((e) => (this.walkFailure ??= { e }));
+      pending.push(p);
+    };
     for (const child of listing.items) {
+      if (this.walkFailure) throw this.walkFailure.e;
       if (this.opts.exclude?.(child)) continue;
       const prevChild = parent.get(child.name);
       if (child.meta.type === 'dir') {
         if (this.opts.oneFileSystem && rootDevice !== undefined && child.meta.deviceId !== rootDevice) continue;
-        // Folders are walked in order (depth first) so memory follows the depth, not the size.
-        pending.push(Promise.resolve(await this.processDir(child, prevChild, rootDevice)));
+        observe((await this.walkDir(child, prevChild, rootDevice)).node);
       } else if (child.meta.type === 'file') {
         await this.fileSlots.acquire();
-        const p = this.processFile(child, prevChild).finally(() => this.fileSlots.release());
-        p.catch(() => undefined); // observed below; avoid an unhandled rejection meanwhile
-        pending.push(p);
+        observe(this.processFile(child, prevChild).finally(() => this.fileSlots.release()));
       } else {
-        pending.push(this.processItem(child, prevChild, rootDevice));
+        observe(this.processItem(child, prevChild, rootDevice));
       }
     }
-    const nodes = (await Promise.all(pending)).filter((n): n is TreeNode => n !== undefined);
-    const subtree = await this.saveTree(nodes);
-    const status = !prev ? 'new' : prev.subtree === subtree ? 'unmodified' : 'changed';
-    if (status === 'new') this.counts.dirsNew++;
-    else if (status === 'changed') this.counts.dirsChanged++;
-    else this.counts.dirsUnmodified++;
-    this.events.onDirDone?.(dir, status);
-    return { ...dir.meta, content: null, subtree };
+    const node = (async (): Promise<TreeNode | undefined> => {
+      const nodes = (await Promise.all(pending)).filter((n): n is TreeNode => n !== undefined);
+      const subtree = await this.saveTree(nodes);
+      const status = !prev ? 'new' : prev.subtree === subtree ? 'unmodified' : 'changed';
+      if (status === 'new') this.counts.dirsNew++;
+      else if (status === 'changed') this.counts.dirsChanged++;
+      else this.counts.dirsUnmodified++;
+      this.events.onDirDone?.(dir, status);
+      return { ...dir.meta, content: null, subtree };
+    })();
+    return { node };
   }
 
   private unchanged(item: SourceItem, prev: TreeNode | undefined): prev is TreeNode & { content: readonly Id[] } {
