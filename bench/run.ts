@@ -93,8 +93,22 @@ function resticLatest(): string | undefined {
   }
 }
 
-const COFFER_BIN = path.join(ROOT, 'bin', 'coffer.js');
-const cofferHasCheck = () => fs.existsSync(path.join(ROOT, 'dist', 'src', 'cli', 'commands', 'check.js'));
+/**
+ * The build under test is copied first (bin, dist/src, package.json; node_modules linked): the
+ * working tree may be rebuilt while a long run goes on.
+ */
+let COFFER_HOME = ROOT;
+function pinBuild(stamp: string): void {
+  const home = path.join(CACHE, 'builds', stamp);
+  fs.mkdirSync(path.join(home, 'dist'), { recursive: true });
+  fs.cpSync(path.join(ROOT, 'dist', 'src'), path.join(home, 'dist', 'src'), { recursive: true });
+  fs.cpSync(path.join(ROOT, 'bin'), path.join(home, 'bin'), { recursive: true });
+  fs.copyFileSync(path.join(ROOT, 'package.json'), path.join(home, 'package.json'));
+  fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(home, 'node_modules'));
+  COFFER_HOME = home;
+}
+const cofferBin = () => path.join(COFFER_HOME, 'bin', 'coffer.js');
+const cofferHasCheck = () => fs.existsSync(path.join(COFFER_HOME, 'dist', 'src', 'cli', 'commands', 'check.js'));
 
 function resticTool(name: string, bin: string | undefined): Tool {
   return {
@@ -114,10 +128,10 @@ const TOOLS: Tool[] = [
     name: 'coffer',
     available: () => (fs.existsSync(path.join(ROOT, 'dist', 'src', 'cli', 'main.js')) ? undefined : 'not built'),
     env: (c) => ({ COFFER_PASSWORD: PASSWORD, COFFER_REPOSITORY: c.repo }),
-    init: () => [process.execPath, COFFER_BIN, 'init'],
-    backup: (c) => [process.execPath, COFFER_BIN, 'backup', c.src],
-    restore: (c) => [process.execPath, COFFER_BIN, 'restore', 'latest', '--target', c.target],
-    check: () => (cofferHasCheck() ? [process.execPath, COFFER_BIN, 'check', '--read-data'] : undefined),
+    init: () => [process.execPath, cofferBin(), 'init'],
+    backup: (c) => [process.execPath, cofferBin(), 'backup', c.src],
+    restore: (c) => [process.execPath, cofferBin(), 'restore', 'latest', '--target', c.target],
+    check: () => (cofferHasCheck() ? [process.execPath, cofferBin(), 'check', '--read-data'] : undefined),
     okCodes: [3],
   },
   resticTool('restic-0.18', resticLatest()),
@@ -397,11 +411,13 @@ async function main(): Promise<void> {
   const corpus = quick ? quickCorpus() : fullCorpus();
   const stats = treeStats(corpus);
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  if (usable.some((t) => t.name === 'coffer')) pinBuild(stamp);
+  const commit = spawnSync('git', ['log', '-1', '--format=%h %s'], { cwd: ROOT, encoding: 'utf8' }).stdout.trim();
   const logDir = path.join(CACHE, 'logs', stamp);
   fs.mkdirSync(logDir, { recursive: true });
   const work = path.join(SHM, `coffer-bench-${process.pid}`);
   const versions = usable.map((t) => {
-    const argv = t.name === 'coffer' ? [process.execPath, COFFER_BIN, 'version'] : t.name === 'borg' ? ['borg', '--version'] : [t.init({} as Ctx)[0]!, 'version'];
+    const argv = t.name === 'coffer' ? [process.execPath, cofferBin(), 'version'] : t.name === 'borg' ? ['borg', '--version'] : [t.init({} as Ctx)[0]!, 'version'];
     const r = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8' });
     return `${t.name}: ${(r.stdout || r.stderr).trim().split('\n')[0]}`;
   });
@@ -410,6 +426,7 @@ async function main(): Promise<void> {
     `machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? '?'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, load at start ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`,
     `source copy, repositories and restore targets on ${SHM} (tmpfs); Node ${process.version}`,
     ...versions,
+    `Coffer build: commit ${commit}${spawnSync('git', ['status', '--porcelain', 'src'], { cwd: ROOT, encoding: 'utf8' }).stdout.trim() ? ' + uncommitted changes in src/' : ''}, pinned in ${COFFER_HOME}`,
     `Coffer check: ${cofferHasCheck() ? 'coffer check --read-data' : 'n/a (no check command yet)'}`,
     `logs: ${logDir}`,
   ];
