@@ -22,6 +22,8 @@ export interface Fixture {
   readonly src2: string;
   /** Data packs written by the second backup only. */
   readonly secondDataPacks: string[];
+  /** Tree packs written by the second backup only (they hold its root tree). */
+  readonly secondTreePacks: string[];
   readonly snapshots: { id: string; paths: string[] }[];
 }
 
@@ -65,10 +67,10 @@ function makeSources(dir: string): { src1: string; src2: string } {
   return { src1, src2 };
 }
 
-async function dataPacks(repo: string): Promise<Set<string>> {
+async function packsHolding(repo: string, type: 'data' | 'tree'): Promise<Set<string>> {
   const index = await loadMasterIndex(await openCore(repo));
   const out = new Set<string>();
-  for (const id of index.packIds()) if (index.packBlobs(id)!.some((b) => b.type === 'data')) out.add(id);
+  for (const id of index.packIds()) if (index.packBlobs(id)!.some((b) => b.type === type)) out.add(id);
   return out;
 }
 
@@ -83,14 +85,15 @@ export async function buildFixture(kind: 'coffer' | 'restic', restic: ResticBina
   };
   await run(kind === 'coffer' ? ['init'] : ['init', '-q']);
   await run(['backup', '-q', src1]);
-  const before = await dataPacks(repo);
+  const before = new Set([...(await packsHolding(repo, 'data')), ...(await packsHolding(repo, 'tree'))]);
   await run(['backup', '-q', src2]);
-  const secondDataPacks = [...(await dataPacks(repo))].filter((p) => !before.has(p));
+  const secondDataPacks = [...(await packsHolding(repo, 'data'))].filter((p) => !before.has(p));
+  const secondTreePacks = [...(await packsHolding(repo, 'tree'))].filter((p) => !before.has(p));
   assert.ok(secondDataPacks.length > 0, 'the second backup wrote a data pack');
   const snaps = await runCoffer(['snapshots', '--json'], { env });
   assert.equal(snaps.code, 0, snaps.stderr);
   const snapshots = (JSON.parse(snaps.stdout) as { id: string; paths: string[] }[]).map((s) => ({ id: s.id, paths: s.paths }));
-  return { kind, repo, src1, src2, secondDataPacks, snapshots };
+  return { kind, repo, src1, src2, secondDataPacks, secondTreePacks, snapshots };
 }
 
 /** A fresh copy of a fixture's repository to damage. */

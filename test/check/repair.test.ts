@@ -115,5 +115,24 @@ for (const kind of ['coffer', 'restic'] as const) {
       const again = await coffer(repo, 'repair', 'snapshots');
       assert.match(again.stdout, /no snapshots were modified/);
     });
+
+    it('repair snapshots with a lost root tree: refuses without --forget, removes the snapshot with it', async () => {
+      const repo = copyRepo(f, 'lost-root');
+      assert.ok(f.secondTreePacks.length > 0);
+      for (const p of f.secondTreePacks) fs.rmSync(filePath(repo, 'data', p));
+      assert.equal((await coffer(repo, 'repair', 'index')).code, 0);
+      const [s1, s2] = f.snapshots;
+      const r = await coffer(repo, 'repair', 'snapshots');
+      assert.equal(r.code, 1, r.stdout + r.stderr);
+      assert.match(r.stderr, new RegExp(`snapshot ${s2!.id.slice(0, 8)}: root tree is damaged, remove it with --forget`));
+      assert.equal(files(repo, 'snapshots').length, 2);
+      const j = await coffer(repo, 'repair', 'snapshots', '--forget', '--json');
+      assert.equal(j.code, 0, j.stderr);
+      const summary = JSON.parse(j.stdout.trim().split('\n').pop()!);
+      assert.deepEqual(summary.removed, [s2!.id]);
+      assert.deepEqual(files(repo, 'snapshots'), [s1!.id]);
+      assert.equal((await coffer(repo, 'check')).code, 0);
+      await resticChecksAll(repo);
+    });
   });
 }
