@@ -187,7 +187,8 @@ export async function checkRepository(repo: Repository, opts: CheckOptions = {},
       if (!isFinding(e)) throw e;
       error(`snapshot ${messageOf(e)}`);
     }
-    events.onProgress?.('snapshots', ++snapsDone, snapshotIds.length);
+    snapsDone++;
+    events.onProgress?.('snapshots', snapsDone, snapshotIds.length);
   });
   const loader = new TreeLoader(repo, index, 64);
   const seenTrees = new Set<Id>();
@@ -271,7 +272,8 @@ export async function checkRepository(repo: Repository, opts: CheckOptions = {},
         brokenPacks.push(packId);
         for (const m of problems) error(m);
       }
-      events.onProgress?.('read-data', ++packsRead, chosen.length);
+      packsRead++; // not inside the optional call: it would be skipped without a listener
+      events.onProgress?.('read-data', packsRead, chosen.length);
     });
     brokenPacks.sort();
   }

@@ -93,7 +93,8 @@ export async function rebuildIndex(repo: Repository, opts: RebuildIndexOptions =
       damagedPacks.push({ id, reason: e.message });
       warn(`pack ${id}: damaged, left out of the index: ${e.message.replace(`pack ${id}: `, '')}`);
     }
-    events.onProgress?.(++done, toRead.length);
+    done++;
+    events.onProgress?.(done, toRead.length);
   });
   damagedPacks.sort((a, b) => (a.id < b.id ? -1 : 1));
 
