@@ -94,12 +94,26 @@ describe('LocalBackend specifics', () => {
     assert.match(mapError(err('ENOSPC'), '/r/f').message, /disk is full/);
   });
 
-  it('reports permission errors as permission (not root) ', { skip: process.getuid?.() === 0 ? 'root bypasses permissions' : false }, async () => {
-    const root = path.join(tempDir(), 'p');
-    const b = new LocalBackend(root);
-    await b.create();
-    fs.chmodSync(path.join(root, 'keys'), 0o500);
-    await assert.rejects(b.put({ type: 'keys', name: idOf('p') }, new Uint8Array(1)), (e) => isCofferError(e, 'permission'));
+  it('reports permission errors as permission', async () => {
+    if (process.getuid?.() !== 0) {
+      const root = path.join(tempDir(), 'p');
+      const b = new LocalBackend(root);
+      await b.create();
+      fs.chmodSync(path.join(root, 'keys'), 0o500);
+      await assert.rejects(b.put({ type: 'keys', name: idOf('p') }, new Uint8Array(1)), (e) => isCofferError(e, 'permission'));
+      return;
+    }
+    // Root ignores file modes: a read-only mount refuses it too (EROFS).
+    const mnt = tempDir('coffer-ro-');
+    execFileSync('mount', ['-t', 'tmpfs', 'tmpfs', mnt]);
+    try {
+      const b = new LocalBackend(path.join(mnt, 'r'));
+      await b.create();
+      execFileSync('mount', ['-o', 'remount,ro', mnt]);
+      await assert.rejects(b.put({ type: 'keys', name: idOf('p') }, new Uint8Array(1)), (e) => isCofferError(e, 'permission'));
+    } finally {
+      execFileSync('umount', [mnt]);
+    }
   });
 
   it('reports a full disk as no-space', { skip: process.getuid?.() === 0 ? false : 'needs root for a tmpfs mount' }, async (t) => {
