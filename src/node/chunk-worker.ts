@@ -8,7 +8,7 @@
  */
 import * as fs from 'node:fs';
 import { parentPort } from 'node:worker_threads';
-import { toHex } from '../core/bytes.js';
+import { concatBytes, toHex } from '../core/bytes.js';
 import { Chunker } from '../core/chunker/chunker.js';
 import { seal } from '../core/crypto/sealed-box.js';
 import type { CryptoKey } from '../core/format/types.js';
@@ -94,14 +94,14 @@ function processFile(job: WorkerFileJob): void {
         pieces.push(buf.subarray(start, end));
         pendingBytes += end - start;
         if (cut < 0) break;
-        const data = pieces.length === 1 ? pieces[0]! : concat(pieces, pendingBytes);
+        const data = pieces.length === 1 ? pieces[0]! : concatBytes(...pieces);
         pieces = [];
         pendingBytes = 0;
         emit(job.job, data);
         start = cut;
       }
     }
-    if (pendingBytes > 0) emit(job.job, pieces.length === 1 ? pieces[0]! : concat(pieces, pendingBytes));
+    if (pendingBytes > 0) emit(job.job, pieces.length === 1 ? pieces[0]! : concatBytes(...pieces));
     parentPort!.postMessage({ type: 'end', job: job.job } satisfies WorkerReply);
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
@@ -111,15 +111,6 @@ function processFile(job: WorkerFileJob): void {
   }
 }
 
-function concat(parts: Uint8Array[], n: number): Uint8Array {
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
 
 const queue: WorkerFileJob[] = [];
 let ready = false;

@@ -12,7 +12,7 @@
  */
 import type { Backend, FileType, Handle } from '../core/backend/backend.js';
 import { CofferError, isCofferError } from '../core/errors.js';
-import { constantTimeEqual, fromBase64, toHex, utf8Encode } from '../core/bytes.js';
+import { concatBytes, constantTimeEqual, fromBase64, toHex, utf8Encode } from '../core/bytes.js';
 
 export const REST_V1 = 'application/vnd.x.restic.rest.v1';
 export const REST_V2 = 'application/vnd.x.restic.rest.v2';
@@ -190,14 +190,7 @@ async function readBody(req: Request, max: number): Promise<Uint8Array> {
     }
     chunks.push(value);
   }
-  if (chunks.length === 1) return chunks[0]!;
-  const out = new Uint8Array(n);
-  let off = 0;
-  for (const c of chunks) {
-    out.set(c, off);
-    off += c.length;
-  }
-  return out;
+  return chunks.length === 1 ? chunks[0]! : concatBytes(...chunks);
 }
 
 /**

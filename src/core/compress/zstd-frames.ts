@@ -6,7 +6,7 @@
  * its blocks could produce, or than the caller's limit, is rejected without allocating. The
  * library then decodes one frame at a time into a buffer of exactly that bound.
  */
-import { readUint32LE } from '../bytes.js';
+import { concatBytes, readUint32LE } from '../bytes.js';
 import { corrupt } from '../errors.js';
 
 const ZSTD_MAGIC = 0xfd2fb528;
@@ -160,14 +160,7 @@ export function decompressFrames(data: Uint8Array, limits: DecompressLimits | un
     total += out.length;
   }
   if (expected !== undefined && total !== expected) throw corrupt(WHAT, `decompressed to ${total} bytes, expected ${expected}`);
-  if (parts.length === 1) return parts[0]!;
-  const all = new Uint8Array(total);
-  let o = 0;
-  for (const p of parts) {
-    all.set(p, o);
-    o += p.length;
-  }
-  return all;
+  return parts.length === 1 ? parts[0]! : concatBytes(...parts);
 }
 
 function decodeChecked(frame: Uint8Array, cap: number, decode: FrameDecoder, allowTooSmall?: false): Uint8Array;

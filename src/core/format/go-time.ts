@@ -18,7 +18,7 @@ import type { GoTime } from './types.js';
 const DAY = 86400;
 
 /** Days since 1970-01-01 of a proleptic Gregorian date (month 1-12; day may overflow the month). */
-function daysFromCivil(y: number, m: number, d: number): number {
+export function daysFromCivil(y: number, m: number, d: number): number {
   y -= m <= 2 ? 1 : 0;
   const era = Math.floor(y / 400);
   const yoe = y - era * 400;
@@ -27,7 +27,8 @@ function daysFromCivil(y: number, m: number, d: number): number {
   return era * 146097 + doe - 719468;
 }
 
-function civilFromDays(z: number): [number, number, number] {
+/** The proleptic Gregorian [year, month 1-12, day] of a day number since 1970-01-01. */
+export function civilFromDays(z: number): [number, number, number] {
   z += 719468;
   const era = Math.floor(z / 146097);
   const doe = z - era * 146097;

@@ -14,6 +14,7 @@
  * Differences from restic 0.14: no `unlimited`, no oldest rule (0.14 keeps only by buckets).
  * Pure: no Node APIs.
  */
+import { civilFromDays, daysFromCivil, GO_ZERO_TIME } from '../../format/go-time.js';
 import { CofferError } from '../../errors.js';
 import type { GoTime } from '../../format/types.js';
 import type { SnapshotEntry } from '../../repository/snapshots.js';
@@ -126,25 +127,6 @@ export function describePolicy(p: ExpirePolicy): string {
 
 const DAY = 86400;
 
-function daysFromCivil(y: number, m: number, d: number): number {
-  y -= m <= 2 ? 1 : 0;
-  const era = Math.floor(y / 400);
-  const yoe = y - era * 400;
-  const doy = Math.floor((153 * (m > 2 ? m - 3 : m + 9) + 2) / 5) + d - 1;
-  return era * 146097 + yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy - 719468;
-}
-
-function civilFromDays(z: number): [number, number, number] {
-  z += 719468;
-  const era = Math.floor(z / 146097);
-  const doe = z - era * 146097;
-  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365);
-  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
-  const mp = Math.floor((5 * doy + 2) / 153);
-  const d = doy - Math.floor((153 * mp + 2) / 5) + 1;
-  const m = mp < 10 ? mp + 3 : mp - 9;
-  return [yoe + era * 400 + (m <= 2 ? 1 : 0), m, d];
-}
 
 interface Wall {
   readonly days: number;
@@ -197,11 +179,11 @@ function after(a: { sec: number; nsec: number }, b: { sec: number; nsec: number 
 }
 
 /** Go's zero time: what "newest" is when every snapshot lies in the future. */
-const GO_ZERO = { sec: daysFromCivil(1, 1, 1) * DAY, nsec: 0, offsetSec: 0 };
+
 
 /** The newest snapshot time that is not in the future. */
 function findLatest(list: readonly SnapshotEntry[], now: { sec: number; nsec: number }): GoTime {
-  let latest: GoTime = GO_ZERO;
+  let latest: GoTime = GO_ZERO_TIME;
   for (const e of list) if (after(e.snapshot.time, latest) && after(now, e.snapshot.time)) latest = e.snapshot.time;
   return latest;
 }
