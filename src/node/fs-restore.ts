@@ -24,12 +24,16 @@ import { withDirCwd } from './cwd.js';
 
 /** Joins raw path components with '/'. */
 export function joinBytes(...parts: readonly Uint8Array[]): Buffer {
-  const out: Buffer[] = [];
+  let n = parts.length > 0 ? parts.length - 1 : 0;
+  for (const p of parts) n += p.length;
+  const out = Buffer.allocUnsafe(n);
+  let o = 0;
   parts.forEach((p, i) => {
-    if (i > 0) out.push(Buffer.from('/'));
-    out.push(Buffer.from(p.buffer, p.byteOffset, p.byteLength));
+    if (i > 0) out[o++] = 0x2f;
+    out.set(p, o);
+    o += p.length;
   });
-  return Buffer.concat(out);
+  return out;
 }
 
 function splitParent(path: Buffer): { dir: Buffer; base: Buffer } {
@@ -47,7 +51,13 @@ export async function restoreDir(path: Buffer): Promise<void> {
   }
 }
 
-/** A file being restored: positional writes on one open descriptor (callback fs API: no FileHandle objects, less per-call overhead than fs/promises). */
+/** Writes up to this size are made synchronously. */
+const SYNC_WRITE_MAX = 256 * 1024;
+
+/**
+ * A file being restored: positional writes on one plain descriptor (no FileHandle objects).
+ * open and close are synchronous (metadata operations of microseconds; see applyMetadata).
+ */
 export class RestoreFile implements FileWriter {
   private constructor(
     private readonly path: Buffer,
@@ -62,7 +72,7 @@ export class RestoreFile implements FileWriter {
   static async create(path: Buffer): Promise<RestoreFile> {
     const flags = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL;
     try {
-      return new RestoreFile(path, await fdOpen(path, flags, 0o600));
+      return new RestoreFile(path, fs.openSync(path, flags, 0o600));
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw wrap(e, path, 'create file');
     }
@@ -79,6 +89,9 @@ export class RestoreFile implements FileWriter {
     if (fd === undefined) throw new CofferError('internal', `${show(this.path)}: write after close`);
     let done = 0;
     try {
+      // Small writes synchronously (cheaper than a trip through the thread pool); big ones in
+      // the pool, so copying them into the page cache overlaps with decrypting the next blobs.
+      if (data.length <= SYNC_WRITE_MAX) while (done < data.length) done += fs.writeSync(fd, data, done, data.length - done, offset + done);
       while (done < data.length) done += await fdWrite(fd, data, done, data.length - done, offset + done);
     } catch (e) {
       throw wrap(e, this.path, 'write');
@@ -90,7 +103,7 @@ export class RestoreFile implements FileWriter {
     this.fd = undefined;
     if (fd === undefined) return;
     try {
-      await fdClose(fd);
+      fs.closeSync(fd);
     } catch (e) {
       throw wrap(e, this.path, 'close');
     }
@@ -189,7 +202,10 @@ export interface MetadataOptions {
 }
 
 /**
- * Applies ownership, attributes, mode and times to a restored entry. Call after its content and,
+ * Applies ownership, attributes, mode and times to a restored entry. The calls are synchronous:
+ * each is a few microseconds of metadata work in the kernel, while a promise through libuv's
+ * thread pool costs the main thread several times that (and garbage), and a restore of many
+ * small files makes them by the hundred thousand (docs/performance.md). Call after its content and,
  * for a folder, after all its children. Returns warnings for what could not be applied (restic
  * reports those and carries on).
  */
@@ -199,7 +215,7 @@ export async function applyMetadata(path: Buffer, node: TreeNode, opts: Metadata
   const asRoot = isRoot();
   if (opts.chown ?? asRoot) {
     try {
-      await fsp.lchown(path, node.uid, node.gid);
+      fs.lchownSync(path, node.uid, node.gid);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (asRoot || (code !== 'EPERM' && code !== 'EACCES')) warnings.push(`${show(path)}: lchown: ${(e as Error).message}`);
@@ -218,7 +234,7 @@ export async function applyMetadata(path: Buffer, node: TreeNode, opts: Metadata
   }
   if (!isSymlink) {
     try {
-      await fsp.chmod(path, posixFromGoMode(node.mode ?? 0, node.type) & 0o7777);
+      fs.chmodSync(path, posixFromGoMode(node.mode ?? 0, node.type) & 0o7777);
     } catch (e) {
       warnings.push(`${show(path)}: chmod: ${(e as Error).message}`);
     }
@@ -226,8 +242,8 @@ export async function applyMetadata(path: Buffer, node: TreeNode, opts: Metadata
   try {
     const at = utimesSeconds(node.atime);
     const mt = utimesSeconds(node.mtime);
-    if (isSymlink) await fsp.lutimes(path, at, mt);
-    else await fsp.utimes(path, at, mt);
+    if (isSymlink) fs.lutimesSync(path, at, mt);
+    else fs.utimesSync(path, at, mt);
   } catch (e) {
     warnings.push(`${show(path)}: set times: ${(e as Error).message}`);
   }

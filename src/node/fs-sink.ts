@@ -27,7 +27,16 @@ export class FsRestoreSink implements RestoreSink {
     await (this.rootReady ??= restoreDir(this.root));
   }
 
+  /** Full paths by RelPath object: the restorer passes the same one for a file's creation and metadata. */
+  private readonly paths = new WeakMap<RelPath, Buffer>();
+
   private full(p: RelPath): Buffer {
+    let full = this.paths.get(p);
+    if (!full) this.paths.set(p, (full = this.join(p)));
+    return full;
+  }
+
+  private join(p: RelPath): Buffer {
     const parts: Uint8Array[] = [this.root];
     for (const name of p) {
       if (name.length === 0 || (name.length === 1 && name[0] === 0x2e) || (name.length === 2 && name[0] === 0x2e && name[1] === 0x2e) || name.includes(0x2f)) {
