@@ -29,6 +29,7 @@ const COMMANDS: Record<string, string> = {
   'rebuild-index': 'alias of "repair index"',
   cat: 'print internal repository objects',
   unlock: 'remove stale locks',
+  serve: "serve repositories over restic's REST protocol",
   version: 'print the version',
 };
 

@@ -5,10 +5,11 @@
  * nothing; the handler decides how much to hold (the REST app holds one file).
  */
 import * as http from 'node:http';
+import * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 
-export type WebHandler = (req: Request) => Promise<Response>;
+export type WebHandler = (req: Request, info?: { remoteAddress?: string }) => Promise<Response>;
 
 /** A node:http request callback that runs `handler`. */
 export function toNodeHandler(handler: WebHandler): (req: http.IncomingMessage, res: http.ServerResponse) => void {
@@ -25,7 +26,7 @@ async function serve(handler: WebHandler, req: http.IncomingMessage, res: http.S
   });
   try {
     const request = toWebRequest(req, abort.signal);
-    const response = await handler(request);
+    const response = await handler(request, req.socket.remoteAddress !== undefined ? { remoteAddress: req.socket.remoteAddress } : {});
     await writeWebResponse(response, res, req.method === 'HEAD');
   } catch (e) {
     if (!res.headersSent) {
@@ -39,7 +40,12 @@ async function serve(handler: WebHandler, req: http.IncomingMessage, res: http.S
 
 export function toWebRequest(req: http.IncomingMessage, signal?: AbortSignal): Request {
   const host = req.headers.host ?? 'localhost';
-  const url = new URL(req.url ?? '/', `http://${host}`);
+  let url: URL;
+  try {
+    url = new URL(req.url ?? '/', `http://${host}`);
+  } catch {
+    url = new URL(req.url ?? '/', 'http://localhost'); // a malformed Host header
+  }
   const headers = new Headers();
   for (let i = 0; i < req.rawHeaders.length; i += 2) headers.append(req.rawHeaders[i]!, req.rawHeaders[i + 1]!);
   const method = req.method ?? 'GET';
@@ -110,5 +116,69 @@ export async function listen(handler: WebHandler, opts: { host?: string; port?: 
         server.close((e) => (e ? reject(e) : resolve()));
         server.closeAllConnections();
       }),
+  };
+}
+
+export interface ServeListening extends Listening {
+  /**
+   * Graceful stop: no new connections, idle keep-alive connections closed, in-flight requests
+   * finish (connections still busy after `graceMs` are cut), then resolves.
+   */
+  shutdown(graceMs?: number): Promise<void>;
+}
+
+/**
+ * Like `listen`, for long-running servers: optional TLS (PEM cert and key) and a graceful
+ * `shutdown` that lets in-flight requests finish.
+ */
+export async function listenServer(handler: WebHandler, opts: { host?: string; port?: number; tls?: { cert: string | Buffer; key: string | Buffer } } = {}): Promise<ServeListening> {
+  const host = opts.host ?? '127.0.0.1';
+  const onRequest = toNodeHandler(handler);
+  let inFlight = 0;
+  let closing = false;
+  let drained: (() => void) | undefined;
+  const tracked = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    inFlight++;
+    if (closing) res.setHeader('Connection', 'close');
+    res.once('close', () => {
+      inFlight--;
+      if (closing) {
+        server.closeIdleConnections();
+        if (inFlight === 0) drained?.();
+      }
+    });
+    onRequest(req, res);
+  };
+  const server: http.Server = opts.tls ? https.createServer({ cert: opts.tls.cert, key: opts.tls.key }, tracked) : http.createServer(tracked);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const close = (): Promise<void> =>
+    new Promise<void>((resolve, reject) => {
+      server.close((e) => (e ? reject(e) : resolve()));
+      server.closeAllConnections();
+    });
+  return {
+    server,
+    port,
+    url: `${opts.tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    close,
+    async shutdown(graceMs = 30_000): Promise<void> {
+      closing = true;
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      if (inFlight > 0) {
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        await Promise.race([new Promise<void>((r) => (drained = r)), new Promise<void>((r) => (timer = setTimeout(r, graceMs)))]);
+        clearTimeout(timer);
+      }
+      server.closeAllConnections();
+      await closed;
+    },
   };
 }
