@@ -187,7 +187,8 @@ export class S3Backend implements Backend {
     }
     const code = xmlValue(text, 'Code');
     const message = xmlValue(text, 'Message');
-    const detail = code ? `${code}${message ? ': ' + message : ''}` : `HTTP ${res.status}${res.statusText ? ' ' + res.statusText : ''}`;
+    let detail = code ? `${code}${message ? ': ' + message : ''}` : `HTTP ${res.status}${res.statusText ? ' ' + res.statusText : ''}`;
+    if (res.status === 403) detail += ' (check the S3 credentials, region and clock)';
     throw new CofferError(errorCode(res.status, code), `${this.location}: ${method} ${what}: ${detail}`, { data: { status: res.status, ...(code ? { s3Code: code } : {}) } });
   }
 
