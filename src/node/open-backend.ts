@@ -10,6 +10,8 @@ import { RestBackend } from '../core/backend/rest.js';
 import { withRetry, type RetryOptions } from '../core/backend/retry.js';
 import { CofferError } from '../core/errors.js';
 import { LocalBackend } from './local-backend.js';
+import { RcloneBackend } from './rclone-backend.js';
+import { SftpBackend } from './sftp-backend.js';
 import { openS3Backend } from './s3-credentials.js';
 
 const SCHEME = /^([a-z0-9]+):/;
@@ -18,6 +20,8 @@ function rawBackend(location: string): Backend {
   const scheme = SCHEME.exec(location)?.[1];
   if (scheme === 'local') return new LocalBackend(path.resolve(location.slice('local:'.length)));
   if (scheme === 'rest') return new RestBackend(location.slice('rest:'.length));
+  if (scheme === 'sftp') return new SftpBackend(location);
+  if (scheme === 'rclone') return new RcloneBackend(location);
   if (scheme === 's3') return openS3Backend(location);
   // One-letter "schemes" are Windows drive letters in restic; here any other scheme is unknown.
   if (scheme && scheme.length > 1) {

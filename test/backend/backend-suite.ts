@@ -21,6 +21,11 @@ export interface SuiteOptions {
   readonly createRejectsExisting?: boolean;
   /** Size of the large-file test; 20 MiB unless a slow backend asks for less. */
   readonly bigSize?: number;
+  /**
+   * false: the storage shows a file while it is being written and the protocol cannot prevent it
+   * (rclone 1.60's `serve restic` writes in place); the in-flight visibility test is skipped.
+   */
+  readonly atomicPut?: boolean;
 }
 
 /** 64-hex name from any seed (content-addressed like real repositories). */
@@ -195,7 +200,7 @@ export function runBackendSuite(name: string, make: () => Promise<BackendFixture
       }
     });
 
-    it('never shows a partial file while a put is in flight', async () => {
+    it('never shows a partial file while a put is in flight', { skip: opts.atomicPut === false ? 'the storage writes in place (documented limitation)' : false }, async () => {
       const data = randomBytes(8 * 1024 * 1024);
       const h: Handle = { type: 'data', name: idOf(data) };
       const put = b.put(h, data);
