@@ -66,6 +66,30 @@ describe('S3 specifics (Ceph RGW)', () => {
     });
   });
 
+  it('a failed multipart upload is aborted and leaves no object', async () => {
+    if (!server) throw new Error('no S3 server');
+    const calls: string[] = [];
+    const b = new S3Backend({
+      endpoint: server.endpoint,
+      bucket: server.bucket,
+      prefix: freshPrefix('abort'),
+      credentials: { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey },
+      multipartThreshold: 5 * 1024 * 1024,
+      partSize: 5 * 1024 * 1024,
+      fetch: async (url, init) => {
+        if (init?.method === 'PUT' && url.includes('partNumber=2')) return new Response('<Error><Code>InternalError</Code></Error>', { status: 500 });
+        const res = await globalThis.fetch(url, init);
+        if (url.includes('uploadId=')) calls.push(`${init?.method} ${res.status}`);
+        return res;
+      },
+    });
+    const data = randomBytes(11 * 1024 * 1024);
+    const h = { type: 'data' as const, name: idOf(data) };
+    await assert.rejects(b.put(h, data), { code: 'transient' });
+    assert.ok(calls.includes('DELETE 204'), `abort sent: ${calls.join(', ')}`);
+    await assert.rejects(b.stat(h), { code: 'not-found' });
+  });
+
   it('the server checks the payload hash we send (a damaged body is refused)', async () => {
     if (!server) throw new Error('no S3 server');
     const good = randomBytes(10_000);
