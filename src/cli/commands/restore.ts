@@ -6,6 +6,7 @@ import { CofferError } from '../../core/errors.js';
 import { parsePattern } from '../../core/filter/pattern.js';
 import { loadMasterIndex } from '../../core/repository/master-index.js';
 import { FsRestoreSink } from '../../node/fs-sink.js';
+import { BlobOpenPool } from '../../node/blob-open-workers.js';
 import { flag, list, str, type Command } from '../command.js';
 import { withLock } from '../context.js';
 import { formatBytes, formatDuration, formatTime } from '../format.js';
@@ -58,6 +59,8 @@ const command: Command = {
       progress.totalBytes = totalBytes;
       progress.start();
       const sink = new FsRestoreSink(target);
+      // Decrypting, decompressing and hash-checking run in worker threads (all cores).
+      const openers = cli.env.COFFER_WORKERS === '0' ? undefined : new BlobOpenPool(repo);
       const basePath = snap.subfolder ? '/' + snap.subfolder.split('/').filter(Boolean).join('/') : '/';
       let result;
       try {
@@ -66,6 +69,7 @@ const command: Command = {
           exclude,
           basePath,
           signal: cli.signal,
+          ...(openers ? { openBlobs: openers.open, readConcurrency: 3 } : {}),
           events: {
             onBytes: (n) => (progress.bytesDone += n),
             onFileDone: (p) => {
@@ -80,6 +84,7 @@ const command: Command = {
         });
       } finally {
         progress.stop();
+        await openers?.close();
       }
       const seconds = progress.elapsedSeconds;
       if (cli.json) {

@@ -18,11 +18,20 @@ import { plaintextSize, type MasterIndex } from '../../repository/master-index.j
 import type { Repository } from '../../repository/repository.js';
 import { anyMatch, childMayMatch, matchPath, type Pattern } from '../../filter/pattern.js';
 import { TreeLoader, walkTree, type WalkEntry } from '../walk/tree-walker.js';
-import { planRestore, type PackRead } from './plan.js';
+import { planRestore, type PackRead, type PlannedBlob } from './plan.js';
 import type { FileWriter, RelPath, RestoreSink } from './sink.js';
 import type { RestoredFile } from './verify.js';
 
+/**
+ * Opens (authenticates, decrypts, decompresses, hash-checks) every blob of one planned read, e.g.
+ * in worker threads; per blob the plaintext or an Error (the restorer then tries the blob's other
+ * copies and reports it). May take ownership of `range`.
+ */
+export type BlobOpener = (range: Uint8Array, rangeOffset: number, blobs: readonly PlannedBlob[]) => Promise<(Uint8Array | Error)[]>;
+
 export interface RestoreOptions {
+  /** Default: each blob opened on the calling thread (openBlob). */
+  readonly openBlobs?: BlobOpener;
   readonly include?: readonly Pattern[];
   readonly exclude?: readonly Pattern[];
   /** Path of the restored tree's root inside the snapshot (for pattern matching), e.g. "/" or "/home/u". */
@@ -224,14 +233,21 @@ export async function restore(repo: Repository, index: MasterIndex, tree: Id, si
       range = undefined; // each blob falls back to loadBlob (other copies, precise errors)
     }
     const writes: Promise<void>[] = [];
-    for (const b of r.blobs) {
+    const opened = range && opts.openBlobs && range.length >= r.length ? await opts.openBlobs(range, r.offset, r.blobs) : undefined;
+    for (let i = 0; i < r.blobs.length; i++) {
+      const b = r.blobs[i]!;
       const live = b.targets.filter((t) => !states[t.file]!.failed);
       if (live.length === 0) continue;
       let plain: Uint8Array;
       try {
-        const at = b.loc.offset - r.offset;
-        if (!range || range.length < at + b.loc.length) throw new CofferError('corrupt', 'short read');
-        plain = openBlob(repo, 'data', b.id, b.loc, range.subarray(at, at + b.loc.length));
+        const o = opened?.[i];
+        if (o instanceof Error) throw o;
+        if (o) plain = o;
+        else {
+          const at = b.loc.offset - r.offset;
+          if (!range || range.length < at + b.loc.length) throw new CofferError('corrupt', 'short read');
+          plain = openBlob(repo, 'data', b.id, b.loc, range.subarray(at, at + b.loc.length));
+        }
       } catch (e) {
         if (!isCofferError(e, 'corrupt')) throw e;
         try {

@@ -1,0 +1,74 @@
+/**
+ * @module node/blob-open-workers
+ * Restore's CPU work off the main thread: a pool of worker threads (one per core) that take one
+ * planned pack range each (transferred, not copied) and return its blobs authenticated,
+ * decrypted, decompressed and hash-checked (transferred back). The main thread keeps reading
+ * ranges and writing files meanwhile. A blob that fails comes back as an error message; the
+ * restorer then falls back to its other copies (blob-loader) and reports it as before.
+ */
+import * as os from 'node:os';
+import { Worker } from 'node:worker_threads';
+import type { BlobOpener } from '../core/engine/restore/restorer.js';
+import type { PlannedBlob } from '../core/engine/restore/plan.js';
+import { CofferError } from '../core/errors.js';
+import type { Repository } from '../core/repository/repository.js';
+import type { OpenInit, OpenJob, OpenReply } from './blob-open-worker.js';
+
+interface Slot {
+  readonly worker: Worker;
+  busy: number;
+  readonly pending: Map<number, (r: OpenReply) => void>;
+}
+
+export class BlobOpenPool {
+  private readonly slots: Slot[] = [];
+  private next = 1;
+  private failure: Error | undefined;
+
+  constructor(repo: Repository, threads = Math.max(1, os.availableParallelism?.() ?? os.cpus().length)) {
+    for (let i = 0; i < threads; i++) {
+      const worker = new Worker(new URL('./blob-open-worker.js', import.meta.url));
+      const slot: Slot = { worker, busy: 0, pending: new Map() };
+      worker.postMessage({ type: 'init', key: repo.key } satisfies OpenInit);
+      worker.on('message', (r: OpenReply) => {
+        const done = slot.pending.get(r.job);
+        slot.pending.delete(r.job);
+        done?.(r);
+      });
+      worker.on('error', (e) => {
+        this.failure = e;
+        for (const done of slot.pending.values()) done({ job: -1, results: [] });
+        slot.pending.clear();
+      });
+      this.slots.push(slot);
+    }
+  }
+
+  /** The restorer's hook: opens every blob of one read. */
+  readonly open: BlobOpener = (range, rangeOffset, blobs) => {
+    if (this.failure) return Promise.reject(this.failure);
+    const slot = this.slots.reduce((a, b) => (b.busy < a.busy ? b : a));
+    const job = this.next++;
+    // Transfer the range when it owns its buffer; otherwise copy it.
+    const own = range.byteOffset === 0 && range.byteLength === range.buffer.byteLength ? range : range.slice();
+    const msg: OpenJob = {
+      job,
+      range: own,
+      blobs: blobs.map((b: PlannedBlob) => ({ id: b.id, at: b.loc.offset - rangeOffset, length: b.loc.length, uncompressedLength: b.loc.uncompressedLength, packId: b.loc.packId })),
+    };
+    slot.busy++;
+    return new Promise<(Uint8Array | Error)[]>((resolve, reject) => {
+      slot.pending.set(job, (r) => {
+        slot.busy--;
+        if (r.job === -1) return reject(this.failure ?? new CofferError('internal', 'blob worker failed'));
+        resolve(r.results.map((x) => (typeof x === 'string' ? new CofferError('corrupt', x) : x)));
+      });
+      slot.worker.postMessage(msg, [own.buffer as ArrayBuffer]);
+    });
+  };
+
+  async close(): Promise<void> {
+    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+    this.slots.length = 0;
+  }
+}
