@@ -6,18 +6,11 @@ import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { spawnSync } from 'node:child_process';
 import { RcloneBackend } from '../../src/node/rclone-backend.js';
 import { isCofferError } from '../../src/core/errors.js';
 import { runBackendSuite } from '../backend/backend-suite.js';
 import { tempDir } from '../helpers/paths.js';
-
-export function rcloneMissing(): string | undefined {
-  const r = spawnSync('rclone', ['version'], { encoding: 'utf8' });
-  const missing = r.status === 0 ? undefined : 'rclone (apt-get install rclone)';
-  if (missing && process.env.CI) throw new Error(`needed in CI but missing: ${missing}`);
-  return missing;
-}
+import { rcloneMissing } from './tool.js';
 
 const missing = rcloneMissing();
 if (missing) {
