@@ -7,12 +7,13 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createHmac, randomBytes } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
 import { SftpBackend } from '../../src/node/sftp-backend.js';
 import { checkHostKey, parseSftpUrl, resolveSftpTarget, sshConfigFor } from '../../src/node/ssh-config.js';
 import { isCofferError } from '../../src/core/errors.js';
 import { runBackendSuite } from '../backend/backend-suite.js';
 import { tempDir } from '../helpers/paths.js';
-import type { Service } from '../rest/services.js';
+import { requireTool, type Service } from '../rest/services.js';
 import { sftpEnv, sftpMissing, startSftp } from './server.js';
 
 describe('sftp URL and ssh config parsing', () => {
@@ -107,6 +108,31 @@ if (missing) {
         await assert.rejects(b.create(), (e: unknown) => isCofferError(e, 'already-exists'));
       } finally {
         await b.close();
+      }
+    });
+
+    it('logs in with the SSH agent (SSH_AUTH_SOCK) when no key file is there', async (t) => {
+      const dir = tempDir();
+      const sock = path.join(dir, 'agent.sock');
+      const agent = spawnSync('ssh-agent', ['-a', sock, '-s'], { encoding: 'utf8' });
+      if (agent.status !== 0) {
+        if (!requireTool(t, 'ssh-agent (openssh-client)')) return;
+      }
+      const pid = /SSH_AGENT_PID=(\d+)/.exec(agent.stdout)?.[1];
+      try {
+        const add = spawnSync('ssh-add', [s.env.SFTP_PRIVATE_KEY!], { encoding: 'utf8', env: { ...process.env, SSH_AUTH_SOCK: sock } });
+        assert.equal(add.status, 0, add.stderr);
+        const b = new SftpBackend(`sftp://${s.env.SFTP_USER}@${s.env.SFTP_HOST}:${s.env.SFTP_PORT}/${s.env.SFTP_ROOT}/agent-repo`, {
+          env: { HOME: dir, SSH_AUTH_SOCK: sock, COFFER_SFTP_KNOWN_HOSTS: s.env.SFTP_KNOWN_HOSTS! },
+        });
+        try {
+          await b.create();
+          assert.ok(fs.existsSync(path.join(s.env.SFTP_ROOT!, 'agent-repo', 'keys')));
+        } finally {
+          await b.close();
+        }
+      } finally {
+        if (pid) process.kill(Number(pid));
       }
     });
 
