@@ -25,7 +25,7 @@ function rawBackend(location: string): Backend {
   if (scheme === 's3') return openS3Backend(location);
   // One-letter "schemes" are Windows drive letters in restic; here any other scheme is unknown.
   if (scheme && scheme.length > 1) {
-    throw new CofferError('usage', `repository type "${scheme}:" is not supported yet (local paths and rest: URLs)`);
+    throw new CofferError('usage', `repository type "${scheme}:" is not supported (use a local path, rest:, s3:, sftp: or rclone:)`);
   }
   return new LocalBackend(path.resolve(location));
 }
