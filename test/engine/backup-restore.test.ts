@@ -319,7 +319,6 @@ test('restore include / exclude patterns', async () => {
 
 test(
   'restore --include creates only the folders leading to selected items (restic)',
-  { todo: 'restorer mkdirs every folder it descends into, leaving empty folders where nothing matched' },
   async () => {
     // restic (internal/restorer/restorer.go, traverseTreeInner): a folder is created when it is
     // selected itself (enterDir) or as the parent of a selected node (ensureDir(Dir(target))).

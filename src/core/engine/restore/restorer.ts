@@ -116,6 +116,27 @@ export async function restore(repo: Repository, index: MasterIndex, tree: Id, si
   const included = new Set<string>(); // display paths of folders restored whole
   const base = opts.basePath && opts.basePath !== '/' ? opts.basePath.replace(/\/+$/, '') : '';
 
+  /** Folders the walk descended into that hold nothing selected yet, by display path. */
+  const waiting = new Map<string, WalkEntry>();
+  const createDir = async (e: WalkEntry) => {
+    await sink.mkdir(e.rawPath, e.node);
+    dirs.push(e);
+    result.dirs++;
+  };
+  /** Creates the waiting folders on the way to `dirPath`, outermost first. */
+  const createParents = async (dirPath: string) => {
+    if (waiting.size === 0) return;
+    const chain: WalkEntry[] = [];
+    for (let p = dirPath; p !== '/' && p !== ''; p = p.slice(0, p.lastIndexOf('/')) || '/') {
+      const w = waiting.get(p);
+      if (w) chain.push(w);
+    }
+    for (const w of chain.reverse()) {
+      waiting.delete(w.path);
+      await createDir(w);
+    }
+  };
+
   const fail = (path: string, e: unknown, leftAs?: string) => {
     const err = e instanceof Error ? e : new Error(String(e));
     result.errors.push({ path, message: err.message, ...(leftAs ? { leftAs } : {}) });
@@ -130,12 +151,17 @@ export async function restore(repo: Repository, index: MasterIndex, tree: Id, si
     if (sel === 'no') return false;
     const n = e.node;
     if (n.type === 'dir') {
-      if (sel === 'yes') included.add(e.path);
-      await sink.mkdir(e.rawPath, n);
-      dirs.push(e);
-      result.dirs++;
+      if (sel === 'descend') {
+        // Only leads towards included items: created when the first of them is (as restic).
+        waiting.set(e.path, e);
+        return true;
+      }
+      included.add(e.path);
+      await createParents(parentPath);
+      await createDir(e);
       return true;
     }
+    await createParents(parentPath);
     if (n.type === 'file') {
       const key = n.links !== undefined && n.links > 1n && n.inode !== undefined ? `${n.deviceId ?? 0n}:${n.inode}` : undefined;
       const first = key ? links.get(key) : undefined;
