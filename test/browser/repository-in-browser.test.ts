@@ -261,8 +261,9 @@ function makeSource(root: string): Map<string, Buffer> {
   const files = new Map<string, Buffer>([
     ['hello.txt', Buffer.from('hello from coffer\n')],
     ['docs/ünïcode notes.txt', Buffer.from('grüße — 日本語 ✓\n')],
-    ['big/random.bin', prng('browser-proof', 3 * 1024 * 1024 + 4321)],
-    ['big/log.txt', Buffer.from(Array.from({ length: 120_000 }, (_, i) => `line ${i}: the quick brown fox ${i % 97}\n`).join(''))],
+    // Above the chunker's 8 MiB maximum, so each file has at least two chunks whatever the polynomial.
+    ['big/random.bin', prng('browser-proof', 8 * 1024 * 1024 + 4321)],
+    ['big/log.txt', Buffer.from(Array.from({ length: 240_000 }, (_, i) => `line ${i}: the quick brown fox ${i % 97}\n`).join(''))],
     ['empty', Buffer.alloc(0)],
   ]);
   for (const [rel, data] of files) {
