@@ -68,13 +68,22 @@ export class RcloneBackend implements Backend {
         if (this.stderrTail.length > 20) this.stderrTail.shift();
       }
     });
+    // Once rclone is gone, fail what is pending and drop the session without destroying it:
+    // destroying an HTTP/2 session whose stdio stream is mid-write trips an internal assertion
+    // in Node 20 (an uncatchable crash). The session only holds closed pipes; unref it.
+    const endSession = (): void => {
+      const err = this.exitError();
+      for (const r of [...this.pending]) r(err);
+      this.pending.clear();
+      this.session?.unref();
+    };
     child.on('error', (error) => {
       this.exited = { code: null, signal: null, error };
-      this.session?.destroy();
+      endSession();
     });
     child.on('exit', (code, signal) => {
       this.exited ??= { code, signal };
-      this.session?.destroy();
+      endSession();
     });
     // Writes after rclone died would otherwise throw EPIPE as an uncaught error.
     child.stdin.on('error', () => undefined);
