@@ -22,6 +22,7 @@ import { MasterIndex } from '../../src/core/repository/master-index.js';
 import { initRepository } from '../../src/core/repository/open.js';
 import type { Repository } from '../../src/core/repository/repository.js';
 import { nodePlatform } from '../../src/node/platform.js';
+import { randomBytes } from '../helpers/mem-repo.js';
 
 const id = (n: number): Id => n.toString(16).padStart(64, '0');
 const blob = (n: number, offset: number, length: number): PackedBlob => ({ type: 'data', id: id(n), offset, length, uncompressedLength: 0 });
@@ -125,19 +126,6 @@ class MemSink implements RestoreSink {
   }
 }
 
-function bytes(seed: number, n: number): Uint8Array {
-  const out = new Uint8Array(n);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
 
 const T = fromUnixNanos(1_700_000_000_000_000_000n, 0);
 const fileNode = (name: string, content: Id[], extra: Partial<TreeNode> = {}): TreeNode => ({
@@ -150,7 +138,7 @@ async function fixture(): Promise<{ backend: CountingBackend; repo: Repository; 
   const repo = await initRepository(backend, platform, { password: 'pw', kdf: { N: 1024, r: 8, p: 1 }, username: 'u', hostname: 'h' });
   const index = new MasterIndex();
   const saver = new BlobSaver(repo, index);
-  const blobs = [0, 1, 2, 3, 4].map((i) => bytes(i + 1, 3000 + i * 1000));
+  const blobs = [0, 1, 2, 3, 4].map((i) => randomBytes(i + 1, 3000 + i * 1000));
   const ids: Id[] = [];
   for (const b of blobs) ids.push((await saver.save('data', b)).id);
   const sub = (await saver.save('tree', encodeTree({ nodes: [fileNode('deep', [ids[4]!, ids[0]!])] }))).id;
