@@ -10,6 +10,7 @@
  */
 import type { Backend, ByteRange, CallOpts, FileInfo, FileType, Handle } from './backend.js';
 import { describeHandle } from './backend.js';
+import { checkRange } from './range.js';
 import { checkHandle } from './layout.js';
 import { CofferError, type ErrorCode } from '../errors.js';
 import { bytesEqual, toBase64, utf8Encode } from '../bytes.js';
@@ -106,11 +107,7 @@ export class RestBackend implements Backend {
 
   async get(h: Handle, range?: ByteRange, o?: CallOpts): Promise<Uint8Array> {
     const what = describeHandle(h);
-    const offset = range?.offset ?? 0;
-    const length = range?.length;
-    if (!Number.isSafeInteger(offset) || offset < 0 || (length !== undefined && (!Number.isSafeInteger(length) || length < 0))) {
-      throw new CofferError('range', `${what}: invalid range ${offset}+${length}`);
-    }
+    const { offset, length } = checkRange(range, what);
     // HTTP cannot express an empty range; check the size instead.
     if (length === 0) {
       const { size } = await this.stat(h, o);

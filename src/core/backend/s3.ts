@@ -22,6 +22,7 @@
  */
 import type { Backend, ByteRange, CallOpts, FileInfo, FileType, Handle } from './backend.js';
 import { describeHandle } from './backend.js';
+import { checkRange } from './range.js';
 import { checkHandle, filePath, isValidId } from './layout.js';
 import { CofferError, isCofferError, type ErrorCode } from '../errors.js';
 import { toBase64, toHex, utf8Encode } from '../bytes.js';
@@ -205,11 +206,7 @@ export class S3Backend implements Backend {
   async get(h: Handle, range?: ByteRange, o?: CallOpts): Promise<Uint8Array> {
     const what = describeHandle(h);
     const key = this.key(h);
-    const offset = range?.offset ?? 0;
-    const length = range?.length;
-    if (!Number.isSafeInteger(offset) || offset < 0 || (length !== undefined && (!Number.isSafeInteger(length) || length < 0))) {
-      throw new CofferError('range', `${what}: invalid range ${offset}+${length}`);
-    }
+    const { offset, length } = checkRange(range, what);
     if (length === 0) {
       const { size } = await this.stat(h, o);
       if (offset > size) throw new CofferError('range', `${what}: offset ${offset} is past the end (${size} bytes)`);
