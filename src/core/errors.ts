@@ -21,7 +21,8 @@ export type ErrorCode =
   | 'corrupt' // authentication, hash or structure check failed: data damaged or tampered
   | 'unsupported' // a valid but unsupported format feature (e.g. repository version 3)
   // user
-  | 'usage' // bad command line or argument
+  | 'usage' // bad command line or argument (exit 1, as restic)
+  | 'bad-input' // unusable input found before any work: a kit, a recovery key, an unknown copy name (exit 2)
   | 'not-found-snapshot' // no snapshot matches
   | 'source' // some source files could not be read (backup still written, exit 3)
   | 'cancelled' // interrupted (exit 130)
