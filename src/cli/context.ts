@@ -34,6 +34,7 @@ export class Cli {
   readonly quiet: boolean;
   readonly verbosity: number;
   private platformPromise: Promise<Platform> | undefined;
+  private readonly openedBackends: Backend[] = [];
 
   constructor(
     readonly globals: Values,
@@ -87,10 +88,23 @@ export class Cli {
     return { location: Cli.defaultRepository(this.env), isDefault: true };
   }
 
+  /** The backend of the repository the user chose. */
   backend(): Backend {
-    return openBackend(this.repositoryLocation().location, {
+    return this.openBackend(this.repositoryLocation().location);
+  }
+
+  /** A backend for any location, retries reported as warnings; closed by `close()` at exit. */
+  openBackend(location: string): Backend {
+    const b = openBackend(location, {
       onRetry: ({ op, delayMs, error }) => this.warn(`${op} failed (${error.message}), retrying in ${(delayMs / 1000).toFixed(1)} s`),
     });
+    this.openedBackends.push(b);
+    return b;
+  }
+
+  /** Releases every backend this command opened (SFTP sessions, rclone processes, sockets). */
+  async close(): Promise<void> {
+    await Promise.allSettled(this.openedBackends.splice(0).map((b) => (b.close ? b.close() : undefined)));
   }
 
   repositoryOptions(): RepositoryOptions {

@@ -125,7 +125,12 @@ export async function main(argv: string[]): Promise<never> {
       process.exit(0);
     }
     const cli = new Cli(values, process.env, { stdout: process.stdout, stderr: process.stderr, stdinIsTTY: !!process.stdin.isTTY }, controller.signal);
-    code = await cmd.run(cli, values, parsed.positionals);
+    try {
+      code = await cmd.run(cli, values, parsed.positionals);
+    } finally {
+      // Release sessions and child processes; a close that hangs must not hold the exit.
+      await Promise.race([cli.close(), new Promise((r) => setTimeout(r, 5000).unref())]);
+    }
   } catch (e) {
     const c = isCofferError(e) ? exitCodeFor(e.code) : EXIT_FATAL;
     const message = describeError(e, verbose);

@@ -1,13 +1,19 @@
 /**
  * @module node/open-backend
- * Turns a repository location as users type it (restic's syntax) into a Backend, composing the
- * decorators in one place: every backend gets retries with backoff on transient failures.
- * Local paths and `rest:` now; sftp:, s3: and rclone: come with their backends.
+ * Turns a repository location as users type it (restic's syntax: a path, `rest:`, `s3:`, `sftp:`,
+ * `rclone:`) into a Backend, composing the decorators in one place, outermost first:
+ *
+ *   retry (backoff on 'transient') → concurrency limit (`connections` calls at once)
+ *     → timeout (per call, grows with the bytes moved; expiry is 'transient') → the backend
+ *
+ * so each attempt holds one slot and only its own time counts towards its deadline.
  */
 import * as path from 'node:path';
 import type { Backend } from '../core/backend/backend.js';
 import { RestBackend } from '../core/backend/rest.js';
+import { withConcurrencyLimit } from '../core/backend/limit.js';
 import { withRetry, type RetryOptions } from '../core/backend/retry.js';
+import { DEFAULT_TIMEOUTS, withTimeouts, type TimeoutOptions } from '../core/backend/timeout.js';
 import { CofferError } from '../core/errors.js';
 import { LocalBackend } from './local-backend.js';
 import { RcloneBackend } from './rclone-backend.js';
@@ -33,6 +39,15 @@ function rawBackend(location: string): Backend {
 /** About 30 s of retries in all: long enough for a restart or a flaky link, short enough to fail clearly. */
 const RETRY: RetryOptions = { retries: 6, baseDelayMs: 500, maxDelayMs: 15_000 };
 
-export function openBackend(location: string, opts: { onRetry?: RetryOptions['onRetry'] } = {}): Backend {
-  return withRetry(rawBackend(location), { ...RETRY, ...(opts.onRetry ? { onRetry: opts.onRetry } : {}) });
+export interface OpenBackendOptions {
+  readonly onRetry?: RetryOptions['onRetry'];
+  readonly retry?: Partial<RetryOptions>;
+  readonly timeouts?: TimeoutOptions;
+}
+
+export function openBackend(location: string, opts: OpenBackendOptions = {}): Backend {
+  const raw = rawBackend(location);
+  const timed = withTimeouts(raw, opts.timeouts ?? DEFAULT_TIMEOUTS);
+  const limited = withConcurrencyLimit(timed, raw.connections);
+  return withRetry(limited, { ...RETRY, ...opts.retry, ...(opts.onRetry ? { onRetry: opts.onRetry } : {}) });
 }

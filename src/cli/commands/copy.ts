@@ -10,7 +10,6 @@ import { loadMasterIndex } from '../../core/repository/master-index.js';
 import { openRepository } from '../../core/repository/open.js';
 import type { Repository } from '../../core/repository/repository.js';
 import { loadSnapshots, matchesFilter } from '../../core/repository/snapshots.js';
-import { openBackend } from '../../node/open-backend.js';
 import { str, type Command, type OptionSpecs, type Values } from '../command.js';
 import { withLock, type Cli } from '../context.js';
 import { formatTime } from '../format.js';
@@ -61,9 +60,7 @@ async function fromPassword(cli: Cli, values: Values): Promise<string> {
 export async function openFromRepository(cli: Cli, values: Values): Promise<Repository | undefined> {
   const location = str(values['from-repo']) ?? cli.envVar('FROM_REPOSITORY');
   if (!location) return undefined;
-  const backend = openBackend(location, {
-    onRetry: ({ op, delayMs, error }) => cli.warn(`${op} failed (${error.message}), retrying in ${(delayMs / 1000).toFixed(1)} s`),
-  });
+  const backend = cli.openBackend(location);
   try {
     await backend.stat({ type: 'config', name: '' }, { signal: cli.signal });
   } catch (e) {
