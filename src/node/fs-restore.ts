@@ -1,7 +1,7 @@
 /**
  * @module node/fs-restore
  * File system primitives of a restore on Node: folders, file content written at offsets as blobs
- * arrive (any order), symlinks with raw target bytes, hard links, fifos and devices (through the
+ * arrive (any order) under `<name>.coffer-partial` and renamed when complete, symlinks with raw target bytes, hard links, fifos and devices (through the
  * `mkfifo`/`mknod` tools: Node has no such calls), then metadata in restic's order (ownership,
  * then attributes, then mode, then times: chown clears setuid bits and a 0400 mode would forbid
  * setting user.* attributes). Folders get their metadata after their children (the caller's
@@ -54,31 +54,44 @@ export async function restoreDir(path: Buffer): Promise<void> {
 /** Writes up to this size are made synchronously. */
 const SYNC_WRITE_MAX = 256 * 1024;
 
+/** What a file's content is written under until it is complete (and left under if it never is). */
+export const PARTIAL_SUFFIX = '.coffer-partial';
+
+/** `<name>.coffer-partial`; a name too long for the suffix is cut so the result fits in 255 bytes. */
+export function partialPath(path: Buffer): Buffer {
+  const { dir, base } = splitParent(path);
+  const room = 255 - PARTIAL_SUFFIX.length;
+  const name = Buffer.concat([base.length > room ? base.subarray(0, room) : base, Buffer.from(PARTIAL_SUFFIX)]);
+  return path.lastIndexOf(0x2f) < 0 ? name : joinBytes(dir, name);
+}
+
 /**
  * A file being restored: positional writes on one plain descriptor (no FileHandle objects).
- * open and close are synchronous (metadata operations of microseconds; see applyMetadata).
+ * The content goes to `<name>.coffer-partial` and is renamed to its real name only when
+ * complete, so a file under its real name is always whole, even after a crash or kill -9; an
+ * abandoned file stays under the partial name (the caller lists it). The rename also replaces
+ * whatever was at the real name without following or truncating it (a symlink, a hard link).
+ * open, close and rename are synchronous (metadata operations of microseconds; see applyMetadata).
  */
 export class RestoreFile implements FileWriter {
   private constructor(
     private readonly path: Buffer,
+    private readonly partial: Buffer,
     private fd: number | undefined,
   ) {}
 
-  /**
-   * Creates the file, mode 0600 until metadata is applied. A new name is created exclusively (one
-   * call); when something is already there it is removed first (a symlink must not be followed,
-   * a hard link must not be truncated), as before.
-   */
+  /** Creates `<path>.coffer-partial`, mode 0600 until metadata is applied (a stale one is replaced). */
   static async create(path: Buffer): Promise<RestoreFile> {
+    const partial = partialPath(path);
     const flags = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL;
     try {
-      return new RestoreFile(path, fs.openSync(path, flags, 0o600));
+      return new RestoreFile(path, partial, fs.openSync(partial, flags, 0o600));
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw wrap(e, path, 'create file');
     }
     try {
-      await fsp.rm(path, { force: true }).catch(() => undefined);
-      return new RestoreFile(path, await fdOpen(path, flags, 0o600));
+      await fsp.rm(partial, { force: true }).catch(() => undefined);
+      return new RestoreFile(path, partial, await fdOpen(partial, flags, 0o600));
     } catch (e) {
       throw wrap(e, path, 'create file');
     }
@@ -98,24 +111,25 @@ export class RestoreFile implements FileWriter {
     }
   }
 
+  /** Content complete: close and give the file its real name. */
   async close(): Promise<void> {
     const fd = this.fd;
     this.fd = undefined;
     if (fd === undefined) return;
     try {
       fs.closeSync(fd);
+      fs.renameSync(this.partial, this.path);
     } catch (e) {
       throw wrap(e, this.path, 'close');
     }
   }
 
-  /** Incomplete content: close and remove, so no truncated file passes for a restored one. */
+  /** Incomplete content: close and keep it under the partial name, which is returned. */
   async abandon(): Promise<string | undefined> {
     const fd = this.fd;
     this.fd = undefined;
     if (fd !== undefined) await fdClose(fd).catch(() => undefined);
-    await fsp.unlink(this.path).catch(() => undefined);
-    return undefined;
+    return fs.existsSync(this.partial) ? show(this.partial) : undefined;
   }
 }
 

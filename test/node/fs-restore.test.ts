@@ -124,7 +124,7 @@ describe('fs-restore', () => {
     if (isRoot) assert.equal(back.get('cdev')!.device, 259n);
   });
 
-  it('creates hard links and removes abandoned files', async () => {
+  it('creates hard links and keeps abandoned files only as NAME.coffer-partial', async () => {
     const d = Buffer.from(tempDir());
     const a = joinBytes(d, Buffer.from('a'));
     const w = await RestoreFile.create(a);
@@ -135,8 +135,11 @@ describe('fs-restore', () => {
     const partial = joinBytes(d, RAW);
     const p = await RestoreFile.create(partial);
     await p.write(10, new Uint8Array([1]));
-    assert.equal(await p.abandon(), undefined);
+    assert.equal(fs.existsSync(partial), false, 'content is written under the partial name until complete');
+    const left = Buffer.concat([partial, Buffer.from('.coffer-partial')]);
+    assert.equal(await p.abandon(), left.toString('utf8'));
     assert.equal(fs.existsSync(partial), false);
+    assert.equal(fs.statSync(left).size, 11);
   });
 
   it('splits device numbers as glibc and aims utimes at the right microsecond', () => {

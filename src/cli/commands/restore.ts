@@ -62,6 +62,14 @@ const command: Command = {
       // Decrypting, decompressing and hash-checking run in worker threads (all cores).
       const openers = cli.env.COFFER_WORKERS === '0' ? undefined : new BlobOpenPool(repo);
       const basePath = snap.subfolder ? '/' + snap.subfolder.split('/').filter(Boolean).join('/') : '/';
+      // Files left incomplete (kept as NAME.coffer-partial), listed even when the restore stops.
+      const incomplete: { path: string; leftAs: string | undefined }[] = [];
+      const listIncomplete = () => {
+        for (const f of incomplete) {
+          if (cli.json) cli.jsonLine({ message_type: 'incomplete', item: f.path, ...(f.leftAs ? { left_as: f.leftAs } : {}) });
+          else cli.warn(`incomplete: ${f.path}${f.leftAs ? ` (left as ${f.leftAs})` : ' (not restored)'}`);
+        }
+      };
       let result;
       try {
         result = await restore(repo, index, snap.tree, sink, {
@@ -80,8 +88,13 @@ const command: Command = {
               if (cli.json) cli.jsonLine({ message_type: 'error', error: { message: e.message }, during: 'restore', item: p });
               else cli.warn(`ignoring error for ${p}: ${e.message}`);
             },
+            onIncomplete: (p, leftAs) => incomplete.push({ path: p, leftAs }),
           },
         });
+      } catch (e) {
+        progress.stop();
+        listIncomplete();
+        throw e;
       } finally {
         progress.stop();
         await openers?.close();
@@ -95,6 +108,7 @@ const command: Command = {
           files_restored: result.files + result.dirs + result.others,
           total_bytes: result.bytes,
           bytes_restored: result.bytes,
+          ...(result.errors.length ? { files_failed: result.errors.length, files_incomplete: incomplete.map((f) => f.path) } : {}),
         });
       } else {
         cli.info(`Summary: Restored ${result.files + result.dirs + result.others} files/dirs (${formatBytes(result.bytes)}) in ${formatDuration(seconds)}`);
@@ -108,8 +122,8 @@ const command: Command = {
         failed += v.mismatches.length;
       }
       if (failed > 0) {
+        listIncomplete();
         cli.warn(`Fatal: There were ${failed} errors`);
-        for (const e of result.errors) if (e.leftAs) cli.warn(`  incomplete: ${e.path} (left as ${e.leftAs})`);
         return 1;
       }
       return 0;

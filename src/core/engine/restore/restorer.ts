@@ -9,7 +9,8 @@
  * write and closed, with its metadata, as soon as its last blob is written; hard links (`links > 1` with equal inode and device) are linked to the
  * first restored copy once it is complete; folder metadata is applied last, deepest first, so
  * writing children does not disturb a folder's times. A file whose content could not be
- * restored completely is abandoned (never left looking complete) and reported.
+ * restored completely is abandoned (never left looking complete: the sink keeps it under a name
+ * that says so, or removes it) and reported, also when the restore stops on a fatal error.
  */
 import { CofferError, isCofferError } from '../../errors.js';
 import type { Id, TreeNode } from '../../format/types.js';
@@ -48,6 +49,8 @@ export interface RestoreOptions {
     onFileDone?(path: string, size: number): void;
     onBytes?(n: number): void;
     onError?(path: string, error: Error): void;
+    /** A file left incomplete (after onError, or when the restore stops on a fatal error); `leftAs` is the name the sink kept it under, if any. */
+    onIncomplete?(path: string, leftAs: string | undefined, error: Error): void;
   };
 }
 
@@ -142,6 +145,10 @@ export async function restore(repo: Repository, index: MasterIndex, tree: Id, si
     result.errors.push({ path, message: err.message, ...(leftAs ? { leftAs } : {}) });
     opts.events?.onError?.(path, err);
   };
+  /** A file whose content was started and not completed: abandoned by the sink (kept partial or removed) and reported. */
+  const incomplete = (path: string, e: unknown, leftAs: string | undefined) => {
+    opts.events?.onIncomplete?.(path, leftAs, e instanceof Error ? e : new Error(String(e)));
+  };
 
   await walkTree(loader, tree, async (e) => {
     if (opts.signal?.aborted) throw new CofferError('cancelled', 'restore interrupted');
@@ -220,6 +227,7 @@ export async function restore(repo: Repository, index: MasterIndex, tree: Id, si
     const writer = await writerOf(s).catch(() => undefined);
     const leftAs = await writer?.abandon().catch(() => undefined);
     fail(s.planned.entry.path, s.error, leftAs);
+    incomplete(s.planned.entry.path, s.error, leftAs);
   };
 
   const markFailed = async (s: FileState, e: unknown): Promise<void> => {
@@ -301,11 +309,13 @@ export async function restore(repo: Repository, index: MasterIndex, tree: Id, si
     }
     await runLimited(plan.reads, opts.readConcurrency ?? opts.fileConcurrency ?? 2, runRead);
   } catch (e) {
-    // Fatal or cancelled: nothing half-written may look complete.
+    // Fatal or cancelled: nothing half-written may look complete, and each such file is named.
     for (const s of states) {
       if (s.settled || !s.writer) continue;
       s.settled = true;
-      await (await s.writer.catch(() => undefined))?.abandon().catch(() => undefined);
+      const writer = await s.writer.catch(() => undefined);
+      if (!writer) continue;
+      incomplete(s.planned.entry.path, e, await writer.abandon().catch(() => undefined));
     }
     throw e;
   }

@@ -13,7 +13,10 @@ export interface FileWriter {
   write(offset: number, data: Uint8Array): Promise<void>;
   /** Content complete: close and keep. */
   close(): Promise<void>;
-  /** Content incomplete: close and remove (or rename to show it is partial); returns the name left, if any. */
+  /**
+   * Content incomplete: close, and never leave it looking complete under its real name: keep it
+   * under a name that says it is partial (returned) or remove it (undefined).
+   */
   abandon(): Promise<string | undefined>;
 }
 
