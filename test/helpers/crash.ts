@@ -150,3 +150,30 @@ export async function reachInstant(run: Started, repo: string, instant: Instant)
   if (instant.jitterMs > 0) await new Promise((r) => setTimeout(r, instant.jitterMs));
   return `${instant.jitterMs} ms after ${what} (${Date.now() - t0} ms)`;
 }
+
+/** The outcome of running a command with a kill -9 scheduled `afterMs` after its start. */
+export interface KillOutcome {
+  /** True when SIGKILL ended it; false when it finished first. */
+  readonly killed: boolean;
+  readonly result: RunResult & { signal: NodeJS.Signals | null };
+  readonly pid: number;
+  /** Milliseconds from start to exit. */
+  readonly ms: number;
+}
+
+/** Runs `coffer args` and kills it (SIGKILL) `afterMs` after the spawn, unless it exits first. */
+export async function runAndKill(args: string[], env: NodeJS.ProcessEnv, afterMs: number): Promise<KillOutcome> {
+  const t0 = Date.now();
+  const run = startCoffer(args, env);
+  const exited = () => run.child.exitCode !== null || run.child.signalCode !== null;
+  await waitFor(exited, afterMs, 2);
+  if (!exited()) run.child.kill('SIGKILL');
+  const result = await run.done;
+  return { killed: result.signal === 'SIGKILL', result, pid: run.child.pid!, ms: Date.now() - t0 };
+}
+
+/** Copies a repository (or any folder) to a fresh place, replacing what was there. */
+export function cloneDir(from: string, to: string): void {
+  fs.rmSync(to, { recursive: true, force: true });
+  fs.cpSync(from, to, { recursive: true, preserveTimestamps: true });
+}
