@@ -30,6 +30,12 @@ const COMMANDS: Record<string, string> = {
   cat: 'print internal repository objects',
   unlock: 'remove stale locks',
   serve: "serve repositories over restic's REST protocol",
+  copies: "manage the primary's copies (add, list, remove)",
+  sync: 'bring every copy up to date and verify it',
+  status: 'am I safe? every copy, the kit, drills, with reasons',
+  schedule: 'run backup, sync, checks and drills on a timer',
+  alert: 'where to send alerts (command, e-mail, webhook)',
+  'run-scheduled': 'what the schedule runs (backup, sync, check, drill, status)',
   version: 'print the version',
 };
 

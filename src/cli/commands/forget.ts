@@ -2,6 +2,7 @@
 import { deleteSnapshots, planForget, selectByIds, type ForgetGroup } from '../../core/engine/forget/forget.js';
 import { parseGroupBy } from '../../core/engine/forget/group.js';
 import { describePolicy, parseCount, parseDuration, type ExpirePolicy, type PolicyDuration } from '../../core/engine/forget/policy.js';
+import { isRecordSnapshot } from '../../core/engine/records/records.js';
 import { loadSnapshots, type SnapshotEntry } from '../../core/repository/snapshots.js';
 import { flag, list, str, type Command, type OptionSpecs, type Values } from '../command.js';
 import { withLock, type Cli } from '../context.js';
@@ -112,6 +113,8 @@ const command: Command = {
       --keep-within-hourly|daily|weekly|monthly|yearly DURATION
                                  keep one snapshot per hour/day/... within DURATION of the newest
       --keep-tag TAGS            keep snapshots having all of TAGS (a,b; repeatable)
+Coffer's own records (tag coffer-internal: settings, secrets, OTP vault, drills) are never
+removed by a policy. With plain restic, add --keep-tag coffer-internal.
   -g, --group-by FIELDS          group by host, paths and/or tags (default host,paths; "" for none)
       --host H / --path P / --tag T   consider only matching snapshots
       --unsafe-allow-remove-all  allow removing every snapshot of a group
@@ -131,7 +134,9 @@ ${PRUNE_HELP}`,
         remove = selectByIds(all, positionals);
         if (!cli.json) for (const e of remove) cli.info(`${dryRun ? 'would remove' : 'remove'} snapshot ${e.id.slice(0, 8)}`);
       } else {
-        const groups = planForget(all, {
+        // Coffer's records (host coffer, tag coffer-internal) are never subject to a policy: they
+        // are left out of the grouping, so every kind keeps all its records (design no-lockout §3).
+        const groups = planForget(all.filter((e) => !isRecordSnapshot(e.snapshot)), {
           policy,
           groupBy,
           filter: filterFrom(values),

@@ -1,0 +1,300 @@
+/**
+ * `coffer copies add|list|remove`: the primary's copies (../shared/design/no-lockout.md §2).
+ * Also exports what sync, status and schedule share: finding and opening the primary, opening
+ * a copy, and writing the settings record to the primary and every copy.
+ */
+import * as os from 'node:os';
+import { CofferError, isCofferError } from '../../core/errors.js';
+import { loadMasterIndex } from '../../core/repository/master-index.js';
+import { initRepository } from '../../core/repository/open.js';
+import type { Repository } from '../../core/repository/repository.js';
+import { loadSnapshots } from '../../core/repository/snapshots.js';
+import {
+  checkCopyName,
+  copyKindOf,
+  polynomialHex,
+  redactUrl,
+  urlHasPassword,
+  writeSettingsRecord,
+  type CopyEntry,
+} from '../../core/engine/settings/settings.js';
+import { syncCopy } from '../../core/engine/sync/sync.js';
+import { emptyConfig, findCopy, loadConfig, requireConfig, saveConfig, settingsFromConfig, type CofferConfig } from '../../node/config.js';
+import { copyBackend, openCopyRepository } from '../../node/open-copy.js';
+import { flag, list, type Command, type Values } from '../command.js';
+import { newKeyKdf, type Cli } from '../context.js';
+
+/** The primary's location: --repo / COFFER_REPOSITORY, else the config's, else the default. */
+export function primaryLocation(cli: Cli, config: CofferConfig | undefined): string {
+  const loc = cli.repositoryLocation();
+  if (!loc.isDefault || !config) return loc.location;
+  return config.primary.url;
+}
+
+function retryWarn(cli: Cli) {
+  return ({ op, delayMs, error }: { op: string; delayMs: number; error: CofferError }) =>
+    cli.warn(`${op} failed (${error.message}), retrying in ${(delayMs / 1000).toFixed(1)} s`);
+}
+
+/** Opens the primary with the user's password. */
+export async function openPrimary(cli: Cli, config: CofferConfig | undefined): Promise<Repository> {
+  const location = primaryLocation(cli, config);
+  const backend = copyBackend(location, { env: cli.env, onRetry: retryWarn(cli) });
+  try {
+    await backend.stat({ type: 'config', name: '' }, { signal: cli.signal });
+  } catch (e) {
+    if (isCofferError(e, 'not-found')) throw new CofferError('no-repository', `no repository found at ${redactUrl(location)} (create one with "coffer init")`, { cause: e });
+    throw e;
+  }
+  const password = await cli.password();
+  return openCopyRepository(location, { password, platform: await cli.platform(), signal: cli.signal, env: cli.env, repositoryOptions: cli.repositoryOptions() });
+}
+
+/** Opens a copy with the primary's password; `quick` keeps retries short (status, probes). */
+export async function openCopyFor(cli: Cli, copy: CopyEntry, quick = false): Promise<Repository> {
+  return openCopyRepository(copy, {
+    password: await cli.password(),
+    platform: await cli.platform(),
+    signal: cli.signal,
+    env: cli.env,
+    repositoryOptions: cli.repositoryOptions(),
+    ...(quick ? { retry: { retries: 1, baseDelayMs: 300, maxDelayMs: 300 } } : { onRetry: retryWarn(cli) }),
+  });
+}
+
+/**
+ * Writes the settings record for `config` into the primary, then copies that record (as a
+ * snapshot, so every repository holds the same record with one identity) into every reachable
+ * copy. Copies that cannot be reached get it at their next sync. Returns the names that failed.
+ */
+export async function publishSettings(cli: Cli, primary: Repository, config: CofferConfig): Promise<string[]> {
+  const settings = settingsFromConfig(config, { repositoryId: primary.config.id, chunkerPolynomial: polynomialHex(primary.config.chunkerPolynomial) });
+  const recordId = await writeSettingsRecord(primary, settings, { owner: cli.lockOwner(), signal: cli.signal });
+  const index = await loadMasterIndex(primary, { signal: cli.signal });
+  const snaps = await loadSnapshots(primary, { signal: cli.signal });
+  const failed: string[] = [];
+  await Promise.all(
+    config.copies.map(async (c) => {
+      try {
+        const repo = await openCopyFor(cli, c, true);
+        try {
+          await syncCopy({ repo: primary, index }, snaps, repo, {
+            policy: c.policy,
+            owner: cli.lockOwner(),
+            signal: cli.signal,
+            skipStructure: true,
+            only: (e) => e.id === recordId,
+          });
+        } finally {
+          await repo.backend.close?.();
+        }
+      } catch (e) {
+        if (isCofferError(e, 'cancelled')) throw e;
+        failed.push(c.name);
+        cli.warn(`coffer: could not write the settings to copy ${c.name} (${(e as Error).message}); the next sync will`);
+      }
+    }),
+  );
+  return failed;
+}
+
+/** `copies list --json` form of an entry: URL redacted, `inKit` from the config's kit. */
+export function copyJson(config: CofferConfig, c: CopyEntry): Record<string, unknown> {
+  return {
+    name: c.name,
+    url: redactUrl(c.url),
+    kind: c.kind,
+    repositoryId: c.repositoryId,
+    addedAt: c.addedAt,
+    chunkerPolynomial: c.chunkerPolynomial,
+    credentials: c.credentials,
+    options: c.options,
+    policy: c.policy,
+    inKit: config.kit?.copies[c.name] !== undefined,
+  };
+}
+
+function parseOptions(values: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const o of values) {
+    const i = o.indexOf('=');
+    if (i <= 0) throw new CofferError('bad-input', `invalid --option "${o}" (expected KEY=VALUE, e.g. s3.region=eu-central-1)`);
+    out[o.slice(0, i)] = o.slice(i + 1);
+  }
+  return out;
+}
+
+const TAG_RE = /^[^\s,]+$/;
+
+function tags(values: string[], flagName: string): string[] {
+  const out = values.flatMap((t) => t.split(',')).filter(Boolean);
+  for (const t of out) if (!TAG_RE.test(t)) throw new CofferError('bad-input', `invalid --${flagName} "${t}"`);
+  return out;
+}
+
+function isoNow(): string {
+  return new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+async function addCopy(cli: Cli, values: Values, name: string, url: string): Promise<number> {
+  checkCopyName(name);
+  const kind = copyKindOf(url);
+  const options = parseOptions(list(values.option));
+  const excludeTags = tags(list(values['exclude-tag']), 'exclude-tag');
+  const onlyTags = tags(list(values['only-tag']), 'only-tag');
+  const credEnv = list(values['credentials-env']).flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean);
+  for (const v of credEnv) if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(v)) throw new CofferError('bad-input', `invalid --credentials-env name "${v}"`);
+  if (kind === 's3' && credEnv.length === 0) {
+    for (const v of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN']) if (cli.env[v]) credEnv.push(v);
+  }
+  const existing = loadConfig(cli.env);
+  const primaryUrl = primaryLocation(cli, existing);
+  const config = existing ?? emptyConfig(primaryUrl);
+  if (config.copies.some((c) => c.name === name)) throw new CofferError('bad-input', `a copy named "${name}" already exists`);
+  if (config.copies.some((c) => c.url === url)) throw new CofferError('bad-input', `${redactUrl(url)} is already the copy "${config.copies.find((c) => c.url === url)!.name}"`);
+  if (url === primaryUrl) throw new CofferError('bad-input', 'a copy cannot be the primary repository itself');
+
+  const primary = await openPrimary(cli, existing);
+  const platform = await cli.platform();
+  const password = await cli.password();
+  const backend = copyBackend({ url, options } as CopyEntry, { env: cli.env, onRetry: retryWarn(cli) });
+  let exists: boolean;
+  try {
+    await backend.stat({ type: 'config', name: '' }, { signal: cli.signal });
+    exists = true;
+  } catch (e) {
+    if (!isCofferError(e, 'not-found')) throw e;
+    exists = false;
+  }
+  let copy: Repository;
+  if (!exists) {
+    copy = await initRepository(backend, platform, {
+      password,
+      version: primary.config.version,
+      kdf: await newKeyKdf(cli),
+      chunkerPolynomial: primary.config.chunkerPolynomial,
+      username: os.userInfo().username,
+      hostname: os.hostname(),
+      ...cli.repositoryOptions(),
+    }, { signal: cli.signal });
+    cli.info(`created copy ${name}: restic repository ${copy.config.id.slice(0, 10)} at ${redactUrl(url)} (chunker polynomial ${polynomialHex(copy.config.chunkerPolynomial)}, the primary's)`);
+  } else {
+    copy = await openCopyRepository({ url, options } as CopyEntry, { password, platform, signal: cli.signal, env: cli.env });
+    if (copy.config.chunkerPolynomial !== primary.config.chunkerPolynomial) {
+      throw new CofferError(
+        'bad-input',
+        `the repository at ${redactUrl(url)} uses chunker polynomial ${polynomialHex(copy.config.chunkerPolynomial)} but the primary uses ${polynomialHex(primary.config.chunkerPolynomial)}: syncing would store every blob twice; create a new copy at an empty location instead`,
+      );
+    }
+    if (copy.config.id === primary.config.id) throw new CofferError('bad-input', `the repository at ${redactUrl(url)} is the primary itself (same repository ID)`);
+    cli.info(`adopted the existing repository ${copy.config.id.slice(0, 10)} at ${redactUrl(url)} as copy ${name}`);
+  }
+  const entry: CopyEntry = {
+    name,
+    url,
+    kind,
+    repositoryId: copy.config.id,
+    addedAt: isoNow(),
+    chunkerPolynomial: polynomialHex(copy.config.chunkerPolynomial),
+    credentials: { env: credEnv, inUrl: urlHasPassword(url) },
+    options,
+    policy: { excludeTags, onlyTags },
+  };
+  await copy.backend.close?.();
+  const next: CofferConfig = { ...config, copies: [...config.copies, entry] };
+  saveConfig(next, cli.env);
+  await publishSettings(cli, primary, next);
+  if (cli.json) cli.out(JSON.stringify(copyJson(next, entry)));
+  else {
+    if (next.kit) cli.info('the recovery kit does not name this copy yet: run "coffer kit" to print a new one');
+    cli.info(`run "coffer sync ${name}" to fill it`);
+  }
+  return 0;
+}
+
+async function removeCopy(cli: Cli, name: string, forgetKeys: boolean): Promise<number> {
+  const config = requireConfig(cli.env);
+  const entry = findCopy(config, name);
+  const next: CofferConfig = { ...config, copies: config.copies.filter((c) => c.name !== name) };
+  if (forgetKeys) {
+    const repo = await openCopyFor(cli, entry);
+    const ids = new Set<string>();
+    for await (const f of repo.backend.list('keys', { signal: cli.signal })) ids.add(f.name);
+    const ours = [repo.keyId, config.kit?.copies[name]?.keyId].filter((k): k is string => !!k && ids.has(k));
+    if (ours.length >= ids.size) {
+      throw new CofferError('bad-input', `copy ${name} has no key besides Coffer's: removing them would make it unreadable (add one with "coffer key add -r ${redactUrl(entry.url)}" first)`);
+    }
+    for (const k of ours) await repo.backend.delete({ type: 'keys', name: k }, { signal: cli.signal });
+    cli.info(`removed ${ours.length} key file(s) of Coffer from copy ${name}`);
+    await repo.backend.close?.();
+  }
+  saveConfig(next, cli.env);
+  try {
+    const primary = await openPrimary(cli, next);
+    await publishSettings(cli, primary, next);
+  } catch (e) {
+    if (isCofferError(e, 'cancelled')) throw e;
+    cli.warn(`coffer: the primary's settings record was not updated (${(e as Error).message}); it will be at the next "copies" change`);
+  }
+  cli.info(`removed copy ${name} from the configuration; its data at ${redactUrl(entry.url)} was not touched`);
+  return 0;
+}
+
+function listCopies(cli: Cli): number {
+  const config = loadConfig(cli.env);
+  const copies = config?.copies ?? [];
+  if (cli.json) {
+    cli.out(JSON.stringify(copies.map((c) => copyJson(config!, c))));
+    return 0;
+  }
+  if (!config) {
+    cli.out('no copies yet (add one with "coffer copies add NAME URL")');
+    return 0;
+  }
+  cli.out(`primary  ${redactUrl(config.primary.url)}`);
+  for (const c of copies) {
+    const pol = [...c.policy.onlyTags.map((t) => `only ${t}`), ...c.policy.excludeTags.map((t) => `not ${t}`)].join(', ');
+    cli.out(`${c.name.padEnd(8)} ${redactUrl(c.url)}  (${c.kind}, repository ${c.repositoryId.slice(0, 10)}${pol ? `, ${pol}` : ''}${config.kit && !config.kit.copies[c.name] ? ', not in the kit' : ''})`);
+  }
+  return 0;
+}
+
+const command: Command = {
+  name: 'copies',
+  summary: "Manage the primary's copies: add, list, remove.",
+  usage: 'add NAME URL [--option K=V]... [--credentials-env VAR,...] [--exclude-tag T]... [--only-tag T]... | list [--json] | remove NAME [--forget-keys]',
+  help: `A copy is a complete restic repository of its own (local path, sftp:, rest:, s3:, rclone:),
+opened with the primary's password. "add" creates it with the primary's chunker polynomial (so
+syncing uploads only new blobs) or adopts an existing repository with the same polynomial.
+"remove" forgets it here; its data is never deleted.
+Options:
+      --option K=V            backend option (s3.region, s3.bucket-lookup=path|dns)
+      --credentials-env VARS  environment variables needed to reach it (names only; for the kit)
+      --exclude-tag T         never sync snapshots tagged T (e.g. private)
+      --only-tag T            sync only snapshots tagged T (Coffer's records always go)
+      --forget-keys           (remove) also delete Coffer's key files from the copy`,
+  options: {
+    option: { type: 'string', multiple: true, short: 'o' },
+    'credentials-env': { type: 'string', multiple: true },
+    'exclude-tag': { type: 'string', multiple: true },
+    'only-tag': { type: 'string', multiple: true },
+    'forget-keys': { type: 'boolean' },
+  },
+  async run(cli, values, positionals) {
+    const [sub, ...args] = positionals;
+    if (sub === 'add') {
+      if (args.length !== 2) throw new CofferError('bad-input', 'usage: coffer copies add NAME URL');
+      return addCopy(cli, values, args[0]!, args[1]!);
+    }
+    if (sub === 'list' || sub === undefined) {
+      if (args.length) throw new CofferError('bad-input', 'usage: coffer copies list [--json]');
+      return listCopies(cli);
+    }
+    if (sub === 'remove' || sub === 'rm') {
+      if (args.length !== 1) throw new CofferError('bad-input', 'usage: coffer copies remove NAME');
+      return removeCopy(cli, args[0]!, flag(values['forget-keys']));
+    }
+    throw new CofferError('bad-input', `unknown subcommand "copies ${sub}" (use add, list or remove)`);
+  },
+};
+export default command;
