@@ -29,6 +29,7 @@ const COMMANDS: Record<string, string> = {
   'rebuild-index': 'alias of "repair index"',
   cat: 'print internal repository objects',
   unlock: 'remove stale locks',
+  otp: 'keep 2FA codes in an encrypted Aegis vault inside the repository',
   serve: "serve repositories over restic's REST protocol",
   copies: "manage the primary's copies (add, list, remove)",
   sync: 'bring every copy up to date and verify it',
