@@ -15,6 +15,9 @@ import { EXIT_PARTIAL } from '../exit-codes.js';
 import { formatBytes, formatDuration } from '../format.js';
 import { Progress } from '../progress.js';
 import { createRepository } from './init.js';
+import { RECORD_HOST } from '../../core/engine/records/records.js';
+import { loadConfig, updateState } from '../../node/config.js';
+import { reportSync, runSync } from './sync.js';
 
 function readLines(file: string, what: string): string[] {
   let text: string;
@@ -61,7 +64,8 @@ const command: Command = {
       --parent SNAPSHOT    compare with this snapshot instead of choosing one
   -f, --force              read every file again, ignoring the parent snapshot
   -x, --one-file-system    do not cross into other file systems
-  -n, --dry-run            do everything except write to the repository`,
+  -n, --dry-run            do everything except write to the repository
+      --sync               then bring every copy up to date (coffer sync); exit 1 if one fails`,
   options: {
     tag: { type: 'string', multiple: true },
     host: { type: 'string', short: 'H' },
@@ -72,6 +76,7 @@ const command: Command = {
     force: { type: 'boolean', short: 'f' },
     'one-file-system': { type: 'boolean', short: 'x' },
     'dry-run': { type: 'boolean', short: 'n' },
+    sync: { type: 'boolean' },
   },
   async run(cli, values, positionals) {
     const targets = [...positionals];
@@ -84,6 +89,11 @@ const command: Command = {
     const tags = list(values.tag).flatMap((t) => t.split(',')).filter(Boolean);
     const dryRun = flag(values['dry-run']);
 
+    // Host `coffer` is reserved for Coffer's own records (settings, secrets, drills).
+    const hostname = str(values.host) ?? os.hostname();
+    if (hostname === RECORD_HOST) {
+      throw new CofferError('bad-input', `the host name "${RECORD_HOST}" is reserved for Coffer's own records: give another with --host`);
+    }
     const source = new NodeFileSource();
     for (const t of targets) {
       if (!fs.existsSync(source.absolute(t))) throw new CofferError('usage', `${t} does not exist`);
@@ -102,7 +112,7 @@ const command: Command = {
     try {
       result = await backup(repo, source, {
         targets,
-        hostname: str(values.host) ?? os.hostname(),
+        hostname,
         owner: cli.lockOwner(),
         tags,
         excludes: excludeTexts,
@@ -166,12 +176,21 @@ const command: Command = {
       cli.info(`processed ${s.totalFilesProcessed} files, ${formatBytes(s.totalBytesProcessed)} in ${formatDuration(seconds)}`);
       if (result.snapshotId) cli.info(`snapshot ${result.snapshotId.slice(0, 8)} saved`);
     }
+    if (!dryRun && loadConfig(cli.env)) {
+      const at = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+      updateState(cli.env, (st) => ({ ...st, lastBackup: { at, ok: errors.length === 0, errors: errors.length, ...(result.snapshotId ? { snapshot: result.snapshotId } : {}) } }));
+    }
+    let syncCode = 0;
+    if (flag(values.sync) && !dryRun) {
+      cli.info('');
+      syncCode = reportSync(cli, await runSync(cli, []));
+    }
     if (errors.length > 0) {
       cli.warn(`Warning: ${errors.length} source file${errors.length === 1 ? '' : 's'} could not be read and ${errors.length === 1 ? 'is' : 'are'} not in the snapshot:`);
       for (const e of errors) cli.warn(`  ${e.path}`);
       return EXIT_PARTIAL;
     }
-    return 0;
+    return syncCode;
   },
 };
 export default command;
