@@ -37,6 +37,7 @@ const COMMANDS: Record<string, string> = {
   schedule: 'run backup, sync, checks and drills on a timer',
   alert: 'where to send alerts (command, e-mail, webhook)',
   'run-scheduled': 'what the schedule runs (backup, sync, check, drill, status)',
+  web: 'open the repository in the web app (decrypts in the browser)',
   version: 'print the version',
 };
 

@@ -1,0 +1,99 @@
+/**
+ * `coffer web`: the web app for one repository, on this machine. Serves the app and the
+ * repository's ciphertext over restic's REST protocol at /repo/; the page asks for the password
+ * and decrypts in the browser. This process never reads a password (design web-gallery.md §2).
+ */
+import { spawn } from 'node:child_process';
+import { CofferError, isCofferError } from '../../core/errors.js';
+import { PROGRAM_VERSION } from '../../core/engine/backup/backup.js';
+import { listenServer } from '../../server/node-listener.js';
+import { createRestApp } from '../../server/rest-app.js';
+import { createWebApp, newToken } from '../../server/web-app.js';
+import { loadWebAssets } from '../../server/web-assets.js';
+import { flag, str, type Command } from '../command.js';
+import { parseListen } from './serve.js';
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
+
+function openBrowser(url: string): void {
+  const [cmd, args] = process.platform === 'darwin' ? ['open', [url]] : process.platform === 'win32' ? ['cmd', ['/c', 'start', '', url]] : ['xdg-open', [url]];
+  try {
+    const child = spawn(cmd as string, args as string[], { stdio: 'ignore', detached: true });
+    child.on('error', () => undefined);
+    child.unref();
+  } catch {
+    // No browser opener: the URL is printed anyway.
+  }
+}
+
+const command: Command = {
+  name: 'web',
+  summary: 'Open the repository in the web app (decrypts in the browser; this process never sees the password).',
+  usage: '[-r REPO] [--listen 127.0.0.1:8080] [--open]',
+  help: `Prints the address to open, alone on a line: http://127.0.0.1:8080/?token=…
+The token logs the browser in once (a session cookie); keep the address private.
+
+Options:
+      --listen HOST:PORT     address to listen on (default 127.0.0.1:8080; port 0 = any free port)
+      --open                 open the address in the default browser`,
+  options: {
+    listen: { type: 'string' },
+    open: { type: 'boolean' },
+  },
+  async run(cli, values, positionals) {
+    if (positionals.length) throw new CofferError('usage', `unexpected argument "${positionals[0]}" (see "coffer web --help")`);
+    const { host, port } = parseListen(str(values.listen) ?? '127.0.0.1:8080');
+    const backend = cli.backend();
+    try {
+      await backend.stat({ type: 'config', name: '' }, { signal: cli.signal });
+    } catch (e) {
+      if (isCofferError(e, 'not-found')) throw new CofferError('no-repository', `no repository found at ${backend.location} (create one with "coffer init")`, { cause: e });
+      throw e;
+    }
+    let assets;
+    try {
+      assets = loadWebAssets();
+    } catch (e) {
+      throw new CofferError('internal', (e as Error).message);
+    }
+    const rest = createRestApp({ backend, prefix: '/repo/' });
+    const token = newToken();
+    const log = cli.quiet ? undefined : (l: string) => process.stderr.write(l + '\n');
+    const app = createWebApp({
+      assets,
+      token,
+      protocol: async (req) => {
+        const p = new URL(req.url).pathname;
+        return p === '/repo' || p.startsWith('/repo/') ? rest(req) : new Response('Not Found', { status: 404 });
+      },
+      protocolNeedsSession: true,
+      info: () => ({ version: PROGRAM_VERSION.split(' ')[1] ?? PROGRAM_VERSION, repo: '/repo/', repos: ['/repo/'], features: ['snapshots', 'files', 'download', 'zip', 'diff', 'remember'] }),
+      allowedHosts: LOOPBACK.has(host) || host === '0.0.0.0' || host === '::' ? [] : [host.includes(':') ? `[${host}]` : host],
+      ...(log ? { log } : {}),
+    });
+    let server;
+    try {
+      server = await listenServer(app, { host, port });
+    } catch (e) {
+      throw new CofferError('usage', `cannot listen on ${host}:${port}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+    if (!LOOPBACK.has(host)) {
+      cli.warn(`coffer web: listening on ${host}, not only this machine, without TLS: anyone on the network who learns the address can read the (encrypted) repository; prefer "coffer serve --web --tls"`);
+    }
+    // A wildcard address is not something a browser can open: show the loopback one.
+    const shown = host === '0.0.0.0' ? `http://127.0.0.1:${server.port}` : host === '::' ? `http://[::1]:${server.port}` : server.url;
+    const url = `${shown}/?token=${token}`;
+    cli.out(url);
+    if (!cli.quiet) cli.warn(`coffer web: serving ${backend.location} (Ctrl-C stops)`);
+    if (flag(values.open)) openBrowser(url);
+
+    await new Promise<void>((resolve) => {
+      if (cli.signal.aborted) resolve();
+      else cli.signal.addEventListener('abort', () => resolve(), { once: true });
+    });
+    await server.shutdown(5_000);
+    await backend.close?.().catch(() => undefined);
+    return 0;
+  },
+};
+export default command;

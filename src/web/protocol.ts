@@ -1,0 +1,110 @@
+/**
+ * @module web/protocol
+ * The typed messages between the page and its dedicated worker (design web-gallery.md §1), and
+ * between the worker and the service worker for streamed downloads. Only plain data crosses:
+ * listings, metadata and plaintext bytes the user asked for; never the password after unlock,
+ * never a key. Add an operation here, in worker/worker.ts and in app/worker-client.ts.
+ */
+
+export interface SnapshotInfo {
+  readonly id: string;
+  readonly short: string;
+  /** ms since the epoch */
+  readonly time: number;
+  /** restic's RFC 3339 text, with the zone it was written in */
+  readonly timeText: string;
+  readonly hostname: string;
+  readonly username: string;
+  readonly paths: readonly string[];
+  readonly tags: readonly string[];
+  readonly tree: string;
+  readonly parent?: string;
+  /** From the summary (restic ≥ 0.17 and Coffer): bytes and files processed. */
+  readonly size?: number;
+  readonly files?: number;
+  /** Seconds the backup took, from the summary. */
+  readonly duration?: number;
+  /** Coffer's own records (tag coffer-internal): hidden by default. */
+  readonly internal: boolean;
+}
+
+export interface EntryInfo {
+  readonly name: string;
+  readonly type: string;
+  readonly size: number;
+  /** ms since the epoch */
+  readonly mtime: number;
+  readonly mtimeText: string;
+  /** POSIX mode bits (type and permissions) */
+  readonly mode: number;
+  readonly uid: number;
+  readonly gid: number;
+  readonly user?: string;
+  readonly group?: string;
+  readonly linktarget?: string;
+  /** Number of content blobs (files). */
+  readonly blobs?: number;
+}
+
+export interface DiffInfo {
+  readonly changes: readonly { path: string; modifier: string }[];
+  /** Changes past the limit are counted, not listed. */
+  readonly truncated: number;
+  readonly added: { files: number; dirs: number; bytes: number };
+  readonly removed: { files: number; dirs: number; bytes: number };
+}
+
+export type WorkerRequest =
+  | { op: 'unlock'; repo: string; password: string; remember: boolean }
+  | { op: 'unlockRemembered'; repo: string }
+  | { op: 'remembered'; repo: string }
+  | { op: 'forget'; repo: string }
+  | { op: 'snapshots' }
+  | { op: 'list'; snapshot: string; path: string }
+  | { op: 'stat'; snapshot: string; path: string }
+  | { op: 'read'; snapshot: string; path: string; max: number }
+  | { op: 'diff'; a: string; b: string; limit: number }
+  | { op: 'search'; snapshot: string; query: string; limit: number }
+  /** Streams a file or a folder (as a zip) into the transferred MessagePort (see StreamPull). */
+  | { op: 'stream'; snapshot: string; path: string; kind: 'file' | 'zip' };
+
+export interface WorkerResults {
+  unlock: { repoId: string; version: number; remembered: boolean };
+  unlockRemembered: { repoId: string; version: number; remembered: boolean };
+  remembered: boolean;
+  forget: true;
+  snapshots: SnapshotInfo[];
+  list: EntryInfo[];
+  stat: EntryInfo;
+  read: { size: number; bytes: ArrayBuffer };
+  diff: DiffInfo;
+  search: { path: string; entry: EntryInfo }[];
+  stream: { size?: number };
+}
+
+export interface WorkerEnvelope {
+  readonly id: number;
+  readonly req: WorkerRequest;
+}
+
+export type WorkerReply =
+  | { readonly id: number; readonly ok: true; readonly value: unknown }
+  | { readonly id: number; readonly ok: false; readonly error: { code: string; message: string } };
+
+/** Over a download's MessagePort: the reader asks, the worker answers one message per pull. */
+export type StreamPull = { pull: true } | { cancel: true };
+/** One answer per pull: a piece, and/or the end (the last piece comes with `done`), or an error. */
+export interface StreamPush {
+  readonly chunk?: ArrayBuffer;
+  readonly done?: boolean;
+  readonly error?: string;
+}
+
+/** Page -> service worker: a download to answer at /_stream/<token>/<name>. */
+export interface StreamRegistration {
+  readonly type: 'coffer-stream';
+  readonly token: string;
+  readonly name: string;
+  readonly mime: string;
+  readonly size?: number;
+}

@@ -1,0 +1,259 @@
+/**
+ * @module web/worker/session
+ * An unlocked repository inside the worker: the core's Repository over the fetch-based
+ * RestBackend, its index and a tree cache, and what the page may ask of it (snapshots, folder
+ * listings, file bytes, diffs, name search, streams of a file or a zip of a folder). Keys stay
+ * here; results are plain data.
+ */
+import { RestBackend } from '../../core/backend/rest.js';
+import { utf8Decode, utf8Encode } from '../../core/bytes.js';
+import { open as openSealed } from '../../core/crypto/sealed-box.js';
+import { diffTrees } from '../../core/engine/diff/diff.js';
+import { INTERNAL_TAG } from '../../core/engine/records/records.js';
+import { TreeLoader, resolveSubfolder } from '../../core/engine/walk/tree-walker.js';
+import { CofferError } from '../../core/errors.js';
+import { decodeConfig } from '../../core/format/config.js';
+import { formatGoTime } from '../../core/format/go-time.js';
+import { posixFromGoMode } from '../../core/format/mode.js';
+import type { CryptoKey as MasterKey, GoTime, Id, TreeNode } from '../../core/format/types.js';
+import { webPlatform } from '../../core/platform-web.js';
+import { loadBlob } from '../../core/repository/blob-loader.js';
+import { loadMasterIndex, type MasterIndex } from '../../core/repository/master-index.js';
+import { openRepository, unlockMasterKey } from '../../core/repository/open.js';
+import { Repository } from '../../core/repository/repository.js';
+import { loadSnapshots, type SnapshotEntry } from '../../core/repository/snapshots.js';
+import type { DiffInfo, EntryInfo, SnapshotInfo } from '../protocol.js';
+import { ZipWriter } from '../zip.js';
+
+const ms = (t: GoTime): number => t.sec * 1000 + Math.floor(t.nsec / 1e6);
+
+function backendFor(repo: string): RestBackend {
+  return new RestBackend(new URL(repo, self.location.href).href);
+}
+
+export class Session {
+  private indexP: Promise<MasterIndex> | undefined;
+  private loaderP: Promise<TreeLoader> | undefined;
+  private snaps: SnapshotEntry[] | undefined;
+
+  private constructor(readonly repo: Repository) {}
+
+  static async unlock(repoPath: string, password: string): Promise<Session> {
+    const platform = await webPlatform();
+    return new Session(await openRepository(backendFor(repoPath), platform, { password }));
+  }
+
+  /** Opens with a master key recalled from this device. */
+  static async withKey(repoPath: string, key: MasterKey, keyId: string): Promise<Session> {
+    const platform = await webPlatform();
+    const backend = backendFor(repoPath);
+    const sealed = await backend.get({ type: 'config', name: '' });
+    const config = decodeConfig(openSealed(platform.crypto, key, sealed, 'config'), 'config');
+    return new Session(new Repository(backend, platform, key, keyId, config));
+  }
+
+  /** Checks a password without keeping anything (for re-entering it). */
+  static async checkPassword(repoPath: string, password: string): Promise<void> {
+    await unlockMasterKey(backendFor(repoPath), await webPlatform(), password);
+  }
+
+  /** The index is loaded once, in the background from unlock on. */
+  index(): Promise<MasterIndex> {
+    this.indexP ??= loadMasterIndex(this.repo);
+    this.indexP.catch(() => (this.indexP = undefined));
+    return this.indexP;
+  }
+
+  private loader(): Promise<TreeLoader> {
+    this.loaderP ??= this.index().then((i) => new TreeLoader(this.repo, i, 2048));
+    this.loaderP.catch(() => (this.loaderP = undefined));
+    return this.loaderP;
+  }
+
+  async snapshots(): Promise<SnapshotInfo[]> {
+    this.snaps = await loadSnapshots(this.repo);
+    return this.snaps.map(({ id, snapshot: s }) => {
+      const sum = s.summary;
+      return {
+        id,
+        short: id.slice(0, 8),
+        time: ms(s.time),
+        timeText: formatGoTime(s.time),
+        hostname: s.hostname ?? '',
+        username: s.username ?? '',
+        paths: [...s.paths],
+        tags: [...(s.tags ?? [])],
+        tree: s.tree,
+        ...(s.parent ? { parent: s.parent } : {}),
+        ...(sum ? { size: sum.totalBytesProcessed, files: sum.totalFilesProcessed, duration: Math.max(0, (ms(sum.backupEnd) - ms(sum.backupStart)) / 1000) } : {}),
+        internal: (s.tags ?? []).includes(INTERNAL_TAG),
+      };
+    });
+  }
+
+  private async snapshot(id: string): Promise<SnapshotEntry> {
+    if (!this.snaps) await this.snapshots();
+    const hit = this.snaps!.find((e) => e.id === id);
+    if (!hit) throw new CofferError('not-found-snapshot', `no snapshot ${id.slice(0, 8)}`);
+    return hit;
+  }
+
+  private async treeOf(snapshot: string, path: string): Promise<Id> {
+    const s = await this.snapshot(snapshot);
+    return resolveSubfolder(await this.loader(), s.snapshot.tree, path);
+  }
+
+  async list(snapshot: string, path: string): Promise<EntryInfo[]> {
+    const tree = await (await this.loader()).load(await this.treeOf(snapshot, path));
+    return tree.nodes.map(entryInfo);
+  }
+
+  /** The node at `path` (a file, folder or anything else). */
+  async node(snapshot: string, path: string): Promise<TreeNode> {
+    const parts = path.split('/').filter((p) => p !== '');
+    const name = parts.pop();
+    if (name === undefined) throw new CofferError('usage', 'the snapshot root has no node');
+    const tree = await (await this.loader()).load(await this.treeOf(snapshot, parts.join('/')));
+    const want = utf8Encode(name);
+    const node = tree.nodes.find((n) => n.name.length === want.length && n.name.every((b, i) => b === want[i]));
+    if (!node) throw new CofferError('usage', `"${path}" is not in the snapshot`);
+    return node;
+  }
+
+  async stat(snapshot: string, path: string): Promise<EntryInfo> {
+    return entryInfo(await this.node(snapshot, path));
+  }
+
+  /** A file's first `max` bytes (previews). */
+  async read(snapshot: string, path: string, max: number): Promise<{ size: number; bytes: Uint8Array }> {
+    const node = await this.node(snapshot, path);
+    if (node.type !== 'file') throw new CofferError('usage', `"${path}" is not a file`);
+    const parts: Uint8Array[] = [];
+    let n = 0;
+    for await (const b of this.fileBlobs(node)) {
+      parts.push(b);
+      n += b.length;
+      if (n >= max) break;
+    }
+    const out = new Uint8Array(Math.min(n, max));
+    let o = 0;
+    for (const p of parts) {
+      const take = Math.min(p.length, out.length - o);
+      out.set(p.subarray(0, take), o);
+      o += take;
+    }
+    return { size: node.size ?? 0, bytes: out };
+  }
+
+  /** A file's plaintext, blob by blob, with a few blobs fetched ahead. */
+  async *fileBlobs(node: TreeNode, ahead = 4): AsyncGenerator<Uint8Array> {
+    const index = await this.index();
+    const ids = node.content ?? [];
+    const pending: Promise<Uint8Array>[] = [];
+    let next = 0;
+    const fill = (): void => {
+      while (pending.length < ahead && next < ids.length) {
+        const p = loadBlob(this.repo, index, 'data', ids[next++]!);
+        p.catch(() => undefined); // awaited below; avoid an unhandled rejection meanwhile
+        pending.push(p);
+      }
+    };
+    fill();
+    while (pending.length) {
+      const b = await pending.shift()!;
+      fill();
+      yield b;
+    }
+  }
+
+  /** A folder as a store-only zip, entries named below the folder's own name. */
+  async *zip(snapshot: string, path: string): AsyncGenerator<Uint8Array> {
+    const loader = await this.loader();
+    const top = path.split('/').filter(Boolean).pop() ?? 'snapshot';
+    const z = new ZipWriter();
+    const self = this;
+    async function* walk(tree: Id, prefix: string): AsyncGenerator<Uint8Array> {
+      for (const node of (await loader.load(tree)).nodes) {
+        const name = prefix + utf8Decode(node.name);
+        const common = { name, mode: posixFromGoMode(node.mode ?? 0, node.type) & 0o7777, mtime: ms(node.mtime) };
+        if (node.type === 'dir') {
+          yield z.start({ ...common, kind: 'dir' });
+          yield z.end();
+          if (node.subtree) yield* walk(node.subtree, name + '/');
+        } else if (node.type === 'file') {
+          yield z.start({ ...common, kind: 'file', size: node.size ?? 0 });
+          for await (const b of self.fileBlobs(node)) {
+            z.write(b);
+            yield b;
+          }
+          yield z.end();
+        } else if (node.type === 'symlink') {
+          const target = node.linktargetRaw ?? utf8Encode(node.linktarget ?? '');
+          yield z.start({ ...common, kind: 'symlink', size: target.length });
+          z.write(target);
+          yield target;
+          yield z.end();
+        }
+        // Devices, FIFOs and sockets have no place in a zip.
+      }
+    }
+    const root = await this.treeOf(snapshot, path);
+    yield z.start({ name: top, kind: 'dir' });
+    yield z.end();
+    yield* walk(root, top + '/');
+    yield z.finish();
+  }
+
+  async diff(a: string, b: string, limit: number): Promise<DiffInfo> {
+    const [sa, sb] = [await this.snapshot(a), await this.snapshot(b)];
+    const changes: { path: string; modifier: string }[] = [];
+    let truncated = 0;
+    const r = await diffTrees(await this.loader(), await this.index(), sa.snapshot.tree, sb.snapshot.tree, {
+      onChange: (c) => {
+        if (changes.length < limit) changes.push({ path: c.path, modifier: c.modifier });
+        else truncated++;
+      },
+    });
+    return {
+      changes,
+      truncated,
+      added: { files: r.added.files, dirs: r.added.dirs, bytes: r.added.bytes },
+      removed: { files: r.removed.files, dirs: r.removed.dirs, bytes: r.removed.bytes },
+    };
+  }
+
+  /** Entries whose name contains `query` (case-insensitive), depth first, at most `limit`. */
+  async search(snapshot: string, query: string, limit: number): Promise<{ path: string; entry: EntryInfo }[]> {
+    const loader = await this.loader();
+    const q = query.toLowerCase();
+    const out: { path: string; entry: EntryInfo }[] = [];
+    const walk = async (tree: Id, dir: string): Promise<void> => {
+      for (const node of (await loader.load(tree)).nodes) {
+        if (out.length >= limit) return;
+        const name = utf8Decode(node.name);
+        const p = dir + '/' + name;
+        if (name.toLowerCase().includes(q)) out.push({ path: p, entry: entryInfo(node) });
+        if (node.type === 'dir' && node.subtree) await walk(node.subtree, p);
+      }
+    };
+    await walk((await this.snapshot(snapshot)).snapshot.tree, '');
+    return out;
+  }
+}
+
+export function entryInfo(n: TreeNode): EntryInfo {
+  return {
+    name: utf8Decode(n.name),
+    type: n.type,
+    size: n.size ?? 0,
+    mtime: ms(n.mtime),
+    mtimeText: formatGoTime(n.mtime),
+    mode: posixFromGoMode(n.mode ?? 0, n.type),
+    uid: n.uid,
+    gid: n.gid,
+    ...(n.user ? { user: n.user } : {}),
+    ...(n.group ? { group: n.group } : {}),
+    ...(n.linktarget !== undefined ? { linktarget: n.linktarget } : {}),
+    ...(n.type === 'file' ? { blobs: n.content?.length ?? 0 } : {}),
+  };
+}

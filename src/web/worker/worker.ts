@@ -1,0 +1,138 @@
+/**
+ * @module web/worker/worker
+ * The dedicated worker (design web-gallery.md §1): the only place the password and the keys
+ * exist. It answers the page's typed requests (protocol.ts); the password arrives once, in the
+ * `unlock` message, and is dropped as soon as the key is derived. The page ends a session with
+ * `worker.terminate()`, which drops the keys with the worker.
+ */
+import { isCofferError } from '../../core/errors.js';
+import type { StreamPull, StreamPush, WorkerEnvelope, WorkerReply, WorkerRequest } from '../protocol.js';
+import { forget, isRemembered, recall, remember } from './remember.js';
+import { Session } from './session.js';
+
+interface WorkerScope {
+  postMessage(message: unknown, transfer?: Transferable[]): void;
+  onmessage: ((e: MessageEvent) => void) | null;
+}
+const scope = self as unknown as WorkerScope;
+
+let session: Session | undefined;
+
+function need(): Session {
+  if (!session) throw Object.assign(new Error('locked'), { code: 'locked-page' });
+  return session;
+}
+
+/** Streams bytes into `port` one message per pull, coalescing small pieces. */
+function pump(port: MessagePort, source: AsyncGenerator<Uint8Array>): void {
+  const MIN = 512 * 1024;
+  let busy = false;
+  const send = (m: StreamPush, t: Transferable[] = []): void => port.postMessage(m, t);
+  port.onmessage = async (e: MessageEvent<StreamPull>) => {
+    if ('cancel' in e.data) {
+      await source.return(undefined).catch(() => undefined);
+      port.close();
+      return;
+    }
+    if (busy) return;
+    busy = true;
+    try {
+      const parts: Uint8Array[] = [];
+      let n = 0;
+      let done = false;
+      while (n < MIN) {
+        const r = await source.next();
+        if (r.done) {
+          done = true;
+          break;
+        }
+        parts.push(r.value);
+        n += r.value.length;
+      }
+      const out = new Uint8Array(n);
+      let o = 0;
+      for (const p of parts) {
+        out.set(p, o);
+        o += p.length;
+      }
+      send(done ? { chunk: out.buffer, done: true } : { chunk: out.buffer }, [out.buffer]);
+      if (done) port.close();
+    } catch (err) {
+      send({ error: err instanceof Error ? err.message : String(err) });
+      port.close();
+    } finally {
+      busy = false;
+    }
+  };
+}
+
+async function handle(req: WorkerRequest, ports: readonly MessagePort[]): Promise<{ value: unknown; transfer?: Transferable[] }> {
+  switch (req.op) {
+    case 'unlock': {
+      let password: string | undefined = req.password;
+      const s = await Session.unlock(req.repo, password);
+      password = undefined;
+      session = s;
+      void s.index().catch(() => undefined); // warm up while the page shows the snapshots
+      if (req.remember) await remember(req.repo, s.repo.key, s.repo.keyId);
+      return { value: { repoId: s.repo.config.id, version: s.repo.version, remembered: req.remember } };
+    }
+    case 'unlockRemembered': {
+      const r = await recall(req.repo);
+      if (!r) throw Object.assign(new Error('nothing remembered on this device'), { code: 'not-remembered' });
+      const s = await Session.withKey(req.repo, r.key, r.keyId);
+      session = s;
+      void s.index().catch(() => undefined);
+      return { value: { repoId: s.repo.config.id, version: s.repo.version, remembered: true } };
+    }
+    case 'remembered':
+      return { value: await isRemembered(req.repo).catch(() => false) };
+    case 'forget':
+      await forget(req.repo);
+      return { value: true };
+    case 'snapshots':
+      return { value: await need().snapshots() };
+    case 'list':
+      return { value: await need().list(req.snapshot, req.path) };
+    case 'stat':
+      return { value: await need().stat(req.snapshot, req.path) };
+    case 'read': {
+      const r = await need().read(req.snapshot, req.path, req.max);
+      const bytes = r.bytes.byteOffset === 0 && r.bytes.byteLength === r.bytes.buffer.byteLength ? r.bytes.buffer : r.bytes.slice().buffer;
+      return { value: { size: r.size, bytes }, transfer: [bytes as ArrayBuffer] };
+    }
+    case 'diff':
+      return { value: await need().diff(req.a, req.b, req.limit) };
+    case 'search':
+      return { value: await need().search(req.snapshot, req.query, req.limit) };
+    case 'stream': {
+      const port = ports[0];
+      if (!port) throw new Error('stream without a port');
+      const s = need();
+      if (req.kind === 'file') {
+        const node = await s.node(req.snapshot, req.path);
+        if (node.type !== 'file') throw Object.assign(new Error(`"${req.path}" is not a file`), { code: 'usage' });
+        pump(port, s.fileBlobs(node));
+        return { value: { size: node.size ?? 0 } };
+      }
+      pump(port, s.zip(req.snapshot, req.path));
+      return { value: {} };
+    }
+  }
+}
+
+scope.onmessage = async (e: MessageEvent<WorkerEnvelope>) => {
+  const { id, req } = e.data;
+  let reply: WorkerReply;
+  let transfer: Transferable[] = [];
+  try {
+    const r = await handle(req, e.ports);
+    reply = { id, ok: true, value: r.value };
+    transfer = r.transfer ?? [];
+  } catch (err) {
+    const code = isCofferError(err) ? err.code : ((err as { code?: string }).code ?? 'internal');
+    // Core messages name files and IDs, never secrets.
+    reply = { id, ok: false, error: { code, message: err instanceof Error ? err.message : String(err) } };
+  }
+  scope.postMessage(reply, transfer);
+};
