@@ -50,7 +50,7 @@ registerView({
       const shown = all.filter((s) => (internal.checked || !s.internal) && matches(s, filter.value.trim())).reverse();
       for (const s of shown) {
         // One backed-up path: open it directly rather than the folders above it.
-        const open = (): void => ctx.navigate(hashOf(['snapshots', s.id, ...(s.paths.length === 1 ? s.paths[0]!.split('/').filter(Boolean) : [])])));
+        const open = (): void => ctx.navigate(hashOf(['snapshots', s.id, ...(s.paths.length === 1 ? s.paths[0]!.split('/').filter(Boolean) : [])]));
         const box = h('input', {
           type: 'checkbox',
           testid: 'snapshot-select',
