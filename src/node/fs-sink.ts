@@ -43,7 +43,7 @@ export class FsRestoreSink implements RestoreSink {
         // A hostile tree must not write outside the target.
         throw new CofferError('corrupt', `tree contains an invalid file name "${Buffer.from(name).toString('utf8')}"`);
       }
-      parts.push(Uint8Array.of(0x2f), name);
+      parts.push(name); // joinBytes puts the slashes between
     }
     return joinBytes(...parts);
   }

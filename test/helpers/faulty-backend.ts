@@ -38,6 +38,8 @@ export interface FaultOptions {
   readonly types?: readonly FileType[];
   /** Only these operations get faults (default: all). */
   readonly ops?: readonly Op[];
+  /** Only calls on handles this accepts get faults (listings and create are not asked). */
+  readonly match?: (h: Handle) => boolean;
   readonly slowMs?: number;
   readonly hangMs?: number;
 }
@@ -90,6 +92,12 @@ export class FaultyBackend implements Backend {
     return c;
   }
 
+  /** Makes a handle fail for good from now on (a chosen permanent fault). */
+  kill(h: Handle): void {
+    this.dead.add(`${h.type}/${h.name}`);
+    this.events.push({ kind: 'permanent', op: 'get', what: describeHandle(h) });
+  }
+
   get injected(): number {
     return this.events.length;
   }
@@ -116,7 +124,7 @@ export class FaultyBackend implements Backend {
     const what = typeof h === 'object' ? describeHandle(h) : `${op}${type ? ' ' + type : ''}`;
     const key = typeof h === 'object' ? `${h.type}/${h.name}` : undefined;
     if (this.enabled && key && this.dead.has(key)) throw permanentError(op, what);
-    const k = this.draw(op, type, what, kinds);
+    const k = typeof h === 'object' && this.opts.match && !this.opts.match(h) ? undefined : this.draw(op, type, what, kinds);
     switch (k) {
       case 'transient':
         throw new CofferError('transient', `injected fault: ${op} ${what}: connection reset`);
