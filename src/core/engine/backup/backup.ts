@@ -85,8 +85,9 @@ export async function backup(repo: Repository, source: FileSource, opts: BackupO
       opts.events?.onPhase?.('flush');
       await saver.flush();
     } catch (e) {
-      // Interrupted: index what already reached the repository, so the next run reuses it.
-      if (isCofferError(e, 'cancelled')) await saver.flushUploaded().catch(() => undefined);
+      // Interrupted, or the disk filled up: index what already reached the repository, so the
+      // next run reuses it (an index that does not fit either is no loss: packs stay valid).
+      if (isCofferError(e, 'cancelled') || isCofferError(e, 'no-space')) await saver.flushUploaded().catch(() => undefined);
       throw e;
     }
 
