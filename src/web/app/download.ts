@@ -35,6 +35,19 @@ function clickLink(href: string, name: string): void {
   a.remove();
 }
 
+/**
+ * Chromium does not route `<a download>` requests through the service worker, but it does route
+ * a frame's navigation: a hidden same-origin iframe opens the stream URL, and the response's
+ * `Content-Disposition: attachment` turns it into a download (the frame stays blank).
+ */
+function viaFrame(href: string): void {
+  const f = document.createElement('iframe');
+  f.hidden = true;
+  f.src = href;
+  document.body.appendChild(f);
+  setTimeout(() => f.remove(), 60_000);
+}
+
 async function controller(waitMs: number): Promise<ServiceWorker | undefined> {
   const sw = navigator.serviceWorker;
   if (!sw) return undefined;
@@ -71,7 +84,7 @@ export class Downloads {
       sw.postMessage(reg, [data.port2, reply.port2]);
       await ready;
       reply.port1.close();
-      clickLink(`/_stream/${t}/${encodeURIComponent(d.name)}`, d.name);
+      viaFrame(`/_stream/${t}/${encodeURIComponent(d.name)}`);
       return 'stream';
     }
     const blob = await gather(data.port2, d.mime);

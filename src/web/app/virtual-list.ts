@@ -11,6 +11,8 @@ export interface VirtualListOptions {
   readonly render: (el: HTMLElement, i: number, active: boolean) => void;
   readonly onActivate?: (i: number) => void;
   readonly onSelect?: (i: number) => void;
+  /** A click (after selecting the row). */
+  readonly onClick?: (i: number) => void;
   readonly onBack?: () => void;
   readonly label: string;
   readonly testid?: string;
@@ -91,6 +93,7 @@ export class VirtualList {
       row.addEventListener('click', () => {
         const i = Number(row.dataset.index);
         this.setActive(i, false);
+        this.o.onClick?.(i);
       });
       row.addEventListener('dblclick', () => this.o.onActivate?.(Number(row.dataset.index)));
       this.element.appendChild(row);
@@ -107,6 +110,7 @@ export class VirtualList {
       row.dataset.index = String(i);
       row.id = `vrow-${i}`;
       row.style.transform = `translateY(${i * h}px)`;
+      row.style.height = `${h}px`;
       row.setAttribute('aria-selected', String(i === this.active));
       this.o.render(row, i, i === this.active);
     }

@@ -125,14 +125,13 @@ registerView({
         cleanup = details(ctx, snap, d, e, panel, signal);
       },
       onActivate: open,
+      // A single click on a folder opens it (the familiar gesture on phones).
+      onClick: (i) => {
+        if (entries[i]?.type === 'dir' && !paths) open(i);
+      },
       onBack: () => {
         if (dir.length) ctx.navigate(hashOf(['snapshots', snap.id, ...dir.slice(0, -1)]));
       },
-    });
-    // A single click on a folder opens it (the familiar file-manager gesture on phones).
-    list.element.addEventListener('click', (ev) => {
-      const row = (ev.target as HTMLElement).closest<HTMLElement>('.vrow');
-      if (row && row.dataset.type === 'dir' && (ev as MouseEvent).detail === 1 && !paths) open(Number(row.dataset.index));
     });
 
     const show = (items: EntryInfo[], p?: string[]): void => {
