@@ -17,6 +17,8 @@ import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { renderKitText, keySha8 } from '../../src/core/kit/kit-text.js';
 import { generateRecoveryKey } from '../../src/core/kit/recovery-key.js';
+import { openAegisVault, parseAegisFile } from '../../src/core/otp/aegis.js';
+import { nodePlatform } from '../../src/node/platform.js';
 import { tempDir } from '../helpers/paths.js';
 import { resticBinaries, runCoffer, runRestic, testEnv } from '../helpers/run.js';
 import { describeTree, diffTrees, prng } from '../helpers/tree.js';
@@ -105,6 +107,7 @@ describe('recovery kit end to end', { timeout: 600_000 }, () => {
       await run(['copies', 'add', c.name, c.url, ...(c.name === 's3' ? ['--credentials-env', 'AWS_ACCESS_KEY_ID,AWS_SECRET_ACCESS_KEY', '--option', `s3.region=${s3!.region}`] : [])]);
     }
     await run(['secret', 'add', 'bitlocker-laptop', '--stdin'], secret.toString('utf8'));
+    await run(['otp', 'add', 'otpauth://totp/Example:alice?secret=JBSWY3DPEHPK3PXP&issuer=Example']);
     await run(['sync']);
     await run(['kit', '--split', '2of3', '--output', splitFile]);
     await run(['kit', '--output', kitFile]);
@@ -181,6 +184,13 @@ describe('recovery kit end to end', { timeout: 600_000 }, () => {
     const l = await runCoffer(['secret', 'list', '--json', '--kit', kitFile, '--copy', 'usb'], { env });
     assert.equal(l.code, 0, l.stderr);
     assert.deepEqual(JSON.parse(l.stdout).map((s: { name: string; size: number }) => [s.name, s.size]), [['bitlocker-laptop', secret.length]]);
+    // The OTP vault, read with plain restic from one copy, opens with the recovery key.
+    const key = line(kitText, 'Recovery-Key');
+    const dump = await runRestic(restics[0]!, ['-r', localCopy, 'dump', 'latest', '--tag', 'coffer-otp', '/vault.json'], { env: strangerEnv(home2, { RESTIC_PASSWORD: key }) });
+    assert.equal(dump.code, 0, dump.stderr);
+    const platform = await nodePlatform();
+    const vault = await openAegisVault(parseAegisFile(dump.stdout, 'vault'), key, platform.crypto, 'vault');
+    assert.match(JSON.stringify(vault.db), /JBSWY3DPEHPK3PXP/);
     // recover: a new primary and config from the local copy, with a new password.
     const home3 = path.join(dir, 'home3');
     const env3 = homeEnv(home3, { ...s3Env, COFFER_PASSWORD: 'new-password' });
@@ -194,6 +204,9 @@ describe('recovery kit end to end', { timeout: 600_000 }, () => {
     assert.equal(JSON.parse(snaps.stdout).length, 1);
     const shown = await runCoffer(['secret', 'show', 'bitlocker-laptop'], { env: env3 });
     assert.deepEqual(shown.stdoutBytes, secret);
+    const otp = await runCoffer(['otp', 'list'], { env: env3 });
+    assert.equal(otp.code, 0, otp.stderr);
+    assert.match(otp.stdout, /alice/);
     // The new password opens the REST copy with plain restic.
     const k = await runRestic(restics[0]!, ['-r', copies[1]!.url, 'snapshots', '--json'], { env: strangerEnv(home3, { RESTIC_PASSWORD: 'new-password' }) });
     assert.equal(k.code, 0, k.stderr);

@@ -28,6 +28,12 @@ import { flag, str, type Command } from '../command.js';
 import { newKeyKdf, type Cli } from '../context.js';
 import { promptHidden } from '../prompt.js';
 import { openCopyFor, openPrimary, publishSettings } from './copies.js';
+import { addOtpVaultPassword } from '../../core/otp/store.js';
+import { AEGIS_SCRYPT } from '../../core/otp/aegis.js';
+import { latestRecordEntry } from '../../core/engine/records/records.js';
+import { syncCopy } from '../../core/engine/sync/sync.js';
+import { loadMasterIndex } from '../../core/repository/master-index.js';
+import { loadSnapshots } from '../../core/repository/snapshots.js';
 
 export const RECOVERY_USER = 'coffer-recovery';
 
@@ -125,6 +131,32 @@ export async function openKitCopy(cli: Cli, c: KitCopy, key: string, env: NodeJS
   }
 }
 
+/**
+ * Copies one record snapshot just written to the primary into every reachable copy (as the same
+ * snapshot, like sync). Returns the copies that did not get it (the next sync brings it).
+ */
+export async function pushRecordToCopies(cli: Cli, primary: Repository, config: CofferConfig | undefined, recordId: string, what: string): Promise<string[]> {
+  const failed: string[] = [];
+  if (!config?.copies.length) return failed;
+  const index = await loadMasterIndex(primary, { signal: cli.signal });
+  const snaps = await loadSnapshots(primary, { signal: cli.signal });
+  for (const c of config.copies) {
+    try {
+      const repo = await openCopyFor(cli, c, true);
+      try {
+        await syncCopy({ repo: primary, index }, snaps, repo, { policy: c.policy, owner: cli.lockOwner(), signal: cli.signal, skipStructure: true, only: (e) => e.id === recordId });
+      } finally {
+        await repo.backend.close?.();
+      }
+    } catch (e) {
+      if (isCofferError(e, 'cancelled')) throw e;
+      failed.push(c.name);
+      cli.warn(`coffer: copy ${c.name} did not get the ${what} now (${(e as Error).message}); the next sync brings it`);
+    }
+  }
+  return failed;
+}
+
 function writeOut(cli: Cli, file: string | undefined, text: string): void {
   if (!file) {
     cli.io.stdout.write(text);
@@ -214,6 +246,12 @@ async function makeKit(cli: Cli, values: Record<string, unknown>): Promise<numbe
     const { recoveryKey: _omit, ...rest } = kit;
     void _omit;
     kit = { ...rest, split: SPLIT_2OF3, shares: new Map(shares.map((s, i) => [i + 1, s])) };
+  }
+  // The OTP vault gets a password slot for the recovery key, so the kit opens it too.
+  if (await addOtpVaultPassword(primary, password, key, { owner: cli.lockOwner(), signal: cli.signal, scrypt: AEGIS_SCRYPT })) {
+    const rec = await latestRecordEntry(primary, 'otp', { signal: cli.signal });
+    if (rec) await pushRecordToCopies(cli, primary, config, rec.id, 'OTP vault');
+    cli.warn('the OTP vault opens with the recovery key too');
   }
   const info: KitInfo = { id, createdAt: created, copies: kitCopies };
   const next: CofferConfig = { ...config, kit: info };

@@ -16,6 +16,8 @@ import { loadMasterIndex } from '../../core/repository/master-index.js';
 import { loadSnapshots } from '../../core/repository/snapshots.js';
 import { configPath, loadConfig, saveConfig, type CofferConfig } from '../../node/config.js';
 import { copyBackend } from '../../node/open-copy.js';
+import { addOtpVaultPassword } from '../../core/otp/store.js';
+import { AEGIS_SCRYPT } from '../../core/otp/aegis.js';
 import { str, type Command } from '../command.js';
 import { newKeyKdf, type Cli } from '../context.js';
 import { entryOfKitCopy, guarded, kitCopy, kitKey, openKitCopy, readKitFile, RECOVERY_USER } from './kit.js';
@@ -53,6 +55,12 @@ async function recover(cli: Cli, values: Record<string, unknown>): Promise<numbe
   const res = await copySnapshots({ repo: src, index: srcIndex }, { repo: primary, index: await loadMasterIndex(primary) }, snaps, [], {}, cli.signal);
   cli.warn(`copied ${res.copied.length} snapshots from copy ${name}`);
 
+  try {
+    if (await addOtpVaultPassword(primary, key, password, { owner: cli.lockOwner(), signal: cli.signal, scrypt: AEGIS_SCRYPT })) cli.warn('the OTP vault opens with the new password too');
+  } catch (e) {
+    if (isCofferError(e, 'cancelled')) throw e;
+    cli.warn(`coffer: the OTP vault does not open with the recovery key (${(e as Error).message}); open it with the old password: coffer otp`);
+  }
   const kitCopies: Record<string, { repositoryId: string; keyId: string }> = {};
   kitCopies.primary = { repositoryId: primary.config.id, keyId: await addKey(primary.backend, platform, primary.key, key, kdf, { username: RECOVERY_USER, hostname: `coffer-kit-${kit.id}` }) };
   const failed: string[] = [];

@@ -5,18 +5,15 @@
  * `secret show NAME --kit KIT --copy NAME` reads them from that copy alone with the recovery key.
  */
 import * as fs from 'node:fs';
-import { CofferError, isCofferError } from '../../core/errors.js';
+import { CofferError } from '../../core/errors.js';
 import { checkSecretName, readSecrets, withSecret, withoutSecret, writeSecrets, MAX_SECRET_BYTES, type Secrets } from '../../core/engine/secrets/secrets.js';
-import { syncCopy } from '../../core/engine/sync/sync.js';
-import { loadMasterIndex } from '../../core/repository/master-index.js';
 import type { Repository } from '../../core/repository/repository.js';
-import { loadSnapshots } from '../../core/repository/snapshots.js';
 import { loadConfig } from '../../node/config.js';
 import { str, type Command } from '../command.js';
 import type { Cli } from '../context.js';
 import { promptHidden } from '../prompt.js';
 import { openCopyFor, openPrimary } from './copies.js';
-import { guarded, kitCopy, kitKey, openKitCopy, readKitFile } from './kit.js';
+import { guarded, kitCopy, kitKey, openKitCopy, pushRecordToCopies, readKitFile } from './kit.js';
 
 async function readValue(cli: Cli, values: Record<string, unknown>): Promise<Uint8Array> {
   const file = str(values.file as string | undefined);
@@ -70,25 +67,7 @@ async function save(cli: Cli, next: Secrets): Promise<number> {
   const primary = await openPrimary(cli, config);
   const owner = cli.lockOwner();
   const id = await writeSecrets(primary, next, { owner, signal: cli.signal });
-  const failed: string[] = [];
-  if (config?.copies.length) {
-    const index = await loadMasterIndex(primary, { signal: cli.signal });
-    const snaps = await loadSnapshots(primary, { signal: cli.signal });
-    for (const c of config.copies) {
-      try {
-        const repo = await openCopyFor(cli, c, true);
-        try {
-          await syncCopy({ repo: primary, index }, snaps, repo, { policy: c.policy, owner, signal: cli.signal, skipStructure: true, only: (e) => e.id === id });
-        } finally {
-          await repo.backend.close?.();
-        }
-      } catch (e) {
-        if (isCofferError(e, 'cancelled')) throw e;
-        failed.push(c.name);
-        cli.warn(`coffer: copy ${c.name} did not get the secrets now (${(e as Error).message}); the next sync brings them`);
-      }
-    }
-  }
+  const failed = await pushRecordToCopies(cli, primary, config, id, 'secrets');
   cli.info(`secrets saved (record ${id.slice(0, 8)}) in the primary${config?.copies.length ? ` and ${config.copies.length - failed.length} of ${config.copies.length} copies` : ''}`);
   return 0;
 }
