@@ -51,15 +51,47 @@ export function decodeImage(bytes: Uint8Array, what: string): Rgba {
   throw new CofferError('bad-input', `${what}: not a PNG or JPEG image`);
 }
 
-/** Every QR code jsQR finds in the image, in the order found. */
+/**
+ * Every QR code found in the image, in the order found. jsQR reads one code per pass and is
+ * confused by several codes side by side, so when the whole image gives nothing, overlapping
+ * windows (halves, thirds, quarters of each side) are searched too.
+ */
 export function findQrCodes(img: Rgba): string[] {
   if (img.width * img.height > MAX_PIXELS) throw new CofferError('bad-input', 'image too large to search for QR codes');
-  const data = new Uint8ClampedArray(img.data); // painted over below
+  const found = findInImage(img);
+  if (found.length > 0) return found;
+  const out = new Set<string>();
+  for (const dx of [1, 2, 3]) {
+    for (const dy of [1, 2, 3]) {
+      if (dx === 1 && dy === 1) continue;
+      const w = Math.ceil((2 * img.width) / (dx + 1));
+      const h = Math.ceil((2 * img.height) / (dy + 1));
+      for (let i = 0; i < dx; i++) {
+        for (let j = 0; j < dy; j++) {
+          const x0 = Math.floor((i * img.width) / (dx + 1));
+          const y0 = Math.floor((j * img.height) / (dy + 1));
+          for (const t of findInImage(crop(img, x0, y0, Math.min(w, img.width - x0), Math.min(h, img.height - y0)))) out.add(t);
+        }
+      }
+    }
+  }
+  return [...out];
+}
+
+function crop(img: Rgba, x0: number, y0: number, w: number, h: number): Rgba {
+  const data = new Uint8ClampedArray(w * h * 4);
+  for (let y = 0; y < h; y++) data.set(img.data.subarray(((y0 + y) * img.width + x0) * 4, ((y0 + y) * img.width + x0 + w) * 4), y * w * 4);
+  return { width: w, height: h, data };
+}
+
+/** jsQR repeatedly, painting each code found white so that the next pass finds another. */
+function findInImage(img: Rgba): string[] {
+  const data = new Uint8ClampedArray(img.data);
   const out: string[] = [];
   for (let n = 0; n < MAX_CODES; n++) {
     const code = jsQR(data, img.width, img.height, { inversionAttempts: 'attemptBoth' });
     if (!code) break;
-    out.push(code.data);
+    if (!out.includes(code.data)) out.push(code.data);
     const l = code.location;
     const xs = [l.topLeftCorner.x, l.topRightCorner.x, l.bottomLeftCorner.x, l.bottomRightCorner.x];
     const ys = [l.topLeftCorner.y, l.topRightCorner.y, l.bottomLeftCorner.y, l.bottomRightCorner.y];
