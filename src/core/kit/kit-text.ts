@@ -104,14 +104,14 @@ export function kitLinesWithSum(kit: Kit, sha256: Sha256): string[] {
 }
 
 export const HOW_TO = [
-  'HOW TO RESTORE WITH COFFER: npx coffer drill --kit THIS-FILE --all; then',
-  '  coffer recover --kit THIS-FILE --copy NAME   (rebuilds the configuration and a new primary),',
-  '  or: coffer -r URL restore latest --target DIR   (type the Recovery-Key as the password)',
-  'HOW TO RESTORE WITH PLAIN RESTIC (if Coffer is gone): install restic; export the Needs-Env',
-  '  variables; run: restic -r URL snapshots   (type the Recovery-Key exactly as printed, with dashes)',
-  '  restic -r URL restore latest --target DIR',
-  "  Coffer's own files: restic -r URL snapshots --tag coffer-internal; secrets are under /coffer/secrets:",
-  '  restic -r URL dump latest --tag coffer-secrets /index.json   (then /NAME for each secret)',
+  'HOW TO RESTORE WITH COFFER: npx coffer drill --kit THIS-FILE --all   (proves every copy opens and restores), then',
+  '  coffer recover --kit THIS-FILE --copy NAME   (a new configuration and primary from that copy; work goes on)',
+  'HOW TO RESTORE WITH PLAIN RESTIC (if Coffer is gone): install restic; export the Needs-Env variables; then',
+  '  restic -r URL snapshots   (type the Recovery-Key exactly as printed, with dashes, when asked for the password)',
+  '  restic -r URL restore ID --target DIR   (ID from the list; snapshots of host "coffer" are Coffer\'s own records)',
+  "  Coffer's own files: restic -r URL snapshots --tag coffer-internal; the kept secrets:",
+  '  restic -r URL dump latest --tag coffer-secrets /index.json   (then /NAME for each secret);',
+  '  the 2FA vault (opens in Aegis with the Recovery-Key): restic -r URL dump latest --tag coffer-otp /vault.json',
 ];
 
 /** The whole text kit. */
