@@ -99,6 +99,7 @@ const command: Command = {
         progress.stop();
         await openers?.close();
       }
+      listIncomplete();
       const seconds = progress.elapsedSeconds;
       if (cli.json) {
         cli.jsonLine({
@@ -122,7 +123,6 @@ const command: Command = {
         failed += v.mismatches.length;
       }
       if (failed > 0) {
-        listIncomplete();
         cli.warn(`Fatal: There were ${failed} errors`);
         return 1;
       }
