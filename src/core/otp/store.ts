@@ -44,7 +44,7 @@ export async function loadOtpVault(repo: Repository, password: string, o: CallOp
     opened = await openAegisVault(parsed, password, repo.platform.crypto, WHAT);
   } catch (e) {
     if (e instanceof CofferError && e.code === 'wrong-password') {
-      throw new CofferError('wrong-password', `${WHAT}: the password that opened the repository does not open the vault (was it added with "coffer key add" after the vault was made? open the repository with the original password once)`);
+      throw new CofferError('wrong-password', `${WHAT}: the password that opened the repository does not open the vault (a key added after the vault was made? use the password the vault was made with; see docs/otp.md, "Passwords and key changes")`);
     }
     throw e;
   }
