@@ -34,6 +34,8 @@ export interface ServeAppOptions {
 
 export interface RequestInfo {
   readonly remoteAddress?: string;
+  /** The user of a web session (`coffer serve --web`, server/web-serve.ts): already signed in. */
+  readonly sessionUser?: string;
 }
 
 export type ServeApp = ((req: Request, info?: RequestInfo) => Promise<Response>) & { close(): Promise<void> };
@@ -87,13 +89,15 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
     return a.app;
   }
 
-  async function handle(req: Request, user: { name?: string }): Promise<Response> {
+  async function handle(req: Request, user: { name?: string }, info?: RequestInfo): Promise<Response> {
     const url = new URL(req.url);
     if (url.pathname === '/health') {
       if (req.method !== 'GET' && req.method !== 'HEAD') return text(405, 'Method Not Allowed');
       return new Response('{"status":"ok"}\n', { status: 200, headers: { 'Content-Type': 'application/json' } });
     }
-    if (opts.verify) {
+    if (info?.sessionUser !== undefined) {
+      user.name = info.sessionUser;
+    } else if (opts.verify) {
       const cred = basicCredentials(req.headers.get('authorization'));
       if (!cred || !(await opts.verify(cred.user, cred.password))) {
         return new Response('Unauthorized', { status: 401, headers: { 'WWW-Authenticate': `Basic realm="${realm}"`, 'Content-Type': 'text/plain; charset=utf-8' } });
@@ -115,7 +119,7 @@ export function createServeApp(opts: ServeAppOptions): ServeApp {
     const user: { name?: string } = {};
     let res: Response;
     try {
-      res = await handle(req, user);
+      res = await handle(req, user, info);
     } catch {
       res = text(500, 'Internal Server Error');
     }

@@ -45,6 +45,8 @@ export interface WebAppOptions {
   readonly token?: string;
   /** `coffer serve --web`: checks an account's password for `/login`. */
   readonly verify?: (user: string, password: string) => boolean | Promise<boolean>;
+  /** Everyone is signed in (`coffer serve --web --no-auth`). */
+  readonly anonymous?: boolean;
   /** The protocol behind the app. `user` is undefined when the request has no session. */
   readonly protocol: (req: Request, user: WebUser | undefined, info?: { remoteAddress?: string }) => Promise<Response>;
   /** Paths the protocol serves only with a session (coffer web: everything but the app). */
@@ -56,6 +58,8 @@ export interface WebAppOptions {
   /** The site is served over TLS: cookies get `Secure`. */
   readonly secure?: boolean;
   readonly log?: (line: string) => void;
+  /** Also log requests handed to the protocol (default true; `coffer serve` logs those itself). */
+  readonly logProtocol?: boolean;
   /** Session lifetime (default 12 h). */
   readonly sessionMs?: number;
 }
@@ -109,6 +113,7 @@ export function createWebApp(opts: WebAppOptions): WebApp {
   const allowed = opts.allowedHosts === 'any' ? 'any' : new Set((opts.allowedHosts ?? []).map((h) => h.toLowerCase()));
 
   const sessionOf = (req: Request): WebUser | undefined => {
+    if (opts.anonymous) return {};
     const id = cookieOf(req, SESSION_COOKIE);
     if (!id) return undefined;
     const s = sessions.get(id);
@@ -127,7 +132,7 @@ export function createWebApp(opts: WebAppOptions): WebApp {
     return new Response(null, { status: 303, headers: { Location: '/', 'Set-Cookie': cookie } });
   };
 
-  async function handle(req: Request, url: URL, info?: { remoteAddress?: string }): Promise<Response> {
+  async function handle(req: Request, url: URL, info: { remoteAddress?: string } | undefined, mark: { delegated: boolean }): Promise<Response> {
     const p = url.pathname;
     const user = sessionOf(req);
     const isGet = req.method === 'GET' || req.method === 'HEAD';
@@ -171,6 +176,7 @@ export function createWebApp(opts: WebAppOptions): WebApp {
       return text(404, 'Not Found');
     }
     if (opts.protocolNeedsSession && !user) return text(401, 'Not signed in');
+    mark.delegated = true;
     return opts.protocol(req, user, info);
   }
 
@@ -180,13 +186,14 @@ export function createWebApp(opts: WebAppOptions): WebApp {
     let res: Response;
     const host = req.headers.get('host') ?? '';
     const origin = req.headers.get('origin');
+    const mark = { delegated: false };
     try {
       if (allowed !== 'any' && !LOOPBACK.has(hostName(host)) && !allowed.has(hostName(host))) {
         res = text(421, 'Misdirected Request: unknown Host');
       } else if (STATE_CHANGING.has(req.method) && origin !== null && origin !== `${url.protocol}//${host}`) {
         res = text(403, 'Forbidden: cross-origin request');
       } else {
-        res = await handle(req, url, info);
+        res = await handle(req, url, info, mark);
       }
     } catch {
       res = text(500, 'Internal Server Error');
@@ -195,7 +202,7 @@ export function createWebApp(opts: WebAppOptions): WebApp {
     for (const [k, v] of Object.entries(SECURITY_HEADERS)) headers.set(k, v);
     if (!url.pathname.startsWith('/assets/') && !opts.assets.get(url.pathname)) headers.set('Cache-Control', 'no-store');
     const out = new Response(res.body, { status: res.status, statusText: res.statusText, headers });
-    if (opts.log) {
+    if (opts.log && (!mark.delegated || opts.logProtocol !== false)) {
       // Never the query (it holds the login token) nor any header.
       opts.log(`${new Date(started).toISOString()} ${req.method} ${logSafe(url.pathname)} ${res.status} ${res.headers.get('content-length') ?? '-'} ${Date.now() - started}ms`);
     }

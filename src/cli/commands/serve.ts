@@ -9,7 +9,8 @@ import { Htpasswd } from '../../server/htpasswd.js';
 import { listenServer } from '../../server/node-listener.js';
 import { QuotaBackend } from '../../server/quota.js';
 import { createServeApp } from '../../server/serve-app.js';
-import { flag, str, type Command } from '../command.js';
+import { createServeWeb } from '../../server/web-serve.js';
+import { flag, list, str, type Command } from '../command.js';
 
 /** "HOST:PORT", ":PORT" (all interfaces), "[::1]:PORT" or "PORT". */
 export function parseListen(s: string): { host: string; port: number } {
@@ -57,7 +58,11 @@ Options:
       --tls-key FILE         private key, PEM (default DIR/private_key)
       --max-size BYTES       size limit per repository (K, M, G, T suffixes); uploads past it get 507
       --no-verify-upload     do not check that an upload's SHA-256 matches its name
-      --log FILE             append the request log to FILE ("-" = stdout; default: stderr, none with --quiet)`,
+      --log FILE             append the request log to FILE ("-" = stdout; default: stderr, none with --quiet)
+      --web                  also serve the web app: users sign in at /login with their account and
+                             open their repositories in the browser (decrypted there, never here)
+      --web-host NAME        with --web: a host name the app may be reached by (repeatable; checks
+                             Host against DNS rebinding; default: any)`,
   options: {
     path: { type: 'string' },
     listen: { type: 'string' },
@@ -71,6 +76,8 @@ Options:
     'max-size': { type: 'string' },
     'no-verify-upload': { type: 'boolean' },
     log: { type: 'string' },
+    web: { type: 'boolean' },
+    'web-host': { type: 'string', multiple: true },
   },
   async run(cli, values, positionals) {
     if (positionals.length) throw new CofferError('usage', `unexpected argument "${positionals[0]}" (see "coffer serve --help")`);
@@ -129,15 +136,31 @@ Options:
       ...(log ? { log } : {}),
     });
 
+    const webHosts = list(values['web-host']);
+    if (webHosts.length && !flag(values.web)) throw new CofferError('usage', '--web-host needs --web');
+    const handler = flag(values.web)
+      ? createServeWeb({
+          serve: app,
+          ...(htpasswd ? { verify: (u: string, p: string) => htpasswd.verify(u, p) } : {}),
+          ...(dir ? { dir } : {}),
+          privateRepos,
+          allowedHosts: webHosts.length ? webHosts : 'any',
+          secure: !!tls,
+          ...(log ? { log } : {}),
+        })
+      : app;
     let server;
     try {
-      server = await listenServer(app, { host, port, ...(tls ? { tls } : {}) });
+      server = await listenServer(handler, { host, port, ...(tls ? { tls } : {}) });
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       throw new CofferError('usage', `cannot listen on ${host}:${port}: ${code ?? (e as Error).message}`);
     }
     const what = dir ?? where.replace(/\/\/[^@/]*@/, '//');
-    cli.info(`coffer serve: listening on ${server.url}/ (repositories in ${what}; ${htpasswd ? `${htpasswd.size} user(s) from ${htpasswd.file}` : 'no authentication'}${flag(values['append-only']) ? ', append-only' : ''}${privateRepos ? ', private repositories' : ''}${maxSize !== undefined ? `, at most ${maxSize} bytes per repository` : ''})`);
+    cli.info(`coffer serve: listening on ${server.url}/ (repositories in ${what}; ${htpasswd ? `${htpasswd.size} user(s) from ${htpasswd.file}` : 'no authentication'}${flag(values['append-only']) ? ', append-only' : ''}${privateRepos ? ', private repositories' : ''}${maxSize !== undefined ? `, at most ${maxSize} bytes per repository` : ''}${flag(values.web) ? `; web app at ${server.url}/` : ''})`);
+    if (flag(values.web) && !tls && !['127.0.0.1', 'localhost', '::1'].includes(host)) {
+      cli.warn('coffer serve: the web app without --tls: passwords for /login cross the network in clear and browsers disable streamed downloads; use --tls or a reverse proxy with TLS');
+    }
 
     await new Promise<void>((resolve) => {
       if (cli.signal.aborted) resolve();

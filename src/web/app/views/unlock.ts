@@ -20,10 +20,13 @@ export function renderUnlock(main: HTMLElement, host: UnlockHost): void {
   const remember = h('input', { type: 'checkbox', id: 'unlock-remember', testid: 'unlock-remember' });
   const submit = h('button', { type: 'submit', class: 'primary', testid: 'unlock-submit' }, 'Unlock');
   const busy = h('p', { class: 'muted', role: 'status', 'aria-live': 'polite' });
+  // Several repositories (coffer serve --web): pick one; none found (remote storage): type its path.
   const repoSelect =
     host.repos.length > 1
       ? h('select', { id: 'unlock-repo', testid: 'unlock-repo', onchange: (e: Event) => (host.repo = (e.target as HTMLSelectElement).value) }, ...host.repos.map((r) => h('option', { value: r, selected: r === host.repo }, r)))
-      : undefined;
+      : host.repos.length === 0
+        ? h('input', { type: 'text', id: 'unlock-repo', testid: 'unlock-repo', placeholder: '/user/repository/', required: true, oninput: (e: Event) => (host.repo = '/' + (e.target as HTMLInputElement).value.replace(/^\/+|\/+$/g, '') + '/') })
+        : undefined;
 
   const showError = (msg: string): void => {
     error.textContent = msg;

@@ -1,0 +1,72 @@
+/**
+ * @module server/web-serve
+ * `coffer serve --web`: the web app in front of the multi-user REST server. The server's own
+ * accounts sign in at `/login` (HTTP Basic against the htpasswd file, once) and get a session
+ * cookie; the page's worker then reaches the user's repositories with that cookie, and the REST
+ * server applies its usual rules (private repositories, append-only, quota) to the session's
+ * user. restic and Coffer clients keep using Basic authentication as before.
+ *
+ * GET paths the app owns (`/`, `/index.html`, `/sw.js`, `/favicon.svg`, `/assets/…`, `/login`,
+ * `/logout`, `/api/…`) cannot be repository names while the app is on.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { PROGRAM_VERSION } from '../core/engine/backup/backup.js';
+import type { ServeApp } from './serve-app.js';
+import { createWebApp, type WebApp } from './web-app.js';
+import { loadWebAssets } from './web-assets.js';
+
+export interface ServeWebOptions {
+  readonly serve: ServeApp;
+  /** Checks an account's password (undefined with --no-auth: everyone is signed in). */
+  readonly verify?: (user: string, password: string) => boolean | Promise<boolean>;
+  /** Local storage root, to list the repositories a user can open (none for remote storage). */
+  readonly dir?: string;
+  readonly privateRepos: boolean;
+  readonly allowedHosts: readonly string[] | 'any';
+  readonly secure: boolean;
+  readonly log?: (line: string) => void;
+}
+
+const SEGMENT = /^[A-Za-z0-9_-][A-Za-z0-9._-]*$/;
+
+/** Repository paths (`/a/b/`) below `dir`: folders holding a `config` file, up to 3 levels. */
+export function findRepositories(dir: string, under = ''): string[] {
+  const out: string[] = [];
+  const walk = (rel: string[], depth: number): void => {
+    const abs = path.join(dir, ...rel);
+    if (fs.existsSync(path.join(abs, 'config')) && fs.existsSync(path.join(abs, 'keys'))) {
+      out.push('/' + rel.map((r) => r + '/').join(''));
+      return;
+    }
+    if (depth >= 3) return;
+    let names: string[];
+    try {
+      names = fs.readdirSync(abs, { withFileTypes: true }).filter((d) => d.isDirectory() && SEGMENT.test(d.name)).map((d) => d.name);
+    } catch {
+      return;
+    }
+    for (const n of names.sort()) walk([...rel, n], depth + 1);
+  };
+  if (under && !SEGMENT.test(under)) return out;
+  walk(under ? [under] : [], under ? 1 : 0);
+  return out;
+}
+
+export function createServeWeb(o: ServeWebOptions): WebApp {
+  return createWebApp({
+    assets: loadWebAssets(),
+    ...(o.verify ? { verify: o.verify } : { anonymous: true }),
+    protocol: (req, user, info) => o.serve(req, { ...(info?.remoteAddress ? { remoteAddress: info.remoteAddress } : {}), ...(user?.name !== undefined ? { sessionUser: user.name } : {}) }),
+    protocolNeedsSession: false,
+    info: (user) => {
+      let repos: string[] = [];
+      if (o.dir && !(o.privateRepos && user.name === undefined)) repos = findRepositories(o.dir, o.privateRepos ? user.name : '');
+      return { version: PROGRAM_VERSION.split(' ')[1] ?? PROGRAM_VERSION, repo: repos[0] ?? null, repos, ...(user.name !== undefined ? { user: user.name } : {}), features: ['snapshots', 'files', 'download', 'zip', 'diff', 'remember'] };
+    },
+    allowedHosts: o.allowedHosts,
+    secure: o.secure,
+    logProtocol: false,
+    ...(o.log ? { log: o.log } : {}),
+  });
+}
