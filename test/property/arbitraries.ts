@@ -13,6 +13,9 @@ import type {
 } from '../../src/core/format/types.js';
 import { compareBytes } from '../../src/core/bytes.js';
 
+/** Cases per property: a fast slice by default; COFFER_PROPERTY_RUNS raises it. */
+export const RUNS = Number(process.env.COFFER_PROPERTY_RUNS ?? 150);
+
 const DAY = 86400;
 const NNP = { noNullPrototype: true } as const;
 const MIN_WALL = daysFromCivil(0, 1, 1) * DAY;

@@ -25,8 +25,8 @@ import { decodeSnapshot, encodeSnapshot } from '../../src/core/format/snapshot.j
 import { decodeTree, encodeTree } from '../../src/core/format/tree.js';
 import type { NodeType, Tree } from '../../src/core/format/types.js';
 import * as arb from './arbitraries.js';
+import { RUNS } from './arbitraries.js';
 
-export const RUNS = Number(process.env.COFFER_PROPERTY_RUNS ?? 150);
 const opts = { numRuns: RUNS };
 
 /** Plain JS value of parsed JSON (numbers as JS numbers) to compare with JSON.parse. */
