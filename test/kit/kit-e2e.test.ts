@@ -295,5 +295,10 @@ describe('recovery kit end to end', { timeout: 600_000 }, () => {
     if (s3) assert.equal(by.s3.verdict, 'pass');
     assert.match(r.stderr, /^coffer: drill failed for copy usb: missing-pack: data\//m);
     assert.match(r.stderr, /^coffer: drill failed for copy home: key-rejected: /m);
+    // kit --verify says the same about the key.
+    const v = await runCoffer(['kit', '--verify', kitFile], { env });
+    assert.equal(v.code, 1, v.stderr);
+    assert.match(v.stderr, /^coffer: kit check failed for copy home: /m);
+    assert.match(v.stderr, /^usb: opens with the kit's key$/m);
   });
 });

@@ -21,13 +21,13 @@ import { formatRecoveryKey, generateRecoveryKey, parseRecoveryKey } from '../../
 import { combineMnemonics, splitMnemonic } from '../../core/kit/slip39.js';
 import { addKey, openRepository } from '../../core/repository/open.js';
 import type { Repository } from '../../core/repository/repository.js';
-import { loadConfig, requireConfig, saveConfig, type CofferConfig, type KitInfo } from '../../node/config.js';
+import { emptyConfig, loadConfig, saveConfig, type CofferConfig, type KitInfo } from '../../node/config.js';
 import { copyBackend } from '../../node/open-copy.js';
 import { exitCodeFor } from '../exit-codes.js';
 import { flag, str, type Command } from '../command.js';
 import { newKeyKdf, type Cli } from '../context.js';
 import { promptHidden } from '../prompt.js';
-import { openCopyFor, openPrimary, publishSettings } from './copies.js';
+import { openCopyFor, openPrimary, primaryLocation, publishSettings } from './copies.js';
 import { addOtpVaultPassword } from '../../core/otp/store.js';
 import { AEGIS_SCRYPT } from '../../core/otp/aegis.js';
 import { latestRecordEntry } from '../../core/engine/records/records.js';
@@ -190,7 +190,8 @@ async function makeKit(cli: Cli, values: Record<string, unknown>): Promise<numbe
   const format = formatOf(values, output);
   const split = str(values.split as string | undefined);
   if (split !== undefined && split !== '2of3') throw new CofferError('bad-input', `--split ${split}: only 2of3 is supported`);
-  const config = requireConfig(cli.env);
+  // Without copies there is no config yet: the kit then covers the primary alone.
+  const config = loadConfig(cli.env) ?? emptyConfig(primaryLocation(cli, undefined));
   const platform = await cli.platform();
   const primary = await openPrimary(cli, config);
   const password = await cli.password();
