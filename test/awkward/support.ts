@@ -25,7 +25,8 @@ export function needsRoot(what: string): string | false {
 export function mountTmpfs(dir: string, sizeMiB: number): void {
   fs.mkdirSync(dir, { recursive: true });
   execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${sizeMiB}m,mode=0755`, 'tmpfs', dir]);
-  process.on('exit', () => {
+  // Before tempDir's removal (registered earlier): rm cannot remove a mount point.
+  process.prependListener('exit', () => {
     try {
       execFileSync('umount', ['-l', dir], { stdio: 'ignore' });
     } catch {
