@@ -38,6 +38,7 @@ const COMMANDS: Record<string, string> = {
   drill: 'prove the kit restores every copy, as a stranger would',
   secret: 'keep small secrets (recovery keys, 2FA codes) in every copy',
   recover: 'rebuild the config and a new primary from one copy and the kit',
+  gallery: 'build the encrypted photo gallery inside the repository (gallery build)',
   schedule: 'run backup, sync, checks and drills on a timer',
   alert: 'where to send alerts (command, e-mail, webhook)',
   'run-scheduled': 'what the schedule runs (backup, sync, check, drill, status)',

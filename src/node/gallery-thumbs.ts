@@ -97,3 +97,9 @@ export function placeholder(kind: 'image' | 'video'): Promise<Omit<Rendered, 'wa
   }
   return p;
 }
+
+/** The gallery engine's renderer port, backed by sharp. */
+export const sharpRenderer = {
+  renderImage,
+  placeholder: (kind: 'image' | 'video') => placeholder(kind),
+};

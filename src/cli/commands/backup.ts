@@ -65,7 +65,8 @@ const command: Command = {
   -f, --force              read every file again, ignoring the parent snapshot
   -x, --one-file-system    do not cross into other file systems
   -n, --dry-run            do everything except write to the repository
-      --sync               then bring every copy up to date (coffer sync); exit 1 if one fails`,
+      --sync               then bring every copy up to date (coffer sync); exit 1 if one fails
+      --gallery            then add this snapshot's new photos and videos to the gallery (coffer gallery build)`,
   options: {
     tag: { type: 'string', multiple: true },
     host: { type: 'string', short: 'H' },
@@ -77,6 +78,7 @@ const command: Command = {
     'one-file-system': { type: 'boolean', short: 'x' },
     'dry-run': { type: 'boolean', short: 'n' },
     sync: { type: 'boolean' },
+    gallery: { type: 'boolean' },
   },
   async run(cli, values, positionals) {
     const targets = [...positionals];
@@ -147,6 +149,9 @@ const command: Command = {
     }
     const s = result.summary;
     const seconds = progress.elapsedSeconds;
+    // The gallery is built before the summary, whose JSON carries its counts (loaded on use: sharp is heavy).
+    const galleryCli = flag(values.gallery) && !dryRun && result.snapshotId ? await import('./gallery.js') : undefined;
+    const gallery = galleryCli ? await galleryCli.runGalleryBuild(cli, repo, [result.snapshotId!]) : undefined;
     if (cli.json) {
       cli.jsonLine({
         message_type: 'summary',
@@ -165,6 +170,7 @@ const command: Command = {
         total_bytes_processed: s.totalBytesProcessed,
         total_duration: seconds,
         ...(result.snapshotId ? { snapshot_id: result.snapshotId } : {}),
+        ...(gallery ? { gallery: galleryCli!.galleryCounts(gallery) } : {}),
       });
     } else {
       if (result.parent) cli.info(`using parent snapshot ${result.parent.slice(0, 8)}`);
@@ -175,6 +181,7 @@ const command: Command = {
       cli.info('');
       cli.info(`processed ${s.totalFilesProcessed} files, ${formatBytes(s.totalBytesProcessed)} in ${formatDuration(seconds)}`);
       if (result.snapshotId) cli.info(`snapshot ${result.snapshotId.slice(0, 8)} saved`);
+      if (gallery) galleryCli!.reportGallery(cli, gallery);
     }
     if (!dryRun && loadConfig(cli.env)) {
       const at = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
