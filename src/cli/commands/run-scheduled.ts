@@ -7,10 +7,16 @@
  */
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { performance } from 'node:perf_hooks';
 import { isCofferError } from '../../core/errors.js';
-import { appendRun, readRuns, requireConfig, updateState } from '../../node/config.js';
+import { DEFAULT_SAMPLE, runDrill } from '../../core/engine/drill/drill.js';
+import type { KitCopy } from '../../core/kit/kit-text.js';
+import { appendDrill, appendRun, readRuns, requireConfig, updateState, type CofferConfig } from '../../node/config.js';
+import { FsRestoreSink } from '../../node/fs-sink.js';
+import { copyBackend } from '../../node/open-copy.js';
+import { drillEnv } from './drill.js';
 import { dispatchAlerts } from '../../node/alerts/dispatch.js';
 import { str, type Command } from '../command.js';
 import type { Cli } from '../context.js';
@@ -80,6 +86,56 @@ async function timed(steps: Step[], name: string, fn: () => Promise<Omit<Step, '
   }
 }
 
+/**
+ * The scheduled drill: the kit is not at hand, so it opens each copy with the normal password,
+ * in a fresh environment (design §9), restores a sample, verifies it and records the result in
+ * the copy like any drill. Kit checks are left to status (key IDs).
+ */
+async function scheduledDrill(cli: Cli, config: CofferConfig): Promise<Omit<Step, 'step' | 'ms'>> {
+  const copies: KitCopy[] = config.copies.map((c) => ({
+    name: c.name,
+    url: c.url,
+    repositoryId: c.repositoryId,
+    keyId: config.kit?.copies[c.name]?.keyId ?? '',
+    options: Object.entries(c.options).map(([k, v]) => `${k}=${v}`),
+    needsEnv: c.credentials.env,
+    needs: [],
+  }));
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'coffer-drill-'));
+  try {
+    const env = drillEnv(cli.env, home, copies);
+    let n = 0;
+    const report = await runDrill(
+      {
+        kitId: config.kit?.id ?? 'scheduled',
+        kitCreated: config.kit?.createdAt ?? new Date(0).toISOString(),
+        recoveryKey: await cli.password(),
+        copies,
+        mode: 'sample',
+        sample: DEFAULT_SAMPLE,
+        record: true,
+      },
+      {
+        platform: await cli.platform(),
+        backend: (k) => copyBackend(config.copies.find((c) => c.name === k.name)!, { env, retry: { retries: 2, baseDelayMs: 300, maxDelayMs: 1000 } }),
+        sink: async (label) => new FsRestoreSink(path.join(home, 'restore', `${++n}-${label}`)),
+        now: () => performance.now(),
+        owner: { ...cli.lockOwner(), username: 'coffer-drill' },
+        signal: cli.signal,
+      },
+    );
+    try {
+      appendDrill(report, cli.env);
+    } catch {
+      // a cache
+    }
+    const failed = report.copies.filter((c) => c.verdict !== 'pass');
+    return { ok: failed.length === 0, ...(failed.length ? { error: failed.map((c) => `${c.name}: ${c.failures[0]?.code ?? c.reason}: ${c.failures[0]?.detail ?? ''}`).join('; ') } : {}) };
+  } finally {
+    fs.rmSync(home, { recursive: true, force: true });
+  }
+}
+
 const command: Command = {
   name: 'run-scheduled',
   summary: 'What the schedule runs: backup, sync, weekly check, periodic drill, status, alerts.',
@@ -114,13 +170,7 @@ const command: Command = {
     }
     const drillEvery = (schedule?.drillEveryDays ?? 7) * DAY_MS;
     if (config.copies.length && Date.now() - lastPassed(runs, 'drill') >= drillEvery) {
-      const here = path.dirname(fileURLToPath(import.meta.url));
-      if (fs.existsSync(path.join(here, 'drill.js'))) {
-        await timed(steps, 'drill', async () => {
-          const r = await coffer(cli, ['drill', '--all', '--sample', '20']);
-          return { ok: r.code === 0, code: r.code, ...(r.code ? { error: lastLine(r.stderr) || `exit ${r.code}` } : {}) };
-        });
-      } else steps.push({ step: 'drill', ok: true, ms: 0, skipped: 'this coffer has no drill command' });
+      await timed(steps, 'drill', () => scheduledDrill(cli, config));
     }
 
     let report;

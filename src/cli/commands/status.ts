@@ -293,7 +293,8 @@ export function printStatus(cli: Cli, r: StatusReport): void {
 function offlineStatus(cli: Cli, config: CofferConfig): StatusReport {
   const state = loadState(cli.env);
   const cached = state.lastStatus as StatusReport | undefined;
-  if (cached && typeof cached === 'object' && Array.isArray(cached.copies)) return { ...cached, offline: true };
+  // The cached checks, with the local history (backups, runs) as it is now.
+  if (cached && typeof cached === 'object' && Array.isArray(cached.copies)) return { ...cached, offline: true, lastBackup: state.lastBackup ?? null, lastRuns: readRuns(cli.env).slice(-5) };
   const reasons: Reason[] = config.copies.map((c) => ({ copy: c.name, code: 'unreachable' as const, message: `copy ${c.name} was not checked yet (run coffer status without --offline)` }));
   if (!config.copies.length) reasons.push({ code: 'no-copies', message: 'there is no copy besides the primary' });
   if (!config.kit) reasons.push({ code: 'no-kit', message: 'there is no recovery kit' });
