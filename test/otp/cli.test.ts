@@ -13,6 +13,7 @@ import jpeg from 'jpeg-js';
 import jsQRModule from 'jsqr';
 import pngjs from 'pngjs';
 import qrcode from 'qrcode-generator';
+import { parseJson, stringifyJson, type JsonObject } from '../../src/core/otp/json.js';
 import { tempDir, VECTORS, readVector } from '../helpers/paths.js';
 import { resticBinaries, runCoffer, runRestic, testEnv, type RunResult } from '../helpers/run.js';
 import { independentDecrypt, vaultHeader } from './independent.js';
@@ -73,11 +74,8 @@ describe('coffer otp', () => {
   const repoDir = path.join(dir, 'repo');
   const env = testEnv({ COFFER_REPOSITORY: repoDir, RESTIC_REPOSITORY: repoDir, COFFER_IMPORT_PASSWORD: 'coffer-vectors' });
   const otp = (args: string[], extra: { input?: string; env?: NodeJS.ProcessEnv } = {}) => runCoffer(['otp', ...args], { env: extra.env ?? env, ...(extra.input !== undefined ? { input: extra.input } : {}) });
-  const vaultRecords = async () => {
-    const r = await runCoffer(['snapshots', '--json', '--tag', 'coffer-otp'], { env });
-    assert.equal(r.code, 0, r.stderr);
-    return (JSON.parse(r.stdout) as { id: string }[]).map((s) => s.id);
-  };
+  // Only the vault writes snapshots in this repository: its snapshot files are the vault records.
+  const vaultRecords = async () => fs.readdirSync(path.join(repoDir, 'snapshots')).sort();
   const listJson = async () => {
     const r = await otp(['list', '--json']);
     assert.equal(r.code, 0, r.stderr);
@@ -102,6 +100,8 @@ describe('coffer otp', () => {
     const rows = JSON.parse(json.stdout);
     assert.equal(rows.length, 9);
     assert.equal((await vaultRecords()).length, 1);
+    const snaps = await runCoffer(['snapshots', '--json', '--tag', 'coffer-otp'], { env });
+    assert.deepEqual(JSON.parse(snaps.stdout).map((x: { id: string }) => x.id), await vaultRecords());
   });
 
   it('prints the codes of expected.json at fixed times, and advances HOTP counters', async () => {
@@ -279,6 +279,25 @@ describe('coffer otp', () => {
     assert.equal((await otp(['import', out], { env: fresh })).code, 0);
     const again = await otp(['list', '--json'], { env: fresh });
     assert.deepEqual(JSON.parse(again.stdout), JSON.parse((await otp(['list', '--json'])).stdout));
+  });
+
+  it('exports exactly what it imported from Aegis: notes, icons, groups, favourites, unknown fields', async () => {
+    const original = parseJson(fs.readFileSync(path.join(DIR, 'aegis-plain.json'), 'utf8'), 'v') as JsonObject;
+    const db = original.db as JsonObject;
+    const entries = db.entries as JsonObject[];
+    Object.assign(entries[0]!, { icon: 'iVBORw0KGgo=', icon_mime: 'image/png', icon_hash: 'cd'.repeat(32), x_future: [1, { y: null }] });
+    (entries[4]!.info as JsonObject).counter = 9223372036854775000n;
+    db.x_db_future = 'kept';
+    const input = path.join(dir, 'rich.json');
+    fs.writeFileSync(input, stringifyJson(original));
+    const fresh = testEnv({ COFFER_REPOSITORY: path.join(dir, 'repo-rich') });
+    assert.equal((await runCoffer(['init'], { env: fresh })).code, 0);
+    const r = await otp(['import', input], { env: fresh });
+    assert.equal(r.code, 0, r.stderr);
+    const out = path.join(dir, 'rich-export.json');
+    assert.equal((await otp(['export', '--output', out, '--plain'], { env: fresh })).code, 0);
+    const exported = parseJson(fs.readFileSync(out, 'utf8'), 'e') as JsonObject;
+    assert.equal(stringifyJson(exported.db!), stringifyJson(db));
   });
 
   it('shows a URI, and a terminal QR code that decodes back to it', async () => {
