@@ -66,6 +66,7 @@ describe('recovery kit end to end', { timeout: 600_000 }, () => {
   const splitFile = path.join(dir, 'split.txt');
   const localCopy = path.join(dir, 'usb');
   const restDir = path.join(dir, 'rest');
+  const home3 = path.join(dir, 'home3');
   const secret = Buffer.from(`BitLocker recovery key: 123456-654321-${randomBytes(10).toString('hex')}\n`);
   let serve: ServeProcess | undefined;
   let s3: S3Server | undefined;
@@ -94,7 +95,9 @@ describe('recovery kit end to end', { timeout: 600_000 }, () => {
   it('backs up, adds copies and a secret, prints a kit and a split kit', async () => {
     const env = homeEnv(home1, s3Env);
     const run = async (args: string[], input?: string) => {
+      const t0 = Date.now();
       const r = await runCoffer(args, { env, ...(input !== undefined ? { input } : {}) });
+      if (process.env.KIT_TIMING) console.error(`${Date.now() - t0} ms: coffer ${args.join(' ')}`);
       assert.equal(r.code, 0, `coffer ${args.join(' ')}: ${r.stderr}`);
       return r;
     };
@@ -112,6 +115,8 @@ describe('recovery kit end to end', { timeout: 600_000 }, () => {
     await run(['kit', '--split', '2of3', '--output', splitFile]);
     await run(['kit', '--output', kitFile]);
     kitText = fs.readFileSync(kitFile, 'utf8');
+    const cur = await runCoffer(['kit', '--retire', line(kitText, 'Kit-ID')], { env });
+    assert.equal(cur.code, 2, cur.stderr); // the current kit cannot be retired
     assert.match(line(kitText, 'Recovery-Key'), /^[0-7][0-9A-Z]{3}(-[0-9A-Z]{4}){7}$/);
     assert.equal(line(kitText, 'Copies'), String(copies.length));
     assert.equal(line(kitText, 'Secret.1'), `bitlocker-laptop (${secret.length} bytes)`);
@@ -192,7 +197,6 @@ describe('recovery kit end to end', { timeout: 600_000 }, () => {
     const vault = await openAegisVault(parseAegisFile(dump.stdout, 'vault'), key, platform.crypto, 'vault');
     assert.match(JSON.stringify(vault.db), /JBSWY3DPEHPK3PXP/);
     // recover: a new primary and config from the local copy, with a new password.
-    const home3 = path.join(dir, 'home3');
     const env3 = homeEnv(home3, { ...s3Env, COFFER_PASSWORD: 'new-password' });
     const rec = await runCoffer(['recover', '--kit', kitFile, '--copy', 'usb'], { env: env3 });
     assert.equal(rec.code, 0, rec.stderr);
@@ -212,7 +216,7 @@ describe('recovery kit end to end', { timeout: 600_000 }, () => {
     assert.equal(k.code, 0, k.stderr);
   });
 
-  it('two of three shares rebuild a key that opens a copy; one share is refused', async () => {
+  it('two of three shares rebuild a key that opens a copy; one share is refused; kit --retire', async () => {
     const env = strangerEnv(home2);
     const shares = [1, 2, 3].map((n) => `${splitFile}.share${n}`);
     let firstKey = '';
@@ -229,6 +233,13 @@ describe('recovery kit end to end', { timeout: 600_000 }, () => {
     assert.equal(one.code, 2);
     assert.match(one.stderr, /^coffer: need 2 shares, got 1$/m);
     noStack(one.stderr);
+    // The split kit retired (from the recovered config): its key opens nothing any more.
+    const splitId = line(fs.readFileSync(splitFile, 'utf8'), 'Kit-ID');
+    const retire = await runCoffer(['kit', '--retire', splitId], { env: homeEnv(home3, { COFFER_PASSWORD: 'new-password' }) });
+    assert.equal(retire.code, 0, retire.stderr);
+    assert.match(retire.stderr, /^usb: removed key /m);
+    const gone = await runRestic(restics[0]!, ['-r', localCopy, 'cat', 'config'], { env: strangerEnv(home2, { RESTIC_PASSWORD: firstKey }) });
+    assert.notEqual(gone.code, 0);
   });
 
   it('a one-character typo in the key is refused with exit 2, a clear message and no connection', async () => {

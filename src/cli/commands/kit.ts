@@ -20,6 +20,7 @@ import { keySha8, parseKit, renderKitText, SPLIT_2OF3, type Kit, type KitCopy } 
 import { formatRecoveryKey, generateRecoveryKey, parseRecoveryKey } from '../../core/kit/recovery-key.js';
 import { combineMnemonics, splitMnemonic } from '../../core/kit/slip39.js';
 import { addKey, openRepository } from '../../core/repository/open.js';
+import { decodeKeyFile } from '../../core/format/key-file.js';
 import type { Repository } from '../../core/repository/repository.js';
 import { emptyConfig, loadConfig, saveConfig, type CofferConfig, type KitInfo } from '../../node/config.js';
 import { copyBackend } from '../../node/open-copy.js';
@@ -330,10 +331,44 @@ async function verifyKit(cli: Cli, file: string): Promise<number> {
   return failed.length || missing.length ? 1 : 0;
 }
 
+/** Removes an older kit's key files (user coffer-recovery, host coffer-kit-ID) from the primary and every copy. */
+async function retireKit(cli: Cli, id: string): Promise<number> {
+  if (!/^[0-9a-f]{6,64}$/.test(id)) throw new CofferError('bad-input', `invalid kit ID "${id}"`);
+  const config = loadConfig(cli.env);
+  if (config?.kit?.id === id) throw new CofferError('bad-input', `kit ${id} is the current kit: print a new one first ("coffer kit"), then retire this one`);
+  const primary = await openPrimary(cli, config);
+  const targets: { name: string; open: () => Promise<Repository> }[] = [
+    { name: 'primary', open: async () => primary },
+    ...(config?.copies ?? []).map((c) => ({ name: c.name, open: () => openCopyFor(cli, c) })),
+  ];
+  let removed = 0;
+  const failed: string[] = [];
+  for (const t of targets) {
+    try {
+      const repo = await t.open();
+      for (const keyId of await repo.listIds('keys')) {
+        const kf = decodeKeyFile(await repo.backend.get({ type: 'keys', name: keyId }, undefined, { signal: cli.signal }), `keys/${keyId}`);
+        if (kf.username !== RECOVERY_USER || kf.hostname !== `coffer-kit-${id}`) continue;
+        if (keyId === repo.keyId) continue; // never the key this session opened with
+        await repo.backend.delete({ type: 'keys', name: keyId }, { signal: cli.signal });
+        removed++;
+        cli.warn(`${t.name}: removed key ${keyId.slice(0, 8)} of kit ${id}`);
+      }
+      if (repo !== primary) await repo.backend.close?.();
+    } catch (e) {
+      if (isCofferError(e, 'cancelled')) throw e;
+      failed.push(t.name);
+      cli.warn(`coffer: could not retire kit ${id} in ${t.name}: ${(e as Error).message}`);
+    }
+  }
+  cli.info(`kit ${id}: ${removed} key file(s) removed${failed.length ? `; not reached: ${failed.join(', ')}` : ''}`);
+  return failed.length ? 1 : 0;
+}
+
 const command: Command = {
   name: 'kit',
   summary: 'Print a recovery kit (a new recovery key added to the primary and every copy).',
-  usage: '[--output FILE] [--format txt|html] [--split 2of3] [--print-secrets] [--no-credentials] | --join SHARE-FILE... | --verify KIT',
+  usage: '[--output FILE] [--format txt|html] [--split 2of3] [--print-secrets] [--no-credentials] | --join SHARE-FILE... | --verify KIT | --retire KIT-ID',
   help: `Options:
   -o, --output FILE        write the kit to FILE (default: stdout); with --split also FILE.share1..3
       --format F           txt (default) or html (a printable page with a QR code; print it to PDF
@@ -342,7 +377,8 @@ const command: Command = {
       --print-secrets      print the kept secrets' values on the kit (base64)
       --no-credentials     print *** instead of passwords inside copy URLs
       --join               rebuild the recovery key (and the kit) from two share files
-      --verify KIT         check that the kit's key still opens every copy it names`,
+      --verify KIT         check that the kit's key still opens every copy it names
+      --retire KIT-ID      remove an older kit's key files from the primary and every copy`,
   options: {
     output: { type: 'string', short: 'o' },
     format: { type: 'string' },
@@ -351,6 +387,7 @@ const command: Command = {
     'no-credentials': { type: 'boolean' },
     join: { type: 'boolean' },
     verify: { type: 'string' },
+    retire: { type: 'string' },
   },
   run(cli, values, positionals) {
     return guarded(cli, async () => {
@@ -358,6 +395,8 @@ const command: Command = {
       if (positionals.length) throw new CofferError('usage', `unexpected argument "${positionals[0]}" (see "coffer kit --help")`);
       const v = str(values.verify);
       if (v) return verifyKit(cli, v);
+      const retire = str(values.retire);
+      if (retire) return retireKit(cli, retire);
       return makeKit(cli, values);
     });
   },
