@@ -54,6 +54,19 @@ export interface DiffInfo {
   readonly removed: { files: number; dirs: number; bytes: number };
 }
 
+/** One OTP entry as the page sees it: a code, never the secret. */
+export interface OtpCodeInfo {
+  readonly index: number;
+  readonly issuer: string;
+  readonly name: string;
+  readonly type: string;
+  /** Absent for types the web app does not compute (HOTP needs a counter write: use the CLI). */
+  readonly code?: string;
+  readonly period?: number;
+  readonly secondsLeft?: number;
+  readonly note?: string;
+}
+
 export type WorkerRequest =
   | { op: 'unlock'; repo: string; password: string; remember: boolean }
   | { op: 'unlockRemembered'; repo: string }
@@ -65,6 +78,9 @@ export type WorkerRequest =
   | { op: 'read'; snapshot: string; path: string; max: number }
   | { op: 'diff'; a: string; b: string; limit: number }
   | { op: 'search'; snapshot: string; query: string; limit: number }
+  /** Opens the OTP vault with the password typed again (the worker does not keep it after unlock). */
+  | { op: 'otpOpen'; password: string }
+  | { op: 'otpCodes' }
   /** Streams a file or a folder (as a zip) into the transferred MessagePort (see StreamPull). */
   | { op: 'stream'; snapshot: string; path: string; kind: 'file' | 'zip' };
 
@@ -79,6 +95,8 @@ export interface WorkerResults {
   read: { size: number; bytes: ArrayBuffer };
   diff: DiffInfo;
   search: { path: string; entry: EntryInfo }[];
+  otpOpen: { entries: number; exists: boolean };
+  otpCodes: OtpCodeInfo[] | null;
   stream: { size?: number };
 }
 

@@ -16,6 +16,7 @@ import type { WorkerClient } from './worker-client.js';
 import './views/snapshots.js';
 import './views/files.js';
 import './views/diff.js';
+import './views/otp.js';
 
 const IDLE_MS = 15 * 60_000;
 const THEMES = ['auto', 'light', 'dark'] as const;

@@ -22,7 +22,10 @@ import { loadMasterIndex, type MasterIndex } from '../../core/repository/master-
 import { openRepository, unlockMasterKey } from '../../core/repository/open.js';
 import { Repository } from '../../core/repository/repository.js';
 import { loadSnapshots, type SnapshotEntry } from '../../core/repository/snapshots.js';
-import type { DiffInfo, EntryInfo, SnapshotInfo } from '../protocol.js';
+import { secondsLeft, steam, totp } from '../../core/otp/codes.js';
+import { loadOtpVault } from '../../core/otp/store.js';
+import { vaultItems, type VaultItem } from '../../core/otp/vault.js';
+import type { DiffInfo, EntryInfo, OtpCodeInfo, SnapshotInfo } from '../protocol.js';
 import { ZipWriter } from '../zip.js';
 
 const ms = (t: GoTime): number => t.sec * 1000 + Math.floor(t.nsec / 1e6);
@@ -35,6 +38,7 @@ export class Session {
   private indexP: Promise<MasterIndex> | undefined;
   private loaderP: Promise<TreeLoader> | undefined;
   private snaps: SnapshotEntry[] | undefined;
+  private otp: VaultItem[] | undefined;
 
   private constructor(readonly repo: Repository) {}
 
@@ -222,6 +226,18 @@ export class Session {
     };
   }
 
+  /** Opens the OTP vault (the newest `coffer-otp` record) with the password typed again. */
+  async otpOpen(password: string): Promise<{ entries: number; exists: boolean }> {
+    const v = await loadOtpVault(this.repo, password);
+    this.otp = vaultItems(v.db);
+    return { entries: this.otp.length, exists: v.recordId !== undefined };
+  }
+
+  /** The codes now, or null while the vault is closed. Secrets stay here. */
+  otpCodes(nowMs: number): OtpCodeInfo[] | null {
+    return this.otp ? this.otp.map((i) => otpCode(i, nowMs)) : null;
+  }
+
   /** Entries whose name contains `query` (case-insensitive), depth first, at most `limit`. */
   async search(snapshot: string, query: string, limit: number): Promise<{ path: string; entry: EntryInfo }[]> {
     const loader = await this.loader();
@@ -239,6 +255,16 @@ export class Session {
     await walk((await this.snapshot(snapshot)).snapshot.tree, '');
     return out;
   }
+}
+
+export function otpCode(item: VaultItem, nowMs: number): OtpCodeInfo {
+  const e = item.entry;
+  const base = { index: item.index, issuer: e.issuer, name: e.name, type: e.type };
+  const at = BigInt(Math.floor(nowMs / 1000));
+  if (e.type === 'totp' && e.algorithm !== 'MD5') return { ...base, code: totp(e.secret, at, e.algorithm, e.digits, e.period!), period: e.period!, secondsLeft: secondsLeft(at, e.period!) };
+  if (e.type === 'steam') return { ...base, code: steam(e.secret, at, e.period), period: e.period ?? 30, secondsLeft: secondsLeft(at, e.period ?? 30) };
+  if (e.type === 'hotp') return { ...base, note: 'HOTP: run "coffer otp code" (each code advances the stored counter)' };
+  return { ...base, note: `Coffer does not compute ${e.type} codes yet` };
 }
 
 export function entryInfo(n: TreeNode): EntryInfo {

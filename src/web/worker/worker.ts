@@ -105,6 +105,14 @@ async function handle(req: WorkerRequest, ports: readonly MessagePort[]): Promis
       return { value: await need().diff(req.a, req.b, req.limit) };
     case 'search':
       return { value: await need().search(req.snapshot, req.query, req.limit) };
+    case 'otpOpen': {
+      let password: string | undefined = req.password;
+      const r = await need().otpOpen(password);
+      password = undefined;
+      return { value: r };
+    }
+    case 'otpCodes':
+      return { value: need().otpCodes(Date.now()) };
     case 'stream': {
       const port = ports[0];
       if (!port) throw new Error('stream without a port');
