@@ -19,6 +19,12 @@ export const THUMB_LONG_MAX = 600;
 export const THUMB_QUALITY = 70;
 export const PREVIEW_LONG = 1920;
 export const PREVIEW_QUALITY = 80;
+/**
+ * libwebp effort for previews: 1 instead of the default 4 encodes a 1920 px preview in ~230 ms
+ * instead of ~620 ms here, for files ~20 % larger (previews load one at a time; thumbnails,
+ * loaded by the screenful, keep the default effort).
+ */
+export const PREVIEW_EFFORT = 1;
 
 export interface Rendered {
   readonly thumb: Uint8Array;
@@ -65,7 +71,7 @@ export async function renderImage(bytes: Uint8Array): Promise<Rendered> {
     const raw = () => sharp(raster.data, { raw: { width: raster.info.width, height: raster.info.height, channels: raster.info.channels } });
     const ts = thumbSize(w, h);
     const [preview, thumb, small] = await Promise.all([
-      raw().webp({ quality: PREVIEW_QUALITY }).toBuffer(),
+      raw().webp({ quality: PREVIEW_QUALITY, effort: PREVIEW_EFFORT }).toBuffer(),
       raw().resize(ts.w, ts.h, { fit: 'fill' }).webp({ quality: THUMB_QUALITY }).toBuffer(),
       raw().resize(100, 100, { fit: 'inside' }).ensureAlpha().raw().toBuffer({ resolveWithObject: true }),
     ]);
