@@ -51,6 +51,8 @@ export interface WebAppOptions {
   readonly protocol: (req: Request, user: WebUser | undefined, info?: { remoteAddress?: string }) => Promise<Response>;
   /** Paths the protocol serves only with a session (coffer web: everything but the app). */
   readonly protocolNeedsSession: boolean;
+  /** More JSON routes for signed-in users: `GET /api/<name>` (the status, later the inbox and shares). */
+  readonly api?: Readonly<Record<string, (user: WebUser) => Promise<unknown>>>;
   /** The body of `/api/info` for a signed-in user. */
   readonly info: (user: WebUser) => Promise<Record<string, unknown>> | Record<string, unknown>;
   /** Host names (no port) accepted besides loopback names; 'any' turns the check off. */
@@ -173,6 +175,8 @@ export function createWebApp(opts: WebAppOptions): WebApp {
     if (p === '/api' || p.startsWith('/api/')) {
       if (!user) return new Response(JSON.stringify({ error: 'not signed in', login: opts.verify ? '/login' : null }) + '\n', { status: 401, headers: { 'Content-Type': 'application/json' } });
       if (p === '/api/info' && isGet) return json(await opts.info(user));
+      const extra = opts.api?.[p.slice('/api/'.length)];
+      if (extra && isGet && Object.hasOwn(opts.api!, p.slice('/api/'.length))) return json(await extra(user));
       return text(404, 'Not Found');
     }
     if (opts.protocolNeedsSession && !user) return text(401, 'Not signed in');

@@ -62,7 +62,7 @@ export function createServeWeb(o: ServeWebOptions): WebApp {
     info: (user) => {
       let repos: string[] = [];
       if (o.dir && !(o.privateRepos && user.name === undefined)) repos = findRepositories(o.dir, o.privateRepos ? user.name : '');
-      return { version: PROGRAM_VERSION.split(' ')[1] ?? PROGRAM_VERSION, repo: repos[0] ?? null, repos, ...(user.name !== undefined ? { user: user.name } : {}), features: ['snapshots', 'files', 'download', 'zip', 'diff', 'remember'] };
+      return { version: PROGRAM_VERSION.split(' ')[1] ?? PROGRAM_VERSION, repo: repos[0] ?? null, repos, ...(user.name !== undefined ? { user: user.name } : {}), features: ['snapshots', 'files', 'download', 'zip', 'diff', 'remember', 'otp'] };
     },
     allowedHosts: o.allowedHosts,
     secure: o.secure,

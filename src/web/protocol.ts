@@ -22,6 +22,8 @@ export interface SnapshotInfo {
   /** From the summary (restic ≥ 0.17 and Coffer): bytes and files processed. */
   readonly size?: number;
   readonly files?: number;
+  /** Bytes the backup added to the repository (packed), from the summary. */
+  readonly added?: number;
   /** Seconds the backup took, from the summary. */
   readonly duration?: number;
   /** Coffer's own records (tag coffer-internal): hidden by default. */

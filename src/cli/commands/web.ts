@@ -10,6 +10,7 @@ import { listenServer } from '../../server/node-listener.js';
 import { createRestApp } from '../../server/rest-app.js';
 import { createWebApp, newToken } from '../../server/web-app.js';
 import { loadWebAssets } from '../../server/web-assets.js';
+import { offlineStatus } from '../../server/web-status.js';
 import { flag, str, type Command } from '../command.js';
 import { parseListen } from './serve.js';
 
@@ -67,7 +68,8 @@ Options:
         return p === '/repo' || p.startsWith('/repo/') ? rest(req) : new Response('Not Found', { status: 404 });
       },
       protocolNeedsSession: true,
-      info: () => ({ version: PROGRAM_VERSION.split(' ')[1] ?? PROGRAM_VERSION, repo: '/repo/', repos: ['/repo/'], features: ['snapshots', 'files', 'download', 'zip', 'diff', 'remember'] }),
+      api: { status: () => offlineStatus(cli.env) },
+      info: () => ({ version: PROGRAM_VERSION.split(' ')[1] ?? PROGRAM_VERSION, repo: '/repo/', repos: ['/repo/'], features: ['snapshots', 'files', 'download', 'zip', 'diff', 'remember', 'otp', 'status'] }),
       allowedHosts: LOOPBACK.has(host) || host === '0.0.0.0' || host === '::' ? [] : [host.includes(':') ? `[${host}]` : host],
       ...(log ? { log } : {}),
     });

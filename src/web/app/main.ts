@@ -17,6 +17,7 @@ import './views/snapshots.js';
 import './views/files.js';
 import './views/diff.js';
 import './views/otp.js';
+import './views/status.js';
 
 const IDLE_MS = 15 * 60_000;
 const THEMES = ['auto', 'light', 'dark'] as const;

@@ -89,7 +89,7 @@ export class Session {
         tags: [...(s.tags ?? [])],
         tree: s.tree,
         ...(s.parent ? { parent: s.parent } : {}),
-        ...(sum ? { size: sum.totalBytesProcessed, files: sum.totalFilesProcessed, duration: Math.max(0, (ms(sum.backupEnd) - ms(sum.backupStart)) / 1000) } : {}),
+        ...(sum ? { size: sum.totalBytesProcessed, files: sum.totalFilesProcessed, added: sum.dataAddedPacked, duration: Math.max(0, (ms(sum.backupEnd) - ms(sum.backupStart)) / 1000) } : {}),
         internal: (s.tags ?? []).includes(INTERNAL_TAG),
       };
     });
