@@ -132,3 +132,34 @@ describe('drill engine', () => {
     assert.equal(r.verdict, 'fail');
   });
 });
+
+describe('drill scratch target on disk', () => {
+  it('compares mode, mtime, size and symlink targets with the snapshot', async () => {
+    const fs = await import('node:fs');
+    const path = await import('node:path');
+    const { DrillFsSink } = await import('../../src/cli/commands/drill.js');
+    const { tempDir } = await import('../helpers/paths.js');
+    const { utf8Encode } = await import('../../src/core/bytes.js');
+    const { fromUnixNanos } = await import('../../src/core/format/go-time.js');
+    const root = path.join(tempDir('coffer-drill-sink-'), 't');
+    const sink = new DrillFsSink(root);
+    const t = fromUnixNanos(1_700_000_000_123_456_000n, 0);
+    const name = utf8Encode('f.txt');
+    const node = { name, type: 'file' as const, mode: 0o640, mtime: t, atime: t, ctime: t, uid: process.getuid!(), gid: process.getgid!(), size: 3, content: [] };
+    const w = await sink.createFile([name]);
+    await w.write(0, utf8Encode('abc'));
+    await w.close();
+    await sink.setMetadata([name], node);
+    assert.equal(await sink.checkMetadata([name], node), undefined);
+    fs.chmodSync(path.join(root, 'f.txt'), 0o600);
+    assert.match((await sink.checkMetadata([name], node))!, /mode 600, the snapshot says 640/);
+    fs.chmodSync(path.join(root, 'f.txt'), 0o640);
+    fs.utimesSync(path.join(root, 'f.txt'), 1_600_000_000, 1_600_000_000);
+    assert.match((await sink.checkMetadata([name], node))!, /modification time differs/);
+    assert.match((await sink.checkMetadata([name], { ...node, size: 4 }))!, /size 3, the snapshot says 4/);
+    fs.symlinkSync('elsewhere', path.join(root, 'l'));
+    const link = { ...node, name: utf8Encode('l'), type: 'symlink' as const, linktarget: 'f.txt' };
+    assert.match((await sink.checkMetadata([link.name], link))!, /symlink target differs/);
+    assert.match((await sink.checkMetadata([utf8Encode('missing')], node))!, /not restored \(ENOENT\)/);
+  });
+});

@@ -14,7 +14,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { CofferError } from '../../core/errors.js';
-import { DEFAULT_SAMPLE, runDrill } from '../../core/engine/drill/drill.js';
+import { DEFAULT_SAMPLE, runDrill, type DrillSink } from '../../core/engine/drill/drill.js';
+import type { RelPath } from '../../core/engine/restore/sink.js';
+import { toUnixNanos } from '../../core/format/go-time.js';
+import type { TreeNode } from '../../core/format/types.js';
 import type { KitCopy } from '../../core/kit/kit-text.js';
 import { appendDrill } from '../../node/config.js';
 import { FsRestoreSink } from '../../node/fs-sink.js';
@@ -22,6 +25,38 @@ import { copyBackend } from '../../node/open-copy.js';
 import { flag, str, type Command } from '../command.js';
 import type { Cli } from '../context.js';
 import { entryOfKitCopy, guarded, kitCopy, kitKey, readKitFile } from './kit.js';
+
+/** The scratch target on disk, able to compare restored metadata with the snapshot. */
+export class DrillFsSink extends FsRestoreSink implements DrillSink {
+  constructor(private readonly rootDir: string) {
+    super(rootDir);
+  }
+
+  async checkMetadata(p: RelPath, node: TreeNode): Promise<string | undefined> {
+    const full = Buffer.concat([Buffer.from(this.rootDir), ...p.flatMap((n) => [Buffer.from('/'), Buffer.from(n)])]);
+    let st: fs.BigIntStats;
+    try {
+      st = await fs.promises.lstat(full, { bigint: true });
+    } catch (e) {
+      return `not restored (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`;
+    }
+    if (node.type === 'symlink') {
+      if (!st.isSymbolicLink()) return 'restored, but not as a symlink';
+      const target = Buffer.from(await fs.promises.readlink(full, { encoding: 'buffer' }));
+      const want = node.linktargetRaw ?? Buffer.from(node.linktarget ?? '', 'utf8');
+      return target.equals(Buffer.from(want)) ? undefined : `symlink target differs from the snapshot`;
+    }
+    if (!st.isFile()) return 'restored, but not as a file';
+    if (node.size !== undefined && st.size !== BigInt(node.size)) return `size ${st.size}, the snapshot says ${node.size}`;
+    if (node.mode !== undefined && (Number(st.mode) & 0o777) !== (node.mode & 0o777)) {
+      return `mode ${(Number(st.mode) & 0o777).toString(8)}, the snapshot says ${(node.mode & 0o777).toString(8)}`;
+    }
+    const want = toUnixNanos(node.mtime);
+    const diff = st.mtimeNs > want ? st.mtimeNs - want : want - st.mtimeNs;
+    if (diff >= 1000n) return `modification time differs from the snapshot by ${diff} ns`; // utimes keeps microseconds
+    return undefined;
+  }
+}
 
 const CREDENTIAL_VARS = /^(AWS_|S3_|RESTIC_REST_|RCLONE_|COFFER_S3_|COFFER_SFTP_|COFFER_RCLONE_)|^SSH_AUTH_SOCK$|^PATH$|^LANG$|^TZ$/;
 
@@ -75,7 +110,7 @@ async function drill(cli: Cli, values: Record<string, unknown>): Promise<number>
       {
         platform,
         backend: (c) => copyBackend(entryOfKitCopy(c), { env, retry: { retries: 2, baseDelayMs: 300, maxDelayMs: 1000 } }),
-        sink: async (label) => new FsRestoreSink(path.join(home, 'restore', `${++n}-${label}`)),
+        sink: async (label) => new DrillFsSink(path.join(home, 'restore', `${++n}-${label}`)),
         now: () => performance.now(),
         owner: { ...cli.lockOwner(), username: 'coffer-drill' },
         signal: cli.signal,

@@ -25,7 +25,7 @@ import { loadSnapshots, type SnapshotEntry } from '../../repository/snapshots.js
 import type { Platform } from '../../platform.js';
 import { isRecordSnapshot, recordKindOf, writeRecord } from '../records/records.js';
 import { restore } from '../restore/restorer.js';
-import type { RestoreSink } from '../restore/sink.js';
+import type { RelPath, RestoreSink } from '../restore/sink.js';
 import { verifyRestored, type RestoredFile } from '../restore/verify.js';
 import { TreeLoader, walkTree, type WalkEntry } from '../walk/tree-walker.js';
 import { readSettingsRecord } from '../settings/settings.js';
@@ -79,12 +79,18 @@ export interface DrillReport {
   copies: CopyDrill[];
 }
 
+/** A scratch restore target that can also compare what it holds with the snapshot's metadata. */
+export interface DrillSink extends RestoreSink {
+  /** Mode, mtime, symlink target of `path` against `node`; a problem's description, or undefined. */
+  checkMetadata?(path: RelPath, node: TreeNode): Promise<string | undefined>;
+}
+
 export interface DrillPorts {
   readonly platform: Platform;
   /** The storage of a copy (credentials from the drill's environment only). */
   backend(copy: KitCopy): Backend;
   /** A fresh, empty scratch target for one restore (label: copy and snapshot). */
-  sink(label: string): Promise<RestoreSink>;
+  sink(label: string): Promise<DrillSink>;
   /** Milliseconds, monotonic. */
   now(): number;
   readonly owner: LockOwner;
@@ -321,6 +327,13 @@ async function restoreWhole(repo: Repository, index: MasterIndex, e: SnapshotEnt
   const res = await restore(repo, index, e.snapshot.tree, sink, { ...(ports.signal ? { signal: ports.signal } : {}), events: { onFileDone: onFirst } });
   for (const err of res.errors) r.failures.push({ code: 'corrupt-data', detail: `snapshot ${e.id.slice(0, 8)}: ${err.path}: ${err.message}` });
   await verify(repo, index, res.restoredFiles, sink, r, e);
+  if (sink.checkMetadata) {
+    await walkTree(new TreeLoader(repo, index), e.snapshot.tree, async (w) => {
+      if (w.node.type !== 'file' && w.node.type !== 'symlink') return;
+      const problem = await sink.checkMetadata!(w.rawPath, w.node);
+      if (problem) r.failures.push({ code: 'corrupt-data', detail: `snapshot ${e.id.slice(0, 8)}: ${w.path}: ${problem}` });
+    });
+  }
 }
 
 async function verify(repo: Repository, index: MasterIndex, files: readonly RestoredFile[], sink: RestoreSink, r: CopyDrill, e: SnapshotEntry): Promise<void> {
@@ -384,6 +397,7 @@ async function restoreSample(repo: Repository, index: MasterIndex, e: SnapshotEn
         at += blob.length;
       }
       await writer.close();
+      await sink.setMetadata(rawPath, node);
       onFirst();
       restored.push({ path: w.path, rawPath, node });
     } catch (err) {
@@ -392,5 +406,9 @@ async function restoreSample(repo: Repository, index: MasterIndex, e: SnapshotEn
     }
   }
   await verify(repo, index, restored, sink, r, e);
+  for (const f of restored) {
+    const problem = await sink.checkMetadata?.(f.rawPath, f.node);
+    if (problem) r.failures.push({ code: 'corrupt-data', detail: `snapshot ${e.id.slice(0, 8)}: ${f.path}: ${problem}` });
+  }
   if (chosen.size === 0 && files.length > 0) throw new CofferError('internal', 'sample selection chose nothing');
 }
