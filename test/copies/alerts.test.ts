@@ -1,10 +1,9 @@
 /**
  * Status and alerts end to end on local copies: a copy that is current, checked, drilled (a
- * drill record written the way the drill writes it) and named by the kit makes status safe
+ * `coffer drill --kit`, which records its result in the copy) and named by `coffer kit` makes status safe
  * (exit 0); a backup that is not synced makes it unsafe (snapshots-missing, exit 1) and fires
  * every channel once (a local HTTP receiver, a Healthchecks-style ping URL, a fake sendmail and a
- * command hook), not again the same day; a sync makes it safe and sends "recovered". A scheduled
- * run logs its steps, and when a copy disappears it sends a failure alert.
+ * command hook), not again the same day; a sync makes it safe and sends "recovered".
  */
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -13,10 +12,6 @@ import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 import { tempDir } from '../helpers/paths.js';
 import { runCoffer, testEnv } from '../helpers/run.js';
-import { writeRecord } from '../../src/core/engine/records/records.js';
-import { loadConfig, saveConfig } from '../../src/node/config.js';
-import { openCopyRepository } from '../../src/node/open-copy.js';
-import { nodePlatform } from '../../src/node/platform.js';
 
 interface Hit {
   method: string;
@@ -82,15 +77,10 @@ function events(): string[] {
   return hits.filter((h) => h.url === '/hook').map((h) => (JSON.parse(h.body) as { event: string }).event);
 }
 
-/** Makes the copy look drilled and kitted: a drill record in it, the kit naming its key. */
-async function drillAndKit(copyUrl: string): Promise<void> {
-  const platform = await nodePlatform();
-  const repo = await openCopyRepository(copyUrl, { password: 'test-password', platform });
-  const at = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
-  const drill = { kitId: 'a1b2c3d4e5f6', startedAt: at, mode: 'sample', verdict: 'pass', copies: [{ name: 'usb', verdict: 'pass', reason: null, failures: [] }] };
-  await writeRecord(repo, 'drill', [{ name: 'drill.json', data: Buffer.from(JSON.stringify(drill)) }], { owner: { hostname: 'test', username: 'test', pid: process.pid } });
-  const config = loadConfig(env)!;
-  saveConfig({ ...config, kit: { id: 'a1b2c3d4e5f6', createdAt: at, copies: { usb: { repositoryId: repo.config.id, keyId: repo.keyId } } } }, env);
+/** The real kit and drill: the kit names the copy's key, the drill records its result in the copy. */
+async function drillAndKit(): Promise<void> {
+  await coffer(['kit', '--output', path.join(dir, 'kit.txt')]);
+  await coffer(['drill', '--kit', path.join(dir, 'kit.txt'), '--all', '-q']);
 }
 
 test('status: safe, then unsafe with alerts on every channel once, then recovered', { timeout: 60_000 }, async () => {
@@ -100,11 +90,12 @@ test('status: safe, then unsafe with alerts on every channel once, then recovere
   await coffer(['sync']);
   const unsafe = JSON.parse((await coffer(['status', '--json'], 1)).stdout) as { reasons: { code: string }[] };
   assert.deepEqual(unsafe.reasons.map((r) => r.code), ['no-kit', 'never-drilled']);
-  await drillAndKit(usb);
+  await drillAndKit();
   const safe = JSON.parse((await coffer(['status', '--json'])).stdout) as Record<string, any>;
   assert.equal(safe.verdict, 'safe');
   assert.deepEqual(safe.reasons, []);
   assert.equal(safe.copies[0].lastDrill.verdict, 'pass');
+  assert.equal(safe.kit.id, /^Kit-ID: (\S+)$/m.exec(fs.readFileSync(path.join(dir, 'kit.txt'), 'utf8'))![1]);
   assert.equal(safe.copies[0].kitKeyPresent, true);
   assert.deepEqual(safe.copies[0].records, { settings: true, secrets: true, otp: true });
   assert.equal(safe.kit.stale, false);
@@ -154,6 +145,21 @@ test('status: safe, then unsafe with alerts on every channel once, then recovere
   assert.equal(mails().length, 2);
   assert.deepEqual(commandRuns().map((r) => r.event), ['unsafe', 'recovered']);
 
+  // backup --sync: the copy never lags, status stays safe and nothing is sent.
+  fs.writeFileSync(path.join(dir, 'src', 'd.txt'), 'd\n');
+  const bs = await coffer(['backup', '--sync', path.join(dir, 'src')]);
+  assert.match(bs.stdout, /^usb: 1 of \d+ snapshots to copy$/m);
+  await coffer(['status', '--alert']);
+  assert.deepEqual(events(), ['unsafe', 'recovered']);
+
+  // A new machine with only the kit: the copy list comes from the copy's settings record.
+  const fresh = path.join(dir, 'fresh');
+  const r = await runCoffer(['copies', 'list', '--kit', path.join(dir, 'kit.txt'), '--copy', 'usb', '--json'], {
+    env: testEnv({ HOME: fresh, XDG_CONFIG_HOME: path.join(fresh, 'c'), XDG_STATE_HOME: path.join(fresh, 's'), XDG_DATA_HOME: path.join(fresh, 'd'), COFFER_PASSWORD: '' }),
+  });
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual((JSON.parse(r.stdout) as { name: string; url: string; inKit: boolean }[]).map((c) => [c.name, c.url, c.inKit]), [['usb', usb, true]]);
+
   // alert test: every channel, with the result of each; a failing receiver is retried 3 times.
   hits.length = 0;
   await coffer(['alert', 'test']);
@@ -161,32 +167,4 @@ test('status: safe, then unsafe with alerts on every channel once, then recovere
   failNext = 3;
   const bad = await coffer(['alert', 'test'], 1);
   assert.match(bad.stderr, /^coffer: alert via webhook http:\/\/127\.0\.0\.1:\d+\/… failed: webhook to 127\.0\.0\.1:\d+ failed after 3 tries: HTTP 500$/m);
-});
-
-test('run-scheduled: steps logged; a vanished copy sends a failure alert and status says unreachable', { timeout: 60_000 }, async () => {
-  const config = loadConfig(env)!;
-  saveConfig({ ...config, schedule: { mode: 'cron', daily: '03:30', drillEveryDays: 7, paths: [path.join(dir, 'src')], installedAt: new Date().toISOString() } }, env);
-  hits.length = 0;
-  fs.writeFileSync(path.join(dir, 'src', 'c.txt'), 'c\n');
-  const r1 = JSON.parse((await coffer(['run-scheduled', '--json'])).stdout) as { ok: boolean; steps: { step: string; ok: boolean }[]; verdict: string };
-  assert.equal(r1.ok, true);
-  // Every step ran: the drill too (never run by a schedule before), with the normal password.
-  assert.deepEqual(r1.steps.map((s) => [s.step, s.ok]), [['backup', true], ['sync', true], ['check', true], ['drill', true]], JSON.stringify(r1.steps));
-  assert.equal(r1.verdict, 'safe');
-  assert.deepEqual(events(), [], 'safe and no failure: nothing sent');
-
-  fs.renameSync(path.join(dir, 'usb'), path.join(dir, 'usb-gone'));
-  const r2 = await coffer(['run-scheduled', '--json'], 1);
-  const run2 = JSON.parse(r2.stdout) as { ok: boolean; steps: { step: string; ok: boolean; error?: string }[]; verdict: string };
-  assert.deepEqual(run2.steps.map((s) => [s.step, s.ok]), [['backup', true], ['sync', false]], 'the weekly check and the drill are not repeated');
-  assert.match(run2.steps[1]!.error!, /^usb: /);
-  assert.equal(run2.verdict, 'unsafe');
-  assert.deepEqual(events(), ['failure', 'unsafe']);
-  const failure = JSON.parse(hits.find((h) => h.url === '/hook')!.body) as { message: string };
-  assert.match(failure.message, /sync failed: usb: /);
-  const log = fs.readFileSync(path.join(dir, 'state', 'coffer', 'runs.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { ok: boolean });
-  assert.deepEqual(log.map((l) => l.ok), [true, false]);
-  const st = JSON.parse((await coffer(['status', '--json', '--offline'], 1)).stdout) as { reasons: { code: string; copy?: string }[]; lastRuns: unknown[] };
-  assert.deepEqual(st.reasons[0], { ...st.reasons[0], code: 'unreachable', copy: 'usb' });
-  assert.equal(st.lastRuns.length, 2);
 });

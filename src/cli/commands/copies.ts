@@ -14,6 +14,7 @@ import {
   copyKindOf,
   polynomialHex,
   redactUrl,
+  readSettingsRecord,
   urlHasPassword,
   writeSettingsRecord,
   type CopyEntry,
@@ -21,7 +22,7 @@ import {
 import { syncCopy } from '../../core/engine/sync/sync.js';
 import { emptyConfig, findCopy, loadConfig, requireConfig, saveConfig, settingsFromConfig, type CofferConfig } from '../../node/config.js';
 import { copyBackend, openCopyRepository } from '../../node/open-copy.js';
-import { flag, list, type Command, type Values } from '../command.js';
+import { flag, list, str, type Command, type Values } from '../command.js';
 import { newKeyKdf, type Cli } from '../context.js';
 
 /** The primary's location: --repo / COFFER_REPOSITORY, else the config's, else the default. */
@@ -240,6 +241,28 @@ async function removeCopy(cli: Cli, name: string, forgetKeys: boolean): Promise<
   return 0;
 }
 
+/**
+ * `copies list --kit KIT --copy NAME`: the copy list as the settings record inside that copy has
+ * it (URLs redacted), read with the kit's recovery key alone: no config needed (a new machine).
+ */
+async function listFromKit(cli: Cli, kitFile: string, copyName: string | undefined): Promise<number> {
+  const kitMod = await import('./kit.js'); // kit.ts imports this module: load it lazily
+  const kit = kitMod.readKitFile(kitFile);
+  const c = copyName ? kitMod.kitCopy(kit, copyName) : kit.copies[0];
+  if (!c) throw new CofferError('bad-input', 'the kit names no copies');
+  const repo = await kitMod.openKitCopy(cli, c, await kitMod.kitKey(cli, kit));
+  try {
+    const rec = await readSettingsRecord(repo, { signal: cli.signal });
+    if (!rec) throw new CofferError('not-found', `copy ${c.name} holds no settings record (it was never synced)`);
+    const pseudo: CofferConfig = { version: 1, primary: { url: '' }, copies: rec.settings.copies, ...(rec.settings.kit ? { kit: rec.settings.kit } : {}), alerts: [] };
+    if (cli.json) cli.out(JSON.stringify(rec.settings.copies.map((x) => copyJson(pseudo, x))));
+    else for (const x of rec.settings.copies) cli.out(`${x.name.padEnd(8)} ${redactUrl(x.url)}  (${x.kind}, repository ${x.repositoryId.slice(0, 10)})`);
+    return 0;
+  } finally {
+    await repo.backend.close?.().catch(() => undefined);
+  }
+}
+
 function listCopies(cli: Cli): number {
   const config = loadConfig(cli.env);
   const copies = config?.copies ?? [];
@@ -262,7 +285,7 @@ function listCopies(cli: Cli): number {
 const command: Command = {
   name: 'copies',
   summary: "Manage the primary's copies: add, list, remove.",
-  usage: 'add NAME URL [--option K=V]... [--credentials-env VAR,...] [--exclude-tag T]... [--only-tag T]... | list [--json] | remove NAME [--forget-keys]',
+  usage: 'add NAME URL [--option K=V]... [--credentials-env VAR,...] [--exclude-tag T]... [--only-tag T]... | list [--json] [--kit KIT --copy NAME] | remove NAME [--forget-keys]',
   help: `A copy is a complete restic repository of its own (local path, sftp:, rest:, s3:, rclone:),
 opened with the primary's password. "add" creates it with the primary's chunker polynomial (so
 syncing uploads only new blobs) or adopts an existing repository with the same polynomial.
@@ -272,13 +295,17 @@ Options:
       --credentials-env VARS  environment variables needed to reach it (names only; for the kit)
       --exclude-tag T         never sync snapshots tagged T (e.g. private)
       --only-tag T            sync only snapshots tagged T (Coffer's records always go)
-      --forget-keys           (remove) also delete Coffer's key files from the copy`,
+      --forget-keys           (remove) also delete Coffer's key files from the copy
+      --kit KIT --copy NAME   (list) read the copy list from that copy's settings record with
+                              the kit's recovery key (on a new machine, without a config)`,
   options: {
     option: { type: 'string', multiple: true, short: 'o' },
     'credentials-env': { type: 'string', multiple: true },
     'exclude-tag': { type: 'string', multiple: true },
     'only-tag': { type: 'string', multiple: true },
     'forget-keys': { type: 'boolean' },
+    kit: { type: 'string' },
+    copy: { type: 'string' },
   },
   async run(cli, values, positionals) {
     const [sub, ...args] = positionals;
@@ -287,7 +314,9 @@ Options:
       return addCopy(cli, values, args[0]!, args[1]!);
     }
     if (sub === 'list' || sub === undefined) {
-      if (args.length) throw new CofferError('bad-input', 'usage: coffer copies list [--json]');
+      if (args.length) throw new CofferError('bad-input', 'usage: coffer copies list [--json] [--kit KIT --copy NAME]');
+      const kitFile = str(values.kit);
+      if (kitFile) return listFromKit(cli, kitFile, str(values.copy));
       return listCopies(cli);
     }
     if (sub === 'remove' || sub === 'rm') {
