@@ -12,6 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
 import { utf8Decode } from '../../src/core/bytes.js';
 import { GALLERY_KIND } from '../../src/core/engine/gallery/build.js';
+import { openGallery, updateGalleryState } from '../../src/core/engine/gallery/read.js';
 import { listRecords } from '../../src/core/engine/records/records.js';
 import { TreeLoader, walkTree } from '../../src/core/engine/walk/tree-walker.js';
 import { decodeGeo, decodeMonths, decodeSearch, decodeShard } from '../../src/core/gallery/index-files.js';
@@ -244,5 +245,35 @@ describe('gallery snapshot: build, incremental, restic interop', { concurrency: 
     const bad = await runCoffer(['-r', repoDir, 'gallery', 'build', g.snapshotId.slice(0, 8)], { env });
     assert.notEqual(bad.code, 0, 'a gallery snapshot is not a backup');
     assert.equal((await runCoffer(['-r', repoDir, 'gallery', 'nope'], { env })).code, 1);
+  });
+  it('openGallery reads on demand; state edits make a snapshot of their own and survive rebuilds', async () => {
+    const repo = await openRepository(new LocalBackend(repoDir), await nodePlatform(), { password: 'test-password' });
+    const g = (await openGallery(repo))!;
+    const newest = g.months.months[0]!;
+    const shard = await g.shard(newest.month);
+    assert.equal(shard.items.length, newest.count);
+    const fav = shard.items[0]!.id;
+    assert.equal((await sharp(await g.thumb(fav)).metadata()).width, shard.items[0]!.thumb.w);
+    const owner = { hostname: 'test', username: 'tester', pid: process.pid };
+    const w = await updateGalleryState(repo, (s) => ({ ...s, favorites: [...s.favorites, fav], albums: [{ id: 'a1', name: 'Paris', items: [fav], cover: fav, created: '2024-06-02T00:00:00Z' }] }), { owner });
+    assert.ok(w);
+    assert.equal(await updateGalleryState(repo, (s) => s, { owner }), undefined, 'no change, no snapshot');
+    const after1 = (await openGallery(repo))!;
+    assert.equal(after1.entry.id, w.id);
+    assert.deepEqual(after1.state.favorites, [fav]);
+    assert.deepEqual((await after1.node('/index/' + newest.month + '.json'))?.content, (await g.node('/index/' + newest.month + '.json'))?.content);
+
+    fs.writeFileSync(path.join(src, '2024', 'IMG_LATE.jpg'), makeJpeg(64, 64, 12, { dateTimeOriginal: '2019:01:01 00:00:01' }));
+    const b = await runCoffer(['-r', repoDir, 'backup', src, '--gallery', '--json'], { env });
+    assert.equal(b.code, 0, b.stderr);
+    const after2 = (await openGallery(repo))!;
+    assert.notEqual(after2.entry.id, w.id);
+    assert.deepEqual(after2.state.favorites, [fav]);
+    assert.equal(after2.state.albums[0]?.name, 'Paris');
+    assert.deepEqual((await after2.shard('2019-01')).items.map((i) => i.name), ['IMG_LATE.jpg']);
+    for (const restic of resticBinaries()) {
+      const c = await runRestic(restic, ['-r', repoDir, 'check'], { env });
+      assert.equal(c.code, 0, `${restic.name}: ${c.stderr}`);
+    }
   });
 });

@@ -302,7 +302,8 @@ async function processOne(repo: Repository, index: MasterIndex, c: Candidate, re
   return { item, thumb: rendered.thumb, preview: rendered.preview, original, ...(rendered.warning ? { warning: rendered.warning } : {}) };
 }
 
-async function saveFile(repo: Repository, saver: BlobSaver, data: Uint8Array): Promise<Id[]> {
+/** Stores a file's bytes (chunked as a backup would) and returns its content IDs. */
+export async function saveFile(repo: Repository, saver: BlobSaver, data: Uint8Array): Promise<Id[]> {
   const content: Id[] = [];
   let start = 0;
   for (const end of chunkBoundaries(repo.config.chunkerPolynomial, data)) {
@@ -444,8 +445,14 @@ export async function buildGallery(repo: Repository, opts: GalleryBuildOptions):
       if (hints.length && JSON.stringify(hints) !== JSON.stringify(it.hints)) items.set(id, { ...it, hints });
     }
 
-    // 4. Write, unless every index file is unchanged.
-    const state = prev?.state ?? EMPTY_STATE;
+    // 4. Write, unless every index file is unchanged. The web app may have saved a new state
+    // (favourites, albums) while we worked: take the newest.
+    let state = prev?.state ?? EMPTY_STATE;
+    const latest = await latestRecordEntry(repo, GALLERY_KIND, o);
+    if (latest && latest.id !== prev?.entry.id) {
+      const stateNode = (await loader.load(latest.snapshot.tree)).nodes.find((n) => n.type === 'file' && utf8Decode(n.name) === 'state.json');
+      if (stateNode) state = decodeState(await readFile(repo, index, stateNode, o));
+    }
     const files = encodeGalleryIndex([...items.values()], state);
     const unchanged = prev !== undefined && todo.length === 0 && files.size === prev.files.size && [...files].every(([k, v]) => bytesEqual(v, prev.files.get(k)));
     const base = { items: items.size, added: todo.length, removed: 0, processed: todo.length, sourcesAdded, warnings };

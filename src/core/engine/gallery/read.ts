@@ -1,0 +1,129 @@
+/**
+ * @module engine/gallery/read
+ * Reading the gallery snapshot (../shared/design/web-gallery.md §3) and writing its user state,
+ * for the web app's worker and the CLI alike (browser-safe).
+ *
+ * - `openGallery` loads the root of the newest gallery snapshot and `months.json`; shards,
+ *   thumbnails, previews and originals load on demand by path, so a page reads only what is on
+ *   screen.
+ * - `updateGalleryState` writes a new gallery snapshot whose tree is the newest one's with only
+ *   `/state.json` replaced (favourites, albums, trash, edits): shards, thumbnails and originals
+ *   stay the same blobs.
+ */
+import { CofferError } from '../../errors.js';
+import { utf8Decode, utf8Encode } from '../../bytes.js';
+import { nowGoTime } from '../../format/go-time.js';
+import { encodeSnapshot } from '../../format/snapshot.js';
+import { encodeTree, sortNodes } from '../../format/tree.js';
+import type { GoTime, Id, Snapshot, TreeNode } from '../../format/types.js';
+import type { CallOpts } from '../../backend/backend.js';
+import { loadBlob } from '../../repository/blob-loader.js';
+import { BlobSaver } from '../../repository/blob-saver.js';
+import { RepositoryLock, type LockOwner } from '../../repository/locks.js';
+import { loadMasterIndex, type MasterIndex } from '../../repository/master-index.js';
+import type { Repository } from '../../repository/repository.js';
+import type { SnapshotEntry } from '../../repository/snapshots.js';
+import { PROGRAM_VERSION } from '../backup/backup.js';
+import { latestRecordEntry } from '../records/records.js';
+import { TreeLoader } from '../walk/tree-walker.js';
+import { canonicalState, decodeMonths, decodeShard, decodeState, EMPTY_STATE, encodeJson, type GalleryState, type Months, type Shard } from '../../gallery/index-files.js';
+import { isItemId } from '../../gallery/item.js';
+import { GALLERY_KIND, saveFile } from './build.js';
+
+export interface OpenedGallery {
+  readonly entry: SnapshotEntry;
+  readonly months: Months;
+  readonly state: GalleryState;
+  /** Bytes of a file of the gallery tree (`/index/2024-06.json`, `/thumbs/ab/<id>.webp`, ...). */
+  readFile(path: string): Promise<Uint8Array>;
+  /** The file node at a path, or undefined. */
+  node(path: string): Promise<TreeNode | undefined>;
+  shard(month: string): Promise<Shard>;
+  thumb(id: string): Promise<Uint8Array>;
+  preview(id: string): Promise<Uint8Array>;
+}
+
+async function fileBytes(repo: Repository, index: MasterIndex, node: TreeNode, o: CallOpts): Promise<Uint8Array> {
+  const parts = [];
+  for (const id of node.content ?? []) parts.push(await loadBlob(repo, index, 'data', id, o));
+  const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
+  let at = 0;
+  for (const p of parts) out.set(p, at), (at += p.length);
+  return out;
+}
+
+/** The newest gallery snapshot, or undefined when the repository has none yet. */
+export async function openGallery(repo: Repository, o: CallOpts & { index?: MasterIndex; entries?: readonly SnapshotEntry[] } = {}): Promise<OpenedGallery | undefined> {
+  const entry = await latestRecordEntry(repo, GALLERY_KIND, o, o.entries);
+  if (!entry) return undefined;
+  const index = o.index ?? (await loadMasterIndex(repo, o));
+  const loader = new TreeLoader(repo, index);
+  const node = async (path: string): Promise<TreeNode | undefined> => {
+    const parts = path.split('/').filter(Boolean);
+    let tree = entry.snapshot.tree;
+    for (let i = 0; i < parts.length; i++) {
+      const n = (await loader.load(tree)).nodes.find((x) => utf8Decode(x.name) === parts[i]);
+      if (!n) return undefined;
+      if (i === parts.length - 1) return n.type === 'file' ? n : undefined;
+      if (n.type !== 'dir' || !n.subtree) return undefined;
+      tree = n.subtree;
+    }
+    return undefined;
+  };
+  const readFile = async (path: string) => {
+    const n = await node(path);
+    if (!n) throw new CofferError('not-found', `gallery ${entry.id.slice(0, 8)} has no ${path}`);
+    return fileBytes(repo, index, n, o);
+  };
+  const months = decodeMonths(await readFile('/months.json'));
+  const stateNode = await node('/state.json');
+  const state = stateNode ? decodeState(await fileBytes(repo, index, stateNode, o)) : EMPTY_STATE;
+  const byId = (dir: string) => (id: string) => {
+    if (!isItemId(id)) throw new CofferError('usage', `invalid gallery item id ${JSON.stringify(id)}`);
+    return readFile(`/${dir}/${id.slice(0, 2)}/${id}.webp`);
+  };
+  return {
+    entry,
+    months,
+    state,
+    readFile,
+    node,
+    shard: async (month) => decodeShard(await readFile(`/index/${month}.json`), `${entry.id.slice(0, 8)}:/index/${month}.json`),
+    thumb: byId('thumbs'),
+    preview: byId('previews'),
+  };
+}
+
+/**
+ * Replaces `/state.json` of the newest gallery snapshot with `update(state)` in a new snapshot
+ * (parent: the newest). Returns undefined when the state did not change.
+ */
+export async function updateGalleryState(
+  repo: Repository,
+  update: (s: GalleryState) => GalleryState,
+  opts: CallOpts & { owner: LockOwner; time?: GoTime },
+): Promise<{ id: Id; snapshot: Snapshot } | undefined> {
+  const o: CallOpts = opts.signal ? { signal: opts.signal } : {};
+  const lock = await RepositoryLock.acquire(repo, false, opts.owner, o);
+  try {
+    const index = await loadMasterIndex(repo, o);
+    const g = await openGallery(repo, { ...o, index });
+    if (!g) throw new CofferError('not-found', 'there is no gallery yet (coffer gallery build)');
+    const before = encodeJson(canonicalState(g.state));
+    const bytes = encodeJson(canonicalState(update(g.state)));
+    if (before.length === bytes.length && before.every((b, i) => b === bytes[i])) return undefined;
+    const time = opts.time ?? nowGoTime();
+    const saver = new BlobSaver(repo, index, o);
+    const content = await saveFile(repo, saver, bytes);
+    const root = (await new TreeLoader(repo, index).load(g.entry.snapshot.tree)).nodes.filter((n) => utf8Decode(n.name) !== 'state.json');
+    root.push({ name: utf8Encode('state.json'), type: 'file', mode: 0o644, mtime: time, atime: time, ctime: time, uid: 0, gid: 0, size: bytes.length, content });
+    const tree = (await saver.save('tree', encodeTree({ nodes: sortNodes(root) }))).id;
+    await saver.flush();
+    const snapshot: Snapshot = { ...g.entry.snapshot, time, parent: g.entry.id, tree, username: opts.owner.username, programVersion: PROGRAM_VERSION };
+    delete (snapshot as { summary?: unknown }).summary;
+    const id = await repo.saveUnpacked('snapshots', encodeSnapshot(snapshot), o);
+    return { id, snapshot };
+  } finally {
+    await lock.release();
+  }
+}
