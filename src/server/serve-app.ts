@@ -9,9 +9,10 @@
  * only `/<user>/...`), `/health` (200 without authentication), and one log line per request
  * with the user name but never the Authorization header or a password.
  *
- * Path segments must be plain names (letters, digits, `._-`, not starting with a dot), so a
- * request can never reach outside the storage root nor the htpasswd file stored beside the
- * repositories.
+ * Path segments must be plain names (letters, digits, `._-`, not starting with a dot, at most
+ * 255 characters, not a type folder name nor `config`), so a request can never reach outside the
+ * storage root nor the htpasswd file stored beside the repositories, nor put a repository inside
+ * another repository's folders.
  */
 import type { Backend } from '../core/backend/backend.js';
 import { createRestApp, type RestApp } from './rest-app.js';
@@ -42,6 +43,9 @@ export type ServeApp = ((req: Request, info?: RequestInfo) => Promise<Response>)
 
 const TYPE_DIRS = new Set(['data', 'keys', 'locks', 'snapshots', 'index']);
 const SEGMENT = /^[A-Za-z0-9_-][A-Za-z0-9._-]*$/;
+const RESERVED = new Set([...TYPE_DIRS, 'config']);
+/** Longest folder name file systems accept (NAME_MAX); longer ones would fail as a server error. */
+const MAX_SEGMENT = 255;
 
 /** The repository a request path addresses, or undefined when the path is not a protocol path. */
 export function repoOf(pathname: string, isCreate: boolean): string | undefined {
@@ -64,7 +68,10 @@ export function repoOf(pathname: string, isCreate: boolean): string | undefined 
   } else {
     return undefined;
   }
-  for (const s of repoSegs) if (!SEGMENT.test(s)) return undefined;
+  // As rest-server, a repository's path never holds a type folder name or `config`: otherwise
+  // `/data/config` or `/alice/data/keys/ID` would store a second repository inside another one's
+  // folders, where restic would list its files as the outer repository's own.
+  for (const s of repoSegs) if (!SEGMENT.test(s) || s.length > MAX_SEGMENT || RESERVED.has(s)) return undefined;
   return repoSegs.join('/');
 }
 

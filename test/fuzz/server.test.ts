@@ -1,0 +1,43 @@
+/**
+ * Fuzzing the REST server (server.ts): generated hostile requests against `coffer serve`'s
+ * handler on a local folder, in an open mode and in an authenticated, private, append-only mode.
+ */
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { repoOf } from '../../src/server/serve-app.js';
+import { layoutProblem, runServerFuzz } from './server.js';
+
+const RUNS = Number(process.env.COFFER_FUZZ_SERVER_RUNS ?? 250);
+
+test('the layout check itself: repository files pass, strays and nested repositories do not', () => {
+  const id = 'a'.repeat(64);
+  assert.equal(layoutProblem('config', 'x'), undefined);
+  assert.equal(layoutProblem(`alice/keys/${id}`, id), undefined);
+  assert.equal(layoutProblem(`data/aa/${id}`, id), undefined);
+  assert.match(layoutProblem(`data/config`, 'x')!, /inside another repository/);
+  assert.match(layoutProblem(`alice/data/keys/${id}`, id)!, /inside another repository/);
+  assert.match(layoutProblem(`keys/${id}`, 'b'.repeat(64))!, /hash/);
+  assert.match(layoutProblem('secret.txt', 'x')!, /not a repository file/);
+});
+
+test('serve: a repository path never holds a type folder name, config, or an over-long name (found by the fuzzer)', () => {
+  const id = 'a'.repeat(64);
+  // These used to address a repository inside another one's folders (root/data/config,
+  // root/alice/data/keys/ID), which restic would then list as the outer repository's files.
+  assert.equal(repoOf('/data/config', false), undefined);
+  assert.equal(repoOf(`/alice/data/keys/${id}`, false), undefined);
+  assert.equal(repoOf('/keys/?create=true', true), undefined);
+  assert.equal(repoOf('/alice/config/', true), undefined);
+  assert.equal(repoOf(`/index/locks/${id}`, false), undefined);
+  // A 256-character folder name made the file system fail (ENAMETOOLONG) and the server answer 500.
+  assert.equal(repoOf(`/${'x'.repeat(256)}/config`, false), undefined);
+  assert.equal(repoOf(`/${'x'.repeat(255)}/config`, false), 'x'.repeat(255));
+  assert.equal(repoOf(`/alice/data-2/keys/${id}`, false), 'alice/data-2');
+  assert.equal(repoOf('/config', false), '');
+});
+
+test('server fuzz: every request answered with a status, no 500, nothing written outside the root or the layout, auth and append-only hold', async () => {
+  const r = await runServerFuzz(RUNS);
+  assert.deepEqual(r.failures, []);
+  assert.ok(r.tried >= RUNS * 2);
+});
