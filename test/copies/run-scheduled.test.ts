@@ -2,7 +2,8 @@
  * `coffer run-scheduled` as the timer runs it: backup of the scheduled paths, sync, the weekly
  * check and a drill with the normal password (no kit at hand), then status; each run one JSON
  * line in runs.jsonl. When a copy vanishes the run fails, a failure alert and an unsafe alert go
- * out (command hook), and status --offline shows the copy unreachable with the run history.
+ * out (command hook), and status --offline shows the copy unreachable with the run history. A
+ * pack deleted from the copy fails the sync's structure check: status says check-failed.
  */
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -63,4 +64,19 @@ test('run-scheduled: steps logged; a vanished copy sends a failure alert and sta
   const st = JSON.parse((await coffer(['status', '--json', '--offline'], 1)).stdout) as { reasons: { code: string; copy?: string }[]; lastRuns: unknown[] };
   assert.deepEqual(st.reasons[0], { ...st.reasons[0], code: 'unreachable', copy: 'usb' });
   assert.equal(st.lastRuns.length, 2);
+
+  // The copy is back but a pack of it is gone: the sync's structure check fails it (check-failed),
+  // the failure alert is not repeated the same day, the new reason is sent.
+  fs.renameSync(path.join(dir, 'usb-gone'), path.join(dir, 'usb'));
+  const dataDir = path.join(dir, 'usb', 'data');
+  const shard = fs.readdirSync(dataDir).find((d) => fs.readdirSync(path.join(dataDir, d)).length > 0)!;
+  const pack = fs.readdirSync(path.join(dataDir, shard))[0]!;
+  fs.rmSync(path.join(dataDir, shard, pack));
+  const run3 = JSON.parse((await coffer(['run-scheduled', '--json'], 1)).stdout) as { steps: { step: string; ok: boolean; error?: string }[] };
+  assert.match(run3.steps[1]!.error!, new RegExp(`^usb: structure check found \\d+ problem\\(s\\): missing-pack: data/${shard}/${pack}`));
+  assert.deepEqual(alerts().map((a) => a.event), ['failure', 'unsafe', 'unsafe']);
+  assert.ok(alerts()[2]!.reasons.some((r) => r.code === 'check-failed' && r.copy === 'usb'));
+  const st3 = JSON.parse((await coffer(['status', '--json'], 1)).stdout) as { reasons: { code: string; copy?: string }[]; copies: { reachable: boolean }[] };
+  assert.deepEqual(st3.reasons[0], { ...st3.reasons[0], code: 'check-failed', copy: 'usb' });
+  assert.equal(st3.copies[0]!.reachable, true);
 });

@@ -188,6 +188,7 @@ async function probeCopy(cli: Cli, config: CofferConfig, state: LocalState, c: C
       snapshotsMissing: primarySnaps ? missingSnapshots(wanted, snaps).length : 0,
       lastSync: st?.lastSync?.at ?? null,
       lastFullCheck,
+      ...(st?.lastCheck ? { lastCheckOk: st.lastCheck.ok } : {}),
       lastDrill: drill ?? null,
       kitKeyPresent: kitKey ? keys.has(kitKey) : null,
       records: primarySnaps ? recordsCurrent(primarySnaps, snaps) : {},
