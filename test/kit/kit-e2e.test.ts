@@ -63,7 +63,7 @@ describe('recovery kit end to end', { timeout: 600_000 }, () => {
   const home1 = path.join(dir, 'home1');
   const home2 = path.join(dir, 'home2');
   const kitFile = path.join(dir, 'kit.txt');
-  const splitFile = path.join(dir, 'split.txt');
+  const splitFile = path.join(dir, 'split.html');
   const localCopy = path.join(dir, 'usb');
   const restDir = path.join(dir, 'rest');
   const home3 = path.join(dir, 'home3');
@@ -112,7 +112,7 @@ describe('recovery kit end to end', { timeout: 600_000 }, () => {
     await run(['secret', 'add', 'bitlocker-laptop', '--stdin'], secret.toString('utf8'));
     await run(['otp', 'add', 'otpauth://totp/Example:alice?secret=JBSWY3DPEHPK3PXP&issuer=Example']);
     await run(['sync']);
-    await run(['kit', '--split', '2of3', '--output', splitFile]);
+    await run(['kit', '--split', '2of3', '--print-secrets', '--output', splitFile]); // html from the extension
     await run(['kit', '--output', kitFile]);
     kitText = fs.readFileSync(kitFile, 'utf8');
     const cur = await runCoffer(['kit', '--retire', line(kitText, 'Kit-ID')], { env });
@@ -126,6 +126,9 @@ describe('recovery kit end to end', { timeout: 600_000 }, () => {
     assert.equal(config.kit.copies.usb.keyId, line(kitText, 'Copy.1.Key-ID'));
     assert.doesNotMatch(fs.readFileSync(path.join(home1, '.config', 'coffer', 'config.json'), 'utf8'), new RegExp(line(kitText, 'Recovery-Key')));
     const split = fs.readFileSync(splitFile, 'utf8');
+    assert.match(split, /^<!DOCTYPE html>/);
+    assert.equal(split.match(/<svg /g)?.length, 3); // a QR code per share page
+    assert.equal(line(split, 'Secret.1.Value-Base64'), secret.toString('base64'));
     assert.doesNotMatch(split, /^Recovery-Key:/m);
     assert.equal(split.match(/^Share\.\d: /gm)?.length, 3);
     for (const n of [1, 2, 3]) assert.equal(fs.readFileSync(`${splitFile}.share${n}`, 'utf8').match(/^Share\.\d: /gm)?.length, 1);
@@ -276,6 +279,9 @@ describe('recovery kit end to end', { timeout: 600_000 }, () => {
       const e = await runCoffer(['drill', '--kit', edited, '--all'], { env: strangerEnv(home2) });
       assert.equal(e.code, 2);
       assert.match(e.stderr, /^coffer: kit: Kit-Sum mismatch/m);
+      const unknown = await runCoffer(['drill', '--kit', kitFile, '--copy', 'nope'], { env: strangerEnv(home2) });
+      assert.equal(unknown.code, 2);
+      assert.match(unknown.stderr, /^coffer: the kit names no copy "nope"/m);
       assert.equal(connections, 0);
     } finally {
       server.close();

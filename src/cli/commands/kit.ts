@@ -53,7 +53,8 @@ export async function guarded(cli: Cli, fn: () => Promise<number>): Promise<numb
     return await fn();
   } catch (e) {
     if (!isCofferError(e)) throw e;
-    const code = exitCodeFor(e.code);
+    // These commands refuse bad usage before any work: exit 2 (design §2), not restic's 1.
+    const code = e.code === 'usage' ? 2 : exitCodeFor(e.code);
     if (cli.json) cli.warn(JSON.stringify({ message_type: 'exit_error', code, message: e.message }));
     else cli.warn(`coffer: ${e.message}`);
     return code;
