@@ -22,6 +22,9 @@ export interface Rgba {
 
 const MAX_CODES = 16;
 const MAX_PIXELS = 40_000_000;
+const FULL_PIXELS = 3_000_000;
+const WINDOW_PIXELS = 1_000_000;
+const WINDOW_BUDGET_MS = 10_000;
 
 export function isImage(bytes: Uint8Array): boolean {
   return isPng(bytes) || isJpeg(bytes);
@@ -54,12 +57,17 @@ export function decodeImage(bytes: Uint8Array, what: string): Rgba {
 /**
  * Every QR code found in the image, in the order found. jsQR reads one code per pass and is
  * confused by several codes side by side, so when the whole image gives nothing, overlapping
- * windows (halves, thirds, quarters of each side) are searched too.
+ * windows (two thirds and halves of each side) are searched too.
  */
 export function findQrCodes(img: Rgba): string[] {
   if (img.width * img.height > MAX_PIXELS) throw new CofferError('bad-input', 'image too large to search for QR codes');
-  const found = findInImage(img);
+  // jsQR's time grows faster than the pixel count on textured photos: search a copy of at most
+  // a few megapixels (a phone screen's QR code stays readable), then windows on a smaller one
+  // (they cover the image about 15 times over), within a time budget.
+  const deadline = Date.now() + WINDOW_BUDGET_MS;
+  const found = findInImage(downscale(img, FULL_PIXELS), 'attemptBoth');
   if (found.length > 0) return found;
+  img = downscale(img, WINDOW_PIXELS);
   const out = new Set<string>();
   for (const dx of [1, 2, 3]) {
     for (const dy of [1, 2, 3]) {
@@ -68,9 +76,10 @@ export function findQrCodes(img: Rgba): string[] {
       const h = Math.ceil((2 * img.height) / (dy + 1));
       for (let i = 0; i < dx; i++) {
         for (let j = 0; j < dy; j++) {
+          if (Date.now() > deadline) return [...out];
           const x0 = Math.floor((i * img.width) / (dx + 1));
           const y0 = Math.floor((j * img.height) / (dy + 1));
-          for (const t of findInImage(crop(img, x0, y0, Math.min(w, img.width - x0), Math.min(h, img.height - y0)))) out.add(t);
+          for (const t of findInImage(crop(img, x0, y0, Math.min(w, img.width - x0), Math.min(h, img.height - y0)), 'dontInvert')) out.add(t);
         }
       }
     }
@@ -84,12 +93,31 @@ function crop(img: Rgba, x0: number, y0: number, w: number, h: number): Rgba {
   return { width: w, height: h, data };
 }
 
+/** The image shrunk by a whole factor (mean of each block) to at most `maxPixels`. */
+function downscale(img: Rgba, maxPixels: number): Rgba {
+  const f = Math.ceil(Math.sqrt((img.width * img.height) / maxPixels));
+  if (f <= 1) return img;
+  const w = Math.floor(img.width / f);
+  const h = Math.floor(img.height / f);
+  const data = new Uint8ClampedArray(w * h * 4);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      for (let c = 0; c < 4; c++) {
+        let sum = 0;
+        for (let dy = 0; dy < f; dy++) for (let dx = 0; dx < f; dx++) sum += img.data[((y * f + dy) * img.width + x * f + dx) * 4 + c]!;
+        data[(y * w + x) * 4 + c] = sum / (f * f);
+      }
+    }
+  }
+  return { width: w, height: h, data };
+}
+
 /** jsQR repeatedly, painting each code found white so that the next pass finds another. */
-function findInImage(img: Rgba): string[] {
+function findInImage(img: Rgba, inversionAttempts: 'attemptBoth' | 'dontInvert'): string[] {
   const data = new Uint8ClampedArray(img.data);
   const out: string[] = [];
   for (let n = 0; n < MAX_CODES; n++) {
-    const code = jsQR(data, img.width, img.height, { inversionAttempts: 'attemptBoth' });
+    const code = jsQR(data, img.width, img.height, { inversionAttempts });
     if (!code) break;
     if (!out.includes(code.data)) out.push(code.data);
     const l = code.location;

@@ -327,6 +327,16 @@ describe('coffer otp', () => {
     assert.equal(jsQR(data, w, h)?.data, uri.stdout.trim());
   });
 
+  it('says so (exit 12) when the repository opens with a key the vault has no slot for', async () => {
+    const pw = path.join(dir, 'new-key-pw');
+    fs.writeFileSync(pw, 'second key password\n');
+    const k = await runCoffer(['key', 'add', '--new-password-file', pw], { env });
+    assert.equal(k.code, 0, k.stderr);
+    const r = await otp(['list'], { env: { ...env, COFFER_PASSWORD: 'second key password' } });
+    assert.equal(r.code, 12, r.stderr);
+    oneLineError(r, /does not open the vault/);
+  });
+
   it('renames and removes entries, one record per change', async () => {
     const before = (await vaultRecords()).length;
     const amb = await otp(['remove', 'Flag']);
