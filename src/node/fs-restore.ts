@@ -78,22 +78,39 @@ export class RestoreFile implements FileWriter {
     private readonly path: Buffer,
     private readonly partial: Buffer,
     private fd: number | undefined,
+    private readonly restored: Set<string> | undefined,
   ) {}
 
-  /** Creates `<path>.coffer-partial`, mode 0600 until metadata is applied (a stale one is replaced). */
-  static async create(path: Buffer): Promise<RestoreFile> {
+  /**
+   * Creates `<path>.coffer-partial`, mode 0600 until metadata is applied. One left by an earlier
+   * run is replaced, unless `restored` (real names completed by this restore) holds it: a snapshot
+   * may contain a file of that very name, which must not be removed.
+   */
+  static async create(path: Buffer, restored?: Set<string>): Promise<RestoreFile> {
     const partial = partialPath(path);
     const flags = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL;
     try {
-      return new RestoreFile(path, partial, fs.openSync(partial, flags, 0o600));
+      return new RestoreFile(path, partial, fs.openSync(partial, flags, 0o600), restored);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw wrap(e, path, 'create file');
     }
+    if (restored?.has(partial.toString('latin1'))) throw nameClash(path, partial);
     try {
       await fsp.rm(partial, { force: true }).catch(() => undefined);
-      return new RestoreFile(path, partial, await fdOpen(partial, flags, 0o600));
+      return new RestoreFile(path, partial, await fdOpen(partial, flags, 0o600), restored);
     } catch (e) {
       throw wrap(e, path, 'create file');
+    }
+  }
+
+  /** Whether the partial name still holds this file (another file of the snapshot may have taken it). */
+  private ownsPartial(fd: number): boolean {
+    try {
+      const mine = fs.fstatSync(fd);
+      const there = fs.lstatSync(this.partial);
+      return mine.ino === there.ino && mine.dev === there.dev;
+    } catch {
+      return false;
     }
   }
 
@@ -117,20 +134,33 @@ export class RestoreFile implements FileWriter {
     this.fd = undefined;
     if (fd === undefined) return;
     try {
+      // Never rename someone else's bytes to this file's real name.
+      const owned = this.ownsPartial(fd);
       fs.closeSync(fd);
+      if (!owned) throw nameClash(this.path, this.partial);
       fs.renameSync(this.partial, this.path);
+      this.restored?.add(this.path.toString('latin1'));
     } catch (e) {
       throw wrap(e, this.path, 'close');
     }
   }
 
-  /** Incomplete content: close and keep it under the partial name, which is returned. */
+  /** Incomplete content: close and keep it under the partial name, which is returned (undefined if that name is not this file's any more). */
   async abandon(): Promise<string | undefined> {
     const fd = this.fd;
     this.fd = undefined;
-    if (fd !== undefined) await fdClose(fd).catch(() => undefined);
-    return fs.existsSync(this.partial) ? show(this.partial) : undefined;
+    if (fd === undefined) return undefined;
+    const owned = this.ownsPartial(fd);
+    await fdClose(fd).catch(() => undefined);
+    return owned ? show(this.partial) : undefined;
   }
+}
+
+function nameClash(path: Buffer, partial: Buffer): CofferError {
+  return new CofferError(
+    'already-exists',
+    `${show(path)}: cannot restore it through ${show(partial)}: the snapshot has another file of that name (restore that one separately with --exclude '*${PARTIAL_SUFFIX}')`,
+  );
 }
 
 function fdOpen(path: Buffer, flags: number, mode: number): Promise<number> {

@@ -22,6 +22,9 @@ export class FsRestoreSink implements RestoreSink {
 
   private rootReady: Promise<void> | undefined;
 
+  /** Real names of the files completed by this restore (latin1 keys of the raw paths). */
+  private readonly restored = new Set<string>();
+
   /** The target folder itself is created on first use. */
   private async ensureRoot(): Promise<void> {
     await (this.rootReady ??= restoreDir(this.root));
@@ -55,8 +58,8 @@ export class FsRestoreSink implements RestoreSink {
 
   async createFile(p: RelPath): Promise<FileWriter> {
     await this.ensureRoot();
-    // Replaces what was there (e.g. a symlink), but only looks when the exclusive create fails.
-    return RestoreFile.create(this.full(p));
+    // Written as NAME.coffer-partial, renamed over what was there (e.g. a symlink) when complete.
+    return RestoreFile.create(this.full(p), this.restored);
   }
 
   async createSpecial(p: RelPath, node: TreeNode): Promise<void> {
@@ -65,6 +68,7 @@ export class FsRestoreSink implements RestoreSink {
     await fsp.rm(full, { force: true }).catch(() => undefined);
     if (node.type === 'symlink') await restoreSymlink(full, node);
     else await restoreSpecialFile(full, node);
+    this.restored.add(full.toString('latin1'));
   }
 
   async hardlink(p: RelPath, existing: RelPath): Promise<void> {
@@ -72,6 +76,7 @@ export class FsRestoreSink implements RestoreSink {
     const full = this.full(p);
     await fsp.rm(full, { force: true }).catch(() => undefined);
     await restoreHardlink(full, this.full(existing));
+    this.restored.add(full.toString('latin1'));
   }
 
   async setMetadata(p: RelPath, node: TreeNode): Promise<void> {
