@@ -2,7 +2,8 @@
  * @module node/fs-source
  * The backup source on the local file system (the FileSource port of engine/backup/source.ts):
  * lstat-based metadata as restic records it (fs-meta.ts), raw-byte names, and extended
- * attributes read ahead with one `getfattr -R` per target instead of a tool run per folder.
+ * attributes read ahead with one `getfattr -R` per listed target folder instead of a tool run
+ * per folder (the folders above a target get a one-entry read, never a recursive one).
  * Every failure to read becomes CofferError 'source', so the archiver skips and reports it.
  */
 import { spawn } from 'node:child_process';
@@ -59,16 +60,11 @@ export class NodeFileSource implements FileSource {
     return path.resolve(p);
   }
 
-  /** Attributes of the entry at raw path `raw`, from the read-ahead of the target containing it. */
-  private async attrsOf(raw: Buffer): Promise<ExtendedAttribute[] | undefined> {
-    return (await this.dumpFor(raw))?.get(raw.toString('latin1'));
-  }
-
   private prefetch(abs: string): void {
     if (!this.readXattrs) return;
     const key = Buffer.from(abs).toString('latin1');
     if (this.xattrs.has(key)) return;
-    this.xattrs.set(key, runGetfattr(abs).catch(() => new Map()));
+    this.xattrs.set(key, runGetfattr(abs, true).catch(() => new Map()));
   }
 
   async stat(p: string): Promise<SourceItem> {
@@ -80,9 +76,10 @@ export class NodeFileSource implements FileSource {
     } catch (e) {
       throw sourceError(abs, e, 'lstat');
     }
-    if (st.isDirectory()) this.prefetch(abs);
     const name = new Uint8Array(Buffer.from(path.basename(abs)));
-    const xattrs = await this.attrsOf(raw);
+    // Targets and the folders above them: attributes of this one entry. The recursive read-ahead
+    // starts when a folder is listed (readDir), so `/home/me/docs` never reads all of /home.
+    const xattrs = this.readXattrs ? ((await this.dumpFor(raw)) ?? (await runGetfattr(abs, false).catch(() => new Map()))).get(raw.toString('latin1')) : undefined;
     const meta = await nodeFromStat(name, raw, st, { ...(this.opts.withAtime ? { withAtime: true } : {}), ...(xattrs ? { xattrs } : {}) }).catch((e) => {
       throw sourceError(abs, e, 'read metadata of');
     });
@@ -100,6 +97,7 @@ export class NodeFileSource implements FileSource {
     const items: SourceItem[] = [];
     const errors: SourceError[] = [];
     const prefix = dirRaw.length === 1 && dirRaw[0] === 0x2f ? dirRaw : Buffer.concat([dirRaw, Buffer.from('/')]);
+    if (this.readXattrs && !this.covered(dirRaw)) this.prefetch(dir.path);
     const dump = this.readXattrs ? await this.dumpFor(dirRaw) : undefined;
     // Synchronous lstat: a few microseconds each, where a promise through the thread pool costs
     // tens; a folder's worth of metadata is worth a short block of the event loop.
@@ -121,13 +119,17 @@ export class NodeFileSource implements FileSource {
   }
 
   /** The read-ahead covering `raw` (undefined when attributes are not read or not covered). */
-  private async dumpFor(raw: Buffer): Promise<Map<string, ExtendedAttribute[]> | undefined> {
+  private dumpFor(raw: Buffer): Promise<Map<string, ExtendedAttribute[]>> | undefined {
     if (!this.readXattrs) return undefined;
     const key = raw.toString('latin1');
     for (const [root, dump] of this.xattrs) {
       if (key === root || key.startsWith(root === '/' ? '/' : root + '/')) return dump;
     }
     return undefined;
+  }
+
+  private covered(raw: Buffer): boolean {
+    return this.dumpFor(raw) !== undefined;
   }
 
   async open(file: SourceItem): Promise<SourceFile> {
@@ -139,10 +141,14 @@ export class NodeFileSource implements FileSource {
   }
 }
 
-/** Extended attributes of everything below `root` (not following symlinks), keyed by absolute path. */
-function runGetfattr(root: string): Promise<Map<string, ExtendedAttribute[]>> {
+/**
+ * Extended attributes of `root` and, when `recursive`, everything below it (not following
+ * symlinks), keyed by absolute path.
+ */
+function runGetfattr(root: string, recursive: boolean): Promise<Map<string, ExtendedAttribute[]>> {
   return new Promise((resolve, reject) => {
-    const child = spawn('getfattr', ['--absolute-names', '-R', '-P', '-h', '-d', '-m', '-', '-e', 'base64', '--', root], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const args = ['--absolute-names', ...(recursive ? ['-R', '-P'] : []), '-h', '-d', '-m', '-', '-e', 'base64', '--', root];
+    const child = spawn('getfattr', args, { stdio: ['ignore', 'pipe', 'ignore'] });
     const out: Buffer[] = [];
     child.stdout.on('data', (d: Buffer) => out.push(d));
     child.on('error', reject);
