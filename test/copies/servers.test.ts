@@ -140,6 +140,7 @@ test('local, coffer serve, rclone and S3 copies: sync, restic check and restore,
 
   const st = await runCoffer(['status', '--json'], { env });
   assert.equal(st.code, 1, st.stderr);
+  assert.ok(st.stdout.trim(), `status printed no JSON: ${st.stderr}`);
   const report = JSON.parse(st.stdout) as { verdict: string; reasons: { code: string; copy?: string }[]; copies: { name: string; reachable: boolean; snapshotsMissing?: number }[] };
   assert.equal(report.verdict, 'unsafe');
   assert.deepEqual(report.reasons[0], { ...report.reasons[0], code: 'unreachable', copy: 'home' }, 'the most urgent reason first');

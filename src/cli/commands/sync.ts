@@ -11,6 +11,8 @@ import type { Repository } from '../../core/repository/repository.js';
 import { loadSnapshots } from '../../core/repository/snapshots.js';
 import { redactUrl, type CopyEntry } from '../../core/engine/settings/settings.js';
 import { syncCopy, type SyncResult } from '../../core/engine/sync/sync.js';
+import { SharedReadBackend } from '../../core/engine/sync/shared-reads.js';
+import { Repository as RepositoryClass } from '../../core/repository/repository.js';
 import { findCopy, requireConfig, updateCopyState } from '../../node/config.js';
 import { flag, type Command } from '../command.js';
 import type { Cli } from '../context.js';
@@ -124,7 +126,9 @@ export async function runSync(cli: Cli, names: readonly string[], opts: { verify
   try {
     const index = await loadMasterIndex(primary, { signal: cli.signal });
     const snaps = await loadSnapshots(primary, { signal: cli.signal });
-    return await Promise.all(copies.map((c) => syncOne(cli, primary, index, snaps, c, opts.verifyData === true)));
+    // One view of the primary for all copies: each blob is read from it about once.
+    const shared = new RepositoryClass(new SharedReadBackend(primary.backend), primary.platform, primary.key, primary.keyId, primary.config, cli.repositoryOptions());
+    return await Promise.all(copies.map((c) => syncOne(cli, shared, index, snaps, c, opts.verifyData === true)));
   } finally {
     await lock.release();
   }
