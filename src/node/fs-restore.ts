@@ -57,6 +57,16 @@ const SYNC_WRITE_MAX = 256 * 1024;
 /** What a file's content is written under until it is complete (and left under if it never is). */
 export const PARTIAL_SUFFIX = '.coffer-partial';
 
+/**
+ * Shared by the files of one restore: the real names completed so far (latin1 keys of the raw
+ * paths), and whether any entry of the snapshot has a name ending in PARTIAL_SUFFIX, the only
+ * way one file's partial name can be taken by another (set before such an entry is created).
+ */
+export interface PartialNames {
+  readonly restored: Set<string>;
+  clashPossible: boolean;
+}
+
 /** `<name>.coffer-partial`; a name too long for the suffix is cut so the result fits in 255 bytes. */
 export function partialPath(path: Buffer): Buffer {
   const { dir, base } = splitParent(path);
@@ -78,26 +88,26 @@ export class RestoreFile implements FileWriter {
     private readonly path: Buffer,
     private readonly partial: Buffer,
     private fd: number | undefined,
-    private readonly restored: Set<string> | undefined,
+    private readonly names: PartialNames | undefined,
   ) {}
 
   /**
    * Creates `<path>.coffer-partial`, mode 0600 until metadata is applied. One left by an earlier
-   * run is replaced, unless `restored` (real names completed by this restore) holds it: a snapshot
-   * may contain a file of that very name, which must not be removed.
+   * run is replaced, unless `names` says this restore put a real file of that very name there
+   * (a snapshot may hold one), which must not be removed.
    */
-  static async create(path: Buffer, restored?: Set<string>): Promise<RestoreFile> {
+  static async create(path: Buffer, names?: PartialNames): Promise<RestoreFile> {
     const partial = partialPath(path);
     const flags = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL;
     try {
-      return new RestoreFile(path, partial, fs.openSync(partial, flags, 0o600), restored);
+      return new RestoreFile(path, partial, fs.openSync(partial, flags, 0o600), names);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw wrap(e, path, 'create file');
     }
-    if (restored?.has(partial.toString('latin1'))) throw nameClash(path, partial);
+    if (names?.restored.has(partial.toString('latin1'))) throw nameClash(path, partial);
     try {
       await fsp.rm(partial, { force: true }).catch(() => undefined);
-      return new RestoreFile(path, partial, await fdOpen(partial, flags, 0o600), restored);
+      return new RestoreFile(path, partial, await fdOpen(partial, flags, 0o600), names);
     } catch (e) {
       throw wrap(e, path, 'create file');
     }
@@ -134,12 +144,13 @@ export class RestoreFile implements FileWriter {
     this.fd = undefined;
     if (fd === undefined) return;
     try {
-      // Never rename someone else's bytes to this file's real name.
-      const owned = this.ownsPartial(fd);
+      // Never rename someone else's bytes to this file's real name (checked only when a name
+      // like ours was seen: two stat calls per file otherwise).
+      const owned = this.names && !this.names.clashPossible ? true : this.ownsPartial(fd);
       fs.closeSync(fd);
       if (!owned) throw nameClash(this.path, this.partial);
       fs.renameSync(this.partial, this.path);
-      this.restored?.add(this.path.toString('latin1'));
+      this.names?.restored.add(this.path.toString('latin1'));
     } catch (e) {
       throw wrap(e, this.path, 'close');
     }
@@ -150,7 +161,7 @@ export class RestoreFile implements FileWriter {
     const fd = this.fd;
     this.fd = undefined;
     if (fd === undefined) return undefined;
-    const owned = this.ownsPartial(fd);
+    const owned = this.names && !this.names.clashPossible ? true : this.ownsPartial(fd);
     await fdClose(fd).catch(() => undefined);
     return owned ? show(this.partial) : undefined;
   }

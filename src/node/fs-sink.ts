@@ -9,7 +9,7 @@ import * as fsp from 'node:fs/promises';
 import type { FileWriter, RelPath, RestoreSink } from '../core/engine/restore/sink.js';
 import { CofferError } from '../core/errors.js';
 import type { TreeNode } from '../core/format/types.js';
-import { applyMetadata, joinBytes, restoreDir, RestoreFile, restoreHardlink, restoreSpecialFile, restoreSymlink } from './fs-restore.js';
+import { applyMetadata, joinBytes, PARTIAL_SUFFIX, restoreDir, RestoreFile, type PartialNames, restoreHardlink, restoreSpecialFile, restoreSymlink } from './fs-restore.js';
 
 export class FsRestoreSink implements RestoreSink {
   private readonly root: Buffer;
@@ -22,8 +22,13 @@ export class FsRestoreSink implements RestoreSink {
 
   private rootReady: Promise<void> | undefined;
 
-  /** Real names of the files completed by this restore (latin1 keys of the raw paths). */
-  private readonly restored = new Set<string>();
+  /** Partial-name bookkeeping shared by this restore's files (fs-restore.ts). */
+  private readonly names: PartialNames = { restored: new Set(), clashPossible: false };
+
+  private notePartialLike(p: RelPath): void {
+    const name = p[p.length - 1];
+    if (name && Buffer.from(name.buffer, name.byteOffset, name.byteLength).toString('latin1').endsWith(PARTIAL_SUFFIX)) this.names.clashPossible = true;
+  }
 
   /** The target folder itself is created on first use. */
   private async ensureRoot(): Promise<void> {
@@ -53,30 +58,34 @@ export class FsRestoreSink implements RestoreSink {
 
   async mkdir(p: RelPath): Promise<void> {
     await this.ensureRoot();
+    this.notePartialLike(p);
     await restoreDir(this.full(p));
   }
 
   async createFile(p: RelPath): Promise<FileWriter> {
     await this.ensureRoot();
     // Written as NAME.coffer-partial, renamed over what was there (e.g. a symlink) when complete.
-    return RestoreFile.create(this.full(p), this.restored);
+    this.notePartialLike(p);
+    return RestoreFile.create(this.full(p), this.names);
   }
 
   async createSpecial(p: RelPath, node: TreeNode): Promise<void> {
     await this.ensureRoot();
     const full = this.full(p);
+    this.notePartialLike(p);
     await fsp.rm(full, { force: true }).catch(() => undefined);
     if (node.type === 'symlink') await restoreSymlink(full, node);
     else await restoreSpecialFile(full, node);
-    this.restored.add(full.toString('latin1'));
+    this.names.restored.add(full.toString('latin1'));
   }
 
   async hardlink(p: RelPath, existing: RelPath): Promise<void> {
     await this.ensureRoot();
     const full = this.full(p);
+    this.notePartialLike(p);
     await fsp.rm(full, { force: true }).catch(() => undefined);
     await restoreHardlink(full, this.full(existing));
-    this.restored.add(full.toString('latin1'));
+    this.names.restored.add(full.toString('latin1'));
   }
 
   async setMetadata(p: RelPath, node: TreeNode): Promise<void> {
