@@ -35,7 +35,9 @@ import { INTERNAL_TAG, isRecordSnapshot, latestRecordEntry, RECORD_HOST, recordP
 import { TreeLoader, walkTree } from '../walk/tree-walker.js';
 import { decodeShard, decodeState, EMPTY_STATE, encodeGalleryIndex, type GalleryState } from '../../gallery/index-files.js';
 import { itemId, mediaFromMagic, mediaFromName, originalName, type GalleryItem, type MediaKind, type Size2 } from '../../gallery/item.js';
-import { describeImage, describeVideo, type CaptureInfo } from '../../gallery/metadata.js';
+import { describeImage, describeVideo, hostOffsetAt, type CaptureInfo } from '../../gallery/metadata.js';
+import { formatOffset, wallTime } from '../../gallery/dates.js';
+import type { TakeoutSide } from '../../gallery/takeout.js';
 import { readVideoMeta, type RangeReader } from '../../gallery/mp4.js';
 
 export const GALLERY_KIND = 'gallery';
@@ -84,6 +86,8 @@ export interface GalleryBuildOptions extends CallOpts {
   readonly unlocked?: boolean;
   /** Already loaded, to save a round trip. */
   readonly index?: MasterIndex;
+  /** Side-file facts by snapshot path (Google Takeout): a date and place when the file has none. */
+  readonly takeout?: ReadonlyMap<string, TakeoutSide>;
 }
 
 export interface GalleryBuildResult {
@@ -241,7 +245,7 @@ function bytesEqual(a: Uint8Array | undefined, b: Uint8Array | undefined): boole
   return true;
 }
 
-async function processOne(repo: Repository, index: MasterIndex, c: Candidate, renderer: GalleryRenderer, offsetAt: ((s: number) => number) | undefined, o: CallOpts): Promise<Processed & { warning?: string }> {
+async function processOne(repo: Repository, index: MasterIndex, c: Candidate, renderer: GalleryRenderer, offsetAt: ((s: number) => number) | undefined, side: TakeoutSide | undefined, o: CallOpts): Promise<Processed & { warning?: string }> {
   const size = c.node.size ?? 0;
   let kind = c.kind;
   let mime = c.mime;
@@ -262,6 +266,13 @@ async function processOne(repo: Repository, index: MasterIndex, c: Candidate, re
     rendered = await renderer.renderImage(bytes);
   }
   const broken = rendered.warning !== undefined;
+  // The file's own date wins (it keeps the local wall time); a Takeout side file beats the mtime.
+  if (side?.taken !== undefined && info.takenFrom === 'mtime') {
+    const off = (offsetAt ?? hostOffsetAt)(side.taken);
+    const taken = wallTime(side.taken, off);
+    if (taken) info = { ...info, taken, offset: formatOffset(off), takenFrom: 'takeout' };
+  }
+  if (side?.gps && !info.gps) info = { ...info, gps: [Math.round(side.gps[0] * 1e5) / 1e5, Math.round(side.gps[1] * 1e5) / 1e5] };
   const item: GalleryItem = {
     id: c.id,
     kind,
@@ -412,14 +423,14 @@ export async function buildGallery(repo: Repository, opts: GalleryBuildOptions):
       await pool(batch, opts.concurrency ?? 2, async (c) => {
         let r: Processed & { warning?: string };
         try {
-          r = await processOne(repo, index, c, opts.renderer, opts.offsetAt, o);
+          r = await processOne(repo, index, c, opts.renderer, opts.offsetAt, opts.takeout?.get(c.path), o);
         } catch (e) {
           // Cancellation and repository errors stop the build; anything else is this file's
           // problem: it gets the placeholder and a warning.
           if (opts.signal?.aborted || isCofferError(e)) throw e;
           const warning = `cannot process: ${(e as Error).message}`;
           const fallback: GalleryRenderer = { placeholder: (k) => opts.renderer.placeholder(k), renderImage: async () => ({ ...(await opts.renderer.placeholder('image')), warning }) };
-          r = await processOne(repo, index, c, fallback, opts.offsetAt, o);
+          r = await processOne(repo, index, c, fallback, opts.offsetAt, opts.takeout?.get(c.path), o);
         }
         if (r.warning) {
           warnings.push({ path: c.path, message: r.warning });

@@ -1,0 +1,78 @@
+/** `coffer import google-takeout DIR|ZIP...`: bring a Google Photos Takeout into the library. */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { importTakeout, type ImportFile } from '../../core/engine/gallery/import.js';
+import { CofferError } from '../../core/errors.js';
+import { hostOffsetAt } from '../../core/gallery/metadata.js';
+import { sharpRenderer } from '../../node/gallery-thumbs.js';
+import { ZipReader } from '../../node/gallery-zip.js';
+import type { Command } from '../command.js';
+import { galleryCounts } from './gallery.js';
+
+function walk(dir: string, rel: string, out: ImportFile[]): void {
+  for (const e of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    const abs = path.join(dir, e.name);
+    const r = rel ? `${rel}/${e.name}` : e.name;
+    if (e.isDirectory()) walk(abs, r, out);
+    else if (e.isFile()) {
+      const st = fs.statSync(abs);
+      out.push({ path: r, size: st.size, mtime: st.mtime, read: async () => new Uint8Array(fs.readFileSync(abs)) });
+    }
+  }
+}
+
+const command: Command = {
+  name: 'import',
+  summary: 'Import a Google Photos Takeout (folder or .zip parts) into the repository and the gallery.',
+  usage: 'google-takeout DIR|ZIP...',
+  help: `The export's files become a backup snapshot (tag google-takeout, path /google-takeout/NAME);
+the gallery gets its photos and videos with the side files' dates, places and descriptions, and
+its albums. Give every part of a split export (takeout-...-001.zip, -002.zip, ...) at once.`,
+  options: {},
+  async run(cli, _values, positionals) {
+    const [kind, ...inputs] = positionals;
+    if (kind !== 'google-takeout') throw new CofferError('usage', kind ? `unknown import source "${kind}" (try: coffer import google-takeout DIR|ZIP)` : 'missing source (try: coffer import google-takeout DIR|ZIP)');
+    if (inputs.length === 0) throw new CofferError('usage', 'give the Takeout folder or its .zip files');
+    const files: ImportFile[] = [];
+    const zips: ZipReader[] = [];
+    const seen = new Set<string>();
+    try {
+      for (const input of inputs) {
+        if (!fs.existsSync(input)) throw new CofferError('usage', `${input} does not exist`);
+        const found: ImportFile[] = [];
+        if (fs.statSync(input).isDirectory()) walk(input, '', found);
+        else {
+          const zip = ZipReader.open(input);
+          zips.push(zip);
+          for (const e of zip.entries) if (!e.name.endsWith('/')) found.push({ path: e.name, size: e.size, mtime: e.mtime, read: async () => zip.read(e) });
+        }
+        for (const f of found) if (!seen.has(f.path)) seen.add(f.path), files.push(f);
+      }
+      const label = path.basename(inputs[0]!).replace(/\.zip$/i, '').replace(/-\d{3}$/, '');
+      const repo = await cli.openRepository();
+      const r = await importTakeout(repo, files, {
+        owner: cli.lockOwner(),
+        hostname: os.hostname(),
+        label,
+        renderer: sharpRenderer,
+        offsetAt: hostOffsetAt,
+        signal: cli.signal,
+        events: {
+          onWarning: (p, message) => (cli.json ? cli.jsonLine({ message_type: 'error', error: { message }, during: 'import', item: p }) : cli.warn(`import: ${p}: ${message}`)),
+        },
+      });
+      if (cli.json) {
+        cli.jsonLine({ message_type: 'summary', snapshot_id: r.snapshotId, files: r.files, media: r.media, with_side_file: r.withSideFile, albums: r.albums, captions: r.captions, gallery: galleryCounts(r.gallery), warnings: r.warnings.length });
+      } else {
+        cli.info(`imported ${r.files} files (${r.media} photos and videos, ${r.withSideFile} with a side file) as snapshot ${r.snapshotId.slice(0, 8)}`);
+        cli.info(`gallery: ${r.gallery.items} items, ${r.gallery.added} added; ${r.albums} album${r.albums === 1 ? '' : 's'}, ${r.captions} description${r.captions === 1 ? '' : 's'}`);
+        if (r.warnings.length) cli.info(`${r.warnings.length} file${r.warnings.length === 1 ? '' : 's'} with warnings (see above)`);
+      }
+      return 0;
+    } finally {
+      for (const z of zips) z.close();
+    }
+  },
+};
+export default command;
