@@ -192,6 +192,10 @@ describe('recovery kit end to end', { timeout: 600_000 }, () => {
     const l = await runCoffer(['secret', 'list', '--json', '--kit', kitFile, '--copy', 'usb'], { env });
     assert.equal(l.code, 0, l.stderr);
     assert.deepEqual(JSON.parse(l.stdout).map((s: { name: string; size: number }) => [s.name, s.size]), [['bitlocker-laptop', secret.length]]);
+    // The copy list, from that copy alone (copies list reads the settings record with the kit).
+    const cl = await runCoffer(['copies', 'list', '--kit', kitFile, '--copy', 'home', '--json'], { env });
+    assert.equal(cl.code, 0, cl.stderr);
+    assert.deepEqual(JSON.parse(cl.stdout).map((c: { name: string }) => c.name), copies.map((c) => c.name));
     // The OTP vault, read with plain restic from one copy, opens with the recovery key.
     const key = line(kitText, 'Recovery-Key');
     const dump = await runRestic(restics[0]!, ['-r', localCopy, 'dump', 'latest', '--tag', 'coffer-otp', '/vault.json'], { env: strangerEnv(home2, { RESTIC_PASSWORD: key }) });
@@ -211,6 +215,11 @@ describe('recovery kit end to end', { timeout: 600_000 }, () => {
     assert.equal(JSON.parse(snaps.stdout).length, 1);
     const shown = await runCoffer(['secret', 'show', 'bitlocker-laptop'], { env: env3 });
     assert.deepEqual(shown.stdoutBytes, secret);
+    // Every copy got a fresh settings record naming the new primary.
+    const newId = JSON.parse((await runCoffer(['cat', 'config'], { env: env3 })).stdout).id;
+    const st = await runRestic(restics[0]!, ['-r', localCopy, 'dump', 'latest', '--tag', 'coffer-settings', '/settings.json'], { env: strangerEnv(home3, { RESTIC_PASSWORD: 'new-password' }) });
+    assert.equal(st.code, 0, st.stderr);
+    assert.equal(JSON.parse(st.stdout).primary.repositoryId, newId);
     const otp = await runCoffer(['otp', 'list'], { env: env3 });
     assert.equal(otp.code, 0, otp.stderr);
     assert.match(otp.stdout, /alice/);

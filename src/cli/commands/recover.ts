@@ -20,6 +20,7 @@ import { addOtpVaultPassword } from '../../core/otp/store.js';
 import { AEGIS_SCRYPT } from '../../core/otp/aegis.js';
 import { str, type Command } from '../command.js';
 import { newKeyKdf, type Cli } from '../context.js';
+import { publishSettings } from './copies.js';
 import { entryOfKitCopy, guarded, kitCopy, kitKey, openKitCopy, readKitFile, RECOVERY_USER } from './kit.js';
 
 function isoNow(): string {
@@ -100,6 +101,14 @@ async function recover(cli: Cli, values: Record<string, unknown>): Promise<numbe
   };
   saveConfig(config, cli.env);
   await src.backend.close?.();
+  // A fresh settings record (the new primary's ID, the kit's key IDs) in the primary and every copy.
+  try {
+    const notReached = await publishSettings(cli, primary, config);
+    for (const n of notReached) if (!failed.includes(n)) failed.push(n);
+  } catch (e) {
+    if (isCofferError(e, 'cancelled')) throw e;
+    cli.warn(`coffer: the settings record could not be written (${(e as Error).message}); the next sync will`);
+  }
   cli.warn(`config written to ${configPath(cli.env)}; back up and sync as before${failed.length ? ` (copies not reached: ${failed.join(', ')})` : ''}`);
   return failed.length ? 1 : 0;
 }
