@@ -13,6 +13,7 @@ import { utf8Decode } from '../../src/core/bytes.js';
 import { backup } from '../../src/core/engine/backup/backup.js';
 import { runDrill, type DrillPorts } from '../../src/core/engine/drill/drill.js';
 import { readLatestRecord } from '../../src/core/engine/records/records.js';
+import { writeSettingsRecord } from '../../src/core/engine/settings/settings.js';
 import { copySnapshots } from '../../src/core/engine/copy/copy.js';
 import type { RelPath } from '../../src/core/engine/restore/sink.js';
 import type { KitCopy } from '../../src/core/kit/kit-text.js';
@@ -130,6 +131,22 @@ describe('drill engine', () => {
     assert.equal(r.copies[0]!.verdict, 'pass');
     assert.equal(r.copies[1]!.reason, 'stale-copy');
     assert.equal(r.verdict, 'fail');
+  });
+
+  it('a snapshot the copy\'s policy excludes does not make it stale', async () => {
+    const { m, copy } = await fixture();
+    const b2 = new MemBackend();
+    const r2 = await initRepository(b2, m.platform, { password: KEY, kdf: CHEAP_KDF, ...OWNER, chunkerPolynomial: m.repo.config.chunkerPolynomial });
+    const entry = (name: string, repositoryId: string, excludeTags: string[]) => ({
+      name, url: name, kind: 'local' as const, repositoryId, addedAt: '2026-01-01T00:00:00Z', chunkerPolynomial: '0x1', credentials: { env: [], inUrl: false }, options: {}, policy: { excludeTags, onlyTags: [] },
+    });
+    const settings = { version: 1 as const, writtenAt: '2026-01-01T00:00:00Z', primary: { repositoryId: 'p', chunkerPolynomial: '0x1' }, copies: [entry('mem', m.repo.config.id, []), entry('old', r2.config.id, ['private'])], alerts: [] };
+    await writeSettingsRecord(m.repo, settings, { owner: LOCK_OWNER });
+    await copySnapshots({ repo: m.repo, index: await loadMasterIndex(m.repo) }, { repo: r2, index: await loadMasterIndex(r2) }, await loadSnapshots(m.repo), []);
+    await backup(m.repo, new FakeSource(dir({ data: dir({ 'diary.txt': file('secret') }) })), { targets: ['/data'], hostname: 'laptop', owner: LOCK_OWNER, tags: ['private'] });
+    const second: KitCopy = { ...copy, name: 'old', repositoryId: r2.config.id, keyId: '' };
+    const r = await runDrill(opts([copy, second], { mode: 'sample', record: false }), ports(m, { mem: m.backend, old: b2 }));
+    assert.equal(r.verdict, 'pass', JSON.stringify(r.copies.map((c) => c.failures)));
   });
 });
 

@@ -29,6 +29,7 @@ import type { RelPath, RestoreSink } from '../restore/sink.js';
 import { verifyRestored, type RestoredFile } from '../restore/verify.js';
 import { TreeLoader, walkTree, type WalkEntry } from '../walk/tree-walker.js';
 import { readSettingsRecord } from '../settings/settings.js';
+import { admits, type SyncPolicy } from '../sync/sync.js';
 
 export const DRILL_KIND = 'drill';
 export const DRILL_FILE = 'drill.json';
@@ -158,8 +159,10 @@ export async function runDrill(opts: DrillOptions, ports: DrillPorts): Promise<D
     copies: [],
   };
   const newest = new Map<string, SnapshotEntry[]>();
+  /** Each copy's sync policy as the settings records say (a copy may exclude tags on purpose). */
+  const policies = new Map<string, SyncPolicy>();
   for (const copy of opts.copies) {
-    const r = await drillCopy(copy, opts, ports, report, (entries) => newest.set(copy.name, entries));
+    const r = await drillCopy(copy, opts, ports, report, (entries) => newest.set(copy.name, entries), (name, p) => policies.set(name, p));
     report.copies.push(r);
   }
   // Freshness across copies: a copy missing the newest user snapshot another copy has.
@@ -168,7 +171,10 @@ export async function runDrill(opts: DrillOptions, ports: DrillPorts): Promise<D
     const mine = newest.get(r.name);
     if (!mine || r.verdict === 'fail') continue;
     const have = new Set(mine.flatMap((e) => [e.id, e.snapshot.original ?? e.id]));
-    const missing = all.filter((e) => !have.has(e.id) && !have.has(e.snapshot.original ?? e.id) && compareTime(e.snapshot.time, mine[mine.length - 1]?.snapshot.time ?? e.snapshot.time) > 0);
+    const policy = policies.get(r.name) ?? { excludeTags: [], onlyTags: [] };
+    const missing = all.filter(
+      (e) => admits(e.snapshot, policy) && !have.has(e.id) && !have.has(e.snapshot.original ?? e.id) && compareTime(e.snapshot.time, mine[mine.length - 1]?.snapshot.time ?? e.snapshot.time) > 0,
+    );
     if (missing.length > 0) {
       r.failures.push({ code: 'stale-copy', detail: `${missing.length} newer snapshot(s) found in other copies are missing here (newest ${isoOf(missing[missing.length - 1]!)})` });
       r.verdict = 'fail';
@@ -179,7 +185,14 @@ export async function runDrill(opts: DrillOptions, ports: DrillPorts): Promise<D
   return report;
 }
 
-async function drillCopy(copy: KitCopy, opts: DrillOptions, ports: DrillPorts, report: DrillReport, onSnapshots: (e: SnapshotEntry[]) => void): Promise<CopyDrill> {
+async function drillCopy(
+  copy: KitCopy,
+  opts: DrillOptions,
+  ports: DrillPorts,
+  report: DrillReport,
+  onSnapshots: (e: SnapshotEntry[]) => void,
+  onPolicy: (name: string, p: SyncPolicy) => void,
+): Promise<CopyDrill> {
   const r: CopyDrill = {
     name: copy.name,
     url: copy.url.replace(/^([a-z0-9]+:[a-z]+:\/\/[^/@:]*):([^/@]*)@/i, '$1:***@'),
@@ -266,6 +279,7 @@ async function drillCopy(copy: KitCopy, opts: DrillOptions, ports: DrillPorts, r
     // 8 (early, it is only a read). Settings: copies missing from the kit.
     try {
       const s = await readSettingsRecord(repo, { ...o, index, entries });
+      for (const c of s?.settings.copies ?? []) onPolicy(c.name, c.policy);
       const inKit = new Set(report.copies.map((c) => c.name).concat(opts.copies.map((c) => c.name)));
       const missing = s?.settings.copies.filter((c) => !inKit.has(c.name)).map((c) => c.name) ?? [];
       if (missing.length) ports.warn?.(`kit-stale: copy ${copy.name}'s settings list ${missing.join(', ')}, which the kit does not name: print a new kit`);
