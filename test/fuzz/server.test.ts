@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { repoOf } from '../../src/server/serve-app.js';
-import { layoutProblem, runServerFuzz } from './server.js';
+import { layoutProblem, runRawHttpFuzz, runServerFuzz } from './server.js';
 
 const RUNS = Number(process.env.COFFER_FUZZ_SERVER_RUNS ?? 250);
 
@@ -40,4 +40,10 @@ test('server fuzz: every request answered with a status, no 500, nothing written
   const r = await runServerFuzz(RUNS);
   assert.deepEqual(r.failures, []);
   assert.ok(r.tried >= RUNS * 2);
+});
+
+test('raw HTTP fuzz: malformed requests on a real listener never take the server down nor answer 500', async () => {
+  const r = await runRawHttpFuzz(Math.round(RUNS / 2));
+  assert.deepEqual(r.failures, []);
+  assert.ok(r.tried >= RUNS / 2 - 1);
 });

@@ -328,3 +328,82 @@ export async function runServerFuzz(numRuns: number, seed?: number): Promise<{ t
   }
   return { tried, failures };
 }
+
+// ---- raw HTTP through node:http ---------------------------------------------------------------
+
+const rawLine = fc.oneof(
+  { weight: 6, arbitrary: fc.tuple(
+    fc.oneof({ weight: 6, arbitrary: fc.constantFrom('GET', 'POST', 'HEAD', 'DELETE') }, { weight: 1, arbitrary: fc.constantFrom('G\u0000ET', '', 'GET GET') }),
+    fc.oneof(
+      { weight: 8, arbitrary: fc.constantFrom('/', '//x/config', '//alice/../../config', 'http://evil/config', '*', '/%', '/..', '/../../secret.txt', '/%2e%2e/%2e%2e/secret.txt', '/health', '/config', 'config', '/a b', '/\u00ff', `/data/${KNOWN_IDS[1]}`, `/alice/keys/${KNOWN_IDS[2]}`, '/keys/', '/alice?create=true') },
+      { weight: 2, arbitrary: fc.string({ maxLength: 40 }) },
+      { weight: 1, arbitrary: fc.constant('/' + 'z'.repeat(70000)) },
+    ),
+    fc.oneof({ weight: 6, arbitrary: fc.constant('HTTP/1.1') }, { weight: 1, arbitrary: fc.constantFrom('HTTP/1.0', 'HTTP/2.0', 'HTTP/9', '', 'http/1.1') }),
+  ).map(([m, p, v]) => `${m} ${p} ${v}`) },
+  { weight: 1, arbitrary: fc.string({ maxLength: 60 }) },
+);
+const rawHeader = fc.oneof(
+  { weight: 6, arbitrary: fc.constantFrom('Host: fuzz', 'Host: [', 'Host:', 'Content-Length: 5', 'Content-Length: 0', 'Transfer-Encoding: chunked', 'Range: bytes=0-', 'Range: bytes=-3', 'Range: bytes=9-2',
+    'Authorization: Basic Og==', 'Expect: 100-continue', 'Connection: upgrade', 'Upgrade: websocket', 'Accept: application/vnd.x.restic.rest.v2', 'Connection: keep-alive') },
+  { weight: 1, arbitrary: fc.constantFrom('Content-Length: -1', 'Content-Length: 1, 2', 'Transfer-Encoding: gzip, chunked', 'X: ' + 'v'.repeat(20000), ': empty name', 'NoColon') },
+  { weight: 1, arbitrary: fc.string({ maxLength: 30 }).map((s) => `X-Fuzz: ${s}`) },
+);
+export const rawRequest: fc.Arbitrary<string> = fc
+  .tuple(rawLine, fc.array(rawHeader, { maxLength: 4 }).chain((h) => fc.constantFrom(['Host: fuzz', ...h], ['Host: fuzz', ...h], h)), fc.constantFrom('', 'abc', '5\r\nhello\r\n0\r\n\r\n', 'zz\r\n'), fc.constantFrom('\r\n', '\r\n', '\r\n', '\n', '\r'))
+  .map(([line, headers, body, eol]) => [line, ...headers].join(eol) + eol + eol + body);
+
+/**
+ * Sends raw bytes (malformed request lines, duplicate lengths, chunked bodies, huge headers) to
+ * `coffer serve`'s handler on a real node:http listener; after each, /health must still answer
+ * 200 and nothing may appear outside the storage root.
+ */
+export async function runRawHttpFuzz(numRuns: number, seed?: number): Promise<{ tried: number; failures: string[] }> {
+  const net = await import('node:net');
+  const { listen } = await import('../../src/server/node-listener.js');
+  const parent = tempDir('coffer-fuzz-raw-');
+  const root = path.join(parent, 'root');
+  fs.mkdirSync(root);
+  fs.writeFileSync(path.join(parent, 'secret.txt'), 'outside');
+  const app = createServeApp({ backendFor: (repo) => new LocalBackend(repo === '' ? root : path.join(root, ...repo.split('/'))), maxUploadBytes: 4096 });
+  const server = await listen(app);
+  const outsideBefore = new Map<string, string>();
+  walk(parent, parent, outsideBefore, root);
+  const send = (text: string): Promise<string> =>
+    new Promise((resolve) => {
+      const s = net.connect(server.port, '127.0.0.1');
+      let got = '';
+      const done = (): void => { s.destroy(); resolve(got); };
+      s.setTimeout(2000, done);
+      s.on('data', (d) => { got += d.toString('latin1'); });
+      s.on('error', done);
+      s.on('close', done);
+      s.end(Buffer.from(text, 'latin1'));
+    });
+  let tried = 0;
+  const failures: string[] = [];
+  try {
+    const details = await fc.check(
+      fc.asyncProperty(rawRequest, async (text) => {
+        tried++;
+        const answer = await send(text);
+        if (/^HTTP\/1\.[01] 500/m.test(answer)) throw new Error(`raw ${JSON.stringify(text.slice(0, 200))}: answered 500`);
+        const health = await fetch(`${server.url}/health`);
+        await health.arrayBuffer();
+        if (health.status !== 200) throw new Error(`after raw ${JSON.stringify(text.slice(0, 200))}: /health answered ${health.status}`);
+        const outside = new Map<string, string>();
+        walk(parent, parent, outside, root);
+        if (JSON.stringify([...outside]) !== JSON.stringify([...outsideBefore])) throw new Error(`raw ${JSON.stringify(text.slice(0, 200))}: changed files outside the root`);
+      }),
+      { numRuns, endOnFailure: true, ...(seed !== undefined ? { seed } : {}) },
+    );
+    if (details.failed) {
+      const err = details.errorInstance instanceof Error ? details.errorInstance.message : String(details.errorInstance);
+      failures.push(`server raw HTTP: ${err.split('\n')[0]!.slice(0, 400)} (seed ${details.seed})`);
+    }
+  } finally {
+    await server.close();
+    await app.close();
+  }
+  return { tried, failures };
+}
