@@ -166,4 +166,30 @@ describe('CLI through a faulty REST server', () => {
     for (const p of partial) assert.ok(r.stderr.includes(`incomplete: ${path.join(src, p.slice(0, -'.coffer-partial'.length))} (left as`), `${p} not listed:\n${r.stderr}`);
     sw.set(0, {});
   });
+
+  it('storage refusing every new pack stops a backup with one clear line; the repository stays valid', async () => {
+    fs.writeFileSync(path.join(src, 'added.bin'), prng('cli-faults-added', 2_000_000));
+    try {
+      const f = sw.set(41, { permanent: 1 }, { match: (h) => h.type === 'data' });
+      const before = fs.readdirSync(path.join(repoDir, 'snapshots')).length;
+      const b = await runCoffer(['backup', src], { env });
+      if (process.env.DEBUG_FAULTS) console.log(b.stderr);
+      assert.equal(b.code, 1, b.stderr);
+      assert.doesNotMatch(b.stderr, /^\s+at /m);
+      const fatal = b.stderr.split('\n').filter((l) => /^(Fatal|coffer): /.test(l));
+      assert.equal(fatal.length, 1, b.stderr);
+      assert.match(fatal[0]!, /data\/[0-9a-f]{64}.*(403|permission|forbidden)/i);
+      assert.ok(f.counts().permanent >= 1);
+      sw.set(0, {});
+      assert.equal(fs.readdirSync(path.join(repoDir, 'snapshots')).length, before, 'no snapshot from the failed backup');
+      assert.equal(fs.readdirSync(path.join(repoDir, 'locks')).length, 0, 'lock released');
+      for (const bin of restics) {
+        const c = await runRestic(bin, ['check'], { env });
+        assert.equal(c.code, 0, `${bin.name} check after the failed backup:\n${c.stdout}${c.stderr}`);
+      }
+    } finally {
+      fs.rmSync(path.join(src, 'added.bin'));
+      sw.set(0, {});
+    }
+  });
 });
