@@ -59,7 +59,7 @@ export async function openCopyFor(cli: Cli, copy: CopyEntry, quick = false): Pro
     signal: cli.signal,
     env: cli.env,
     repositoryOptions: cli.repositoryOptions(),
-    ...(quick ? { retry: { retries: 1, baseDelayMs: 300, maxDelayMs: 300 } } : { onRetry: retryWarn(cli) }),
+    ...(quick ? { retry: { retries: 2, baseDelayMs: 500, maxDelayMs: 1000 } } : { onRetry: retryWarn(cli) }),
   });
 }
 

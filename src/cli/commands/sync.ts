@@ -14,6 +14,7 @@ import { syncCopy, type SyncResult } from '../../core/engine/sync/sync.js';
 import { SharedReadBackend } from '../../core/engine/sync/shared-reads.js';
 import { Repository as RepositoryClass } from '../../core/repository/repository.js';
 import { findCopy, requireConfig, updateCopyState } from '../../node/config.js';
+import { copyBackend } from '../../node/open-copy.js';
 import { flag, type Command } from '../command.js';
 import type { Cli } from '../context.js';
 import { formatBytes } from '../format.js';
@@ -46,13 +47,18 @@ async function syncOne(cli: Cli, primary: Repository, index: Awaited<ReturnType<
   };
   let repo: Repository | undefined;
   try {
-    // A short probe first: a copy that is down should not cost the run half a minute of retries.
+    // A brief probe first: a copy that is down should not cost the run half a minute of retries
+    // (it is reported and synced next time); once it answers, transfers retry normally.
+    const probe = copyBackend(c, { env: cli.env, retry: { retries: 2, baseDelayMs: 500, maxDelayMs: 1000 } });
     try {
-      repo = await openCopyFor(cli, c, true);
+      await probe.stat({ type: 'config', name: '' }, { signal: cli.signal });
     } catch (e) {
-      if (isCofferError(e, 'transient')) repo = await openCopyFor(cli, c, false);
-      else throw e;
+      if (isCofferError(e, 'not-found')) throw new CofferError('no-repository', `no repository at ${base.url} (config missing)`);
+      throw e;
+    } finally {
+      await probe.close?.().catch(() => undefined);
     }
+    repo = await openCopyFor(cli, c);
     if (repo.config.id !== c.repositoryId) {
       throw new CofferError('corrupt', `copy ${c.name} at ${base.url} is repository ${repo.config.id.slice(0, 10)}, not the ${c.repositoryId.slice(0, 10)} that was added`);
     }
