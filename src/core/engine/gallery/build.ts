@@ -363,6 +363,7 @@ export async function buildGallery(repo: Repository, opts: GalleryBuildOptions):
   const started = Date.now();
   const o: CallOpts = opts.signal ? { signal: opts.signal } : {};
   const lock = opts.unlocked ? undefined : await RepositoryLock.acquire(repo, false, opts.owner, o);
+  let saver: BlobSaver | undefined;
   try {
     const entries = await loadSnapshots(repo, o);
     const index = opts.index ?? (await loadMasterIndex(repo, o));
@@ -407,7 +408,7 @@ export async function buildGallery(repo: Repository, opts: GalleryBuildOptions):
     opts.events?.onPlanned?.(todo.length, items.size);
 
     const time = opts.time ?? nowGoTime();
-    const saver = new BlobSaver(repo, index, o);
+    saver = new BlobSaver(repo, index, o);
     const thumbs = new Map<string, TreeNode>(prev?.nodes.thumbs ?? []);
     const previews = new Map<string, TreeNode>(prev?.nodes.previews ?? []);
     const originals = new Map<string, TreeNode>(prev?.nodes.originals ?? []);
@@ -503,6 +504,10 @@ export async function buildGallery(repo: Repository, opts: GalleryBuildOptions):
     };
     const snapshotId = await repo.saveUnpacked('snapshots', encodeSnapshot(snapshot), o);
     return { ...base, snapshotId, ms: Date.now() - started };
+  } catch (e) {
+    // Interrupted or failed: index the packs already uploaded, so the next build reuses them.
+    await saver?.flushUploaded().catch(() => undefined);
+    throw e;
   } finally {
     await lock?.release();
   }
