@@ -12,7 +12,7 @@ export interface FuzzSoakOptions {
   seed: number;
   /** Inputs per parser target (server requests are derived from it). */
   runs?: number;
-  /** What test/soak/run.ts passes (2,000 quick, 50,000 full): a total budget; runs = iterations / 4. */
+  /** What test/soak/run.ts passes (2,000 quick, 50,000 full): taken as `runs` when `runs` is absent. */
   iterations?: number;
   log?: (line: string) => void;
 }
@@ -29,7 +29,7 @@ export interface FuzzSoakResult {
 export async function runFuzzSoak(opts: FuzzSoakOptions): Promise<FuzzSoakResult> {
   const { seed } = opts;
   const log = opts.log ?? (() => undefined);
-  const runs = Math.max(50, Math.round(opts.runs ?? (opts.iterations ?? 20_000) / 4));
+  const runs = Math.max(50, Math.round(opts.runs ?? opts.iterations ?? 20_000));
   const failures: string[] = [];
   const perTarget: Record<string, number> = {};
   let inputsTried = 0;
