@@ -321,6 +321,16 @@ describe('recovery kit end to end', { timeout: 600_000 }, () => {
     if (s3) assert.equal(by.s3.verdict, 'pass');
     assert.match(r.stderr, /^coffer: drill failed for copy usb: missing-pack: data\//m);
     assert.match(r.stderr, /^coffer: drill failed for copy home: key-rejected: /m);
+    if (s3) {
+      // Expired or wrong storage credentials: unreachable, with the store's answer.
+      const bad = await runCoffer(['drill', '--kit', kitFile, '--copy', 's3', '--json', '--no-record'], { env: strangerEnv(home2, { ...s3Env, AWS_SECRET_ACCESS_KEY: 'wrong-secret' }) });
+      assert.equal(bad.code, 1, bad.stderr);
+      const c = JSON.parse(bad.stdout).copies[0];
+      assert.equal(c.reason, 'unreachable');
+      assert.equal(c.reachable, false);
+      assert.match(c.failures[0].detail, /403|SignatureDoesNotMatch|denied/i);
+      assert.match(bad.stderr, /^coffer: drill failed for copy s3: unreachable: /m);
+    }
     // kit --verify says the same about the key.
     const v = await runCoffer(['kit', '--verify', kitFile], { env });
     assert.equal(v.code, 1, v.stderr);
