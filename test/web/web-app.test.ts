@@ -116,12 +116,14 @@ test('web app: unlock, snapshots, browse, download a file and a zip; nothing sec
       pending.push(
         (async () => {
           let body: Buffer = Buffer.alloc(0);
+          let headers = JSON.stringify(r.headers());
           try {
             if (!r.url().includes('/_stream/')) body = await r.body();
+            headers = JSON.stringify(await r.allHeaders());
           } catch {
-            // redirects and downloads have no body to read
+            // redirects and downloads have no body to read; or the browser closed meanwhile
           }
-          recorded.push({ url: r.url(), method: r.request().method(), headers: JSON.stringify(await r.allHeaders()), body, fromSw: r.fromServiceWorker(), status: r.status(), ...(r.headers()['content-security-policy'] ? { csp: r.headers()['content-security-policy'] } : {}) });
+          recorded.push({ url: r.url(), method: r.request().method(), headers, body, fromSw: r.fromServiceWorker(), status: r.status(), ...(r.headers()['content-security-policy'] ? { csp: r.headers()['content-security-policy'] } : {}) });
         })(),
       );
     });

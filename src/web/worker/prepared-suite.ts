@@ -1,0 +1,119 @@
+/**
+ * @module web/worker/prepared-suite
+ * The worker's CryptoSuite: the core's web suite (@noble), with the browser's native WebCrypto
+ * doing the heavy work for file downloads. The core's suite is synchronous and WebCrypto is not,
+ * so for a data blob the worker first *prepares* its results asynchronously (AES-256-CTR of the
+ * ciphertext, SHA-256 of the plaintext) and then runs the core's own `openBlob` unchanged: it
+ * verifies the MAC (Poly1305 in the core's WebAssembly, before anything is released), asks the
+ * suite to decrypt and to hash, and gets the prepared results for exactly those bytes (a blob
+ * stored compressed is authenticated by the core's open() before it is decompressed here). Every
+ * other call (trees, snapshots, keys, anything unprepared) goes to @noble as before. No codec or
+ * check is written twice: the core decides, WebCrypto only computes.
+ *
+ * Measured in Chromium here: @noble AES-CTR ~32 MiB/s, SHA-256 ~46 MiB/s; WebCrypto ~240 and
+ * ~320 MiB/s; the core's wasm Poly1305 ~850 MiB/s against @noble's ~106.
+ */
+import { open as openSealed } from '../../core/crypto/sealed-box.js';
+import { webCrypto } from '../../core/crypto/web.js';
+import { createPoly1305Wasm } from '../../core/crypto/poly1305-wasm.js';
+import type { Compressor } from '../../core/compress/compressor.js';
+import type { CryptoSuite } from '../../core/crypto/suite.js';
+import type { CryptoKey as MasterKey } from '../../core/format/types.js';
+
+interface PreparedAes {
+  readonly offset: number;
+  readonly length: number;
+  readonly iv: Uint8Array;
+  readonly key: Uint8Array;
+  readonly result: Uint8Array;
+}
+
+function same(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  let d = 0;
+  for (let i = 0; i < a.length; i++) d |= a[i]! ^ b[i]!;
+  return d === 0;
+}
+
+export class PreparedSuite implements CryptoSuite {
+  readonly name = 'web (WebCrypto + wasm Poly1305 + noble)';
+  private readonly aes = new WeakMap<ArrayBufferLike, PreparedAes[]>();
+  private readonly digests = new WeakMap<Uint8Array, Uint8Array>();
+  private readonly keys = new Map<Uint8Array, Promise<CryptoKey>>();
+  readonly poly1305: CryptoSuite['poly1305'] = createPoly1305Wasm() ?? webCrypto.poly1305;
+  readonly aes128Block = webCrypto.aes128Block;
+  readonly scrypt = webCrypto.scrypt;
+  readonly randomBytes = webCrypto.randomBytes;
+
+  /**
+   * Decrypts a sealed box's ciphertext ahead of the core's `open`; for a blob stored compressed
+   * (`uncompressedLength` > 0) also decompresses it with `zstd` (the core's own, with the
+   * limits `openBlob` gives) and hashes the plaintext. `zstd` must be this suite's `wrap`ped
+   * compressor, which hands the prepared result back to `openBlob`.
+   */
+  async prepare(key: MasterKey, sealed: Uint8Array, uncompressedLength: number, zstd: PreparedZstd): Promise<void> {
+    if (sealed.length < 32 || !globalThis.crypto?.subtle) return;
+    const iv = sealed.slice(0, 16);
+    const ct = sealed.subarray(16, sealed.length - 16);
+    let k = this.keys.get(key.encrypt);
+    if (!k) {
+      k = crypto.subtle.importKey('raw', new Uint8Array(key.encrypt) as Uint8Array<ArrayBuffer>, 'AES-CTR', false, ['decrypt']);
+      this.keys.set(key.encrypt, k);
+    }
+    const result = new Uint8Array(await crypto.subtle.decrypt({ name: 'AES-CTR', counter: iv, length: 128 }, await k, ct as Uint8Array<ArrayBuffer>));
+    const remember = (): void => {
+      const list = this.aes.get(ct.buffer) ?? [];
+      list.push({ offset: ct.byteOffset, length: ct.length, iv, key: key.encrypt, result });
+      this.aes.set(ct.buffer, list);
+    };
+    remember();
+    if (uncompressedLength === 0) {
+      this.digests.set(result, new Uint8Array(await crypto.subtle.digest('SHA-256', result)));
+      return;
+    }
+    // Nothing unauthenticated reaches the decompressor: the core's open() checks the MAC first
+    // (and takes the prepared decryption, so it is put back for openBlob's own call).
+    const plain = openSealed(this, key, sealed, 'data blob');
+    remember();
+    const decompressed = zstd.inner.decompress(plain, { expectedSize: uncompressedLength });
+    zstd.prepared.set(plain, decompressed);
+    this.digests.set(decompressed, new Uint8Array(await crypto.subtle.digest('SHA-256', decompressed as Uint8Array<ArrayBuffer>)));
+  }
+
+  aes256Ctr(key: Uint8Array, iv: Uint8Array, data: Uint8Array, out?: Uint8Array): Uint8Array {
+    const list = this.aes.get(data.buffer);
+    const i = list ? list.findIndex((p) => p.offset === data.byteOffset && p.length === data.length && p.key === key && same(p.iv, iv)) : -1;
+    if (i < 0 || out) return webCrypto.aes256Ctr(key, iv, data, out);
+    const [p] = list!.splice(i, 1);
+    return p!.result;
+  }
+
+  sha256(data: Uint8Array): Uint8Array {
+    const d = this.digests.get(data);
+    if (d) {
+      this.digests.delete(data);
+      return d;
+    }
+    return webCrypto.sha256(data);
+  }
+}
+
+/** The core's zstd, handing back results `PreparedSuite.prepare` computed for exactly this input. */
+export class PreparedZstd implements Compressor {
+  readonly prepared = new WeakMap<Uint8Array, Uint8Array>();
+  readonly name: string;
+  constructor(readonly inner: Compressor) {
+    this.name = inner.name;
+  }
+  compress(data: Uint8Array, level: number): Uint8Array {
+    return this.inner.compress(data, level);
+  }
+  decompress(data: Uint8Array, limits?: { expectedSize?: number; maxSize?: number }): Uint8Array {
+    const p = this.prepared.get(data);
+    if (p && (limits?.expectedSize === undefined || p.length === limits.expectedSize)) {
+      this.prepared.delete(data);
+      return p;
+    }
+    return this.inner.decompress(data, limits);
+  }
+}
