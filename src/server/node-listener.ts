@@ -40,11 +40,16 @@ async function serve(handler: WebHandler, req: http.IncomingMessage, res: http.S
 
 export function toWebRequest(req: http.IncomingMessage, signal?: AbortSignal): Request {
   const host = req.headers.host ?? 'localhost';
+  const target = req.url ?? '/';
+  // An origin-form target ("/path") is appended, never resolved: resolving "//x/config" against
+  // the base would make "x" the host and "/config" the path, so the handler would act on another
+  // repository than the one the request line names.
+  const resolve = (origin: string): URL => (target.startsWith('/') ? new URL(origin + target) : new URL(target, origin));
   let url: URL;
   try {
-    url = new URL(req.url ?? '/', `http://${host}`);
+    url = resolve(`http://${host}`);
   } catch {
-    url = new URL(req.url ?? '/', 'http://localhost'); // a malformed Host header
+    url = resolve('http://localhost'); // a malformed Host header
   }
   const headers = new Headers();
   for (let i = 0; i < req.rawHeaders.length; i += 2) headers.append(req.rawHeaders[i]!, req.rawHeaders[i + 1]!);

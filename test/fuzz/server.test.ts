@@ -47,3 +47,31 @@ test('raw HTTP fuzz: malformed requests on a real listener never take the server
   assert.deepEqual(r.failures, []);
   assert.ok(r.tried >= RUNS / 2 - 1);
 });
+
+test('node listener: a request target starting with // names a path, not a host (found while fuzzing)', async () => {
+  const net = await import('node:net');
+  const { listen } = await import('../../src/server/node-listener.js');
+  const { createServeApp } = await import('../../src/server/serve-app.js');
+  const { MemBackend } = await import('../../src/core/backend/mem.js');
+  const backends = new Map<string, InstanceType<typeof MemBackend>>();
+  const app = createServeApp({ backendFor: (repo) => { const b = new MemBackend(); backends.set(repo, b); return b; } });
+  const server = await listen(app);
+  try {
+    // The root repository has a config; "//alice/config" used to be read as host "alice", path "/config".
+    const put = await fetch(`${server.url}/config`, { method: 'POST', body: 'root config' });
+    assert.equal(put.status, 200);
+    const raw = (target: string): Promise<string> => new Promise((resolve) => {
+      const s = net.connect(server.port, '127.0.0.1');
+      let got = '';
+      s.on('data', (d) => { got += d.toString('latin1'); });
+      s.on('close', () => resolve(got));
+      s.end(`GET ${target} HTTP/1.1\r\nHost: fuzz\r\nConnection: close\r\n\r\n`);
+    });
+    assert.match(await raw('//alice/config'), /^HTTP\/1\.1 404/);
+    assert.match(await raw('/config'), /^HTTP\/1\.1 200[\s\S]*root config$/);
+    assert.match(await raw('http://other/config'), /^HTTP\/1\.1 200/); // absolute form: its path
+  } finally {
+    await server.close();
+    await app.close();
+  }
+});
