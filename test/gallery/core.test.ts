@@ -117,6 +117,14 @@ describe('gallery: MP4/MOV mvhd', () => {
       assert.deepEqual([c.taken, c.offset, c.takenFrom, c.duration], ['2022-08-15T14:30:00', '-04:00', 'quicktime', 12.5]);
     });
   }
+  it('reads the video track size, turned by its matrix', async () => {
+    for (const rotate90 of [false, true]) {
+      const mp4 = makeMp4(1e9, 2, { track: { width: 1920, height: 1080, rotate90 } });
+      const m = await readVideoMeta(bytesReader(mp4), mp4.length);
+      assert.deepEqual([m.width, m.height], rotate90 ? [1080, 1920] : [1920, 1080]);
+      assert.deepEqual([describeVideo(m, undefined).w, describeVideo(m, undefined).h], [m.width, m.height]);
+    }
+  });
   it('a truncated file gives nothing, without throwing', async () => {
     const mp4 = makeMp4(1e9, 3);
     assert.deepEqual(await readVideoMeta(bytesReader(mp4.subarray(0, mp4.length - 20)), mp4.length - 20), {});

@@ -175,7 +175,7 @@ function box(type: string, ...parts: Uint8Array[]): Uint8Array {
 }
 
 /** An MP4 skeleton: ftyp, a big mdat, then moov/mvhd (v0 or v1) at the end, as many phones write it. */
-export function makeMp4(createdEpochSec: number, durationSec: number, opts: { version1?: boolean; mdatBytes?: number } = {}): Uint8Array {
+export function makeMp4(createdEpochSec: number, durationSec: number, opts: { version1?: boolean; mdatBytes?: number; track?: { width: number; height: number; rotate90?: boolean } } = {}): Uint8Array {
   const ftyp = box('ftyp', new Uint8Array([0x69, 0x73, 0x6f, 0x6d, 0, 0, 2, 0]));
   const mdat = box('mdat', new Uint8Array(opts.mdatBytes ?? 1000).fill(7));
   const t1904 = createdEpochSec + 2082844800;
@@ -197,7 +197,19 @@ export function makeMp4(createdEpochSec: number, durationSec: number, opts: { ve
     dv.setUint32(12, timescale);
     dv.setUint32(16, Math.round(durationSec * timescale));
   }
-  const moov = box('moov', box('mvhd', mvhd));
+  const traks: Uint8Array[] = [];
+  if (opts.track) {
+    // An audio track first (no size), then the video track.
+    traks.push(box('trak', box('tkhd', new Uint8Array(84))));
+    const t = new Uint8Array(84);
+    const dv = new DataView(t.buffer);
+    const m = opts.track.rotate90 ? [0, 0x10000, 0, -0x10000, 0, 0, 0, 0, 0x40000000] : [0x10000, 0, 0, 0, 0x10000, 0, 0, 0, 0x40000000];
+    m.forEach((x, i) => dv.setInt32(40 + i * 4, x));
+    dv.setUint32(76, opts.track.width * 65536);
+    dv.setUint32(80, opts.track.height * 65536);
+    traks.push(box('trak', box('tkhd', t)));
+  }
+  const moov = box('moov', box('mvhd', mvhd), ...traks);
   const out = new Uint8Array(ftyp.length + mdat.length + moov.length);
   out.set(ftyp);
   out.set(mdat, ftyp.length);

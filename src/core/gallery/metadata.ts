@@ -71,8 +71,8 @@ export function describeVideo(meta: VideoMeta, mtime: GoTime | undefined, offset
   return {
     ...(when ?? fallbackTaken(mtime)),
     takenFrom: when ? 'quicktime' : 'mtime',
-    w: 0,
-    h: 0,
+    w: meta.width ?? 0,
+    h: meta.height ?? 0,
     orientation: 1,
     camera: null,
     gps: null,

@@ -14,6 +14,9 @@ export interface VideoMeta {
   duration?: number;
   /** Creation time as epoch seconds (UTC). */
   created?: number;
+  /** Displayed size of the first video track (its `tkhd` size, turned by its matrix). */
+  width?: number;
+  height?: number;
 }
 
 /** Reads `length` bytes at `offset` (fewer at the end of the file). */
@@ -76,6 +79,8 @@ export async function readVideoMeta(read: RangeReader, fileSize: number): Promis
       duration = v.getUint32(16);
     }
     const out: VideoMeta = {};
+    const size = await videoSize(read, moov);
+    if (size) [out.width, out.height] = size;
     // All ones means "unknown" in some writers' duration field.
     if (timescale > 0 && duration > 0 && duration !== 0xffffffff) out.duration = Math.round((duration / timescale) * 1000) / 1000;
     if (created > 0) out.created = created + EPOCH_1904;
@@ -83,6 +88,29 @@ export async function readVideoMeta(read: RangeReader, fileSize: number): Promis
   } catch {
     return {};
   }
+}
+
+/**
+ * tkhd: after version/flags, v0 has 20 bytes of times, ids and duration (v1: 32), then 8
+ * reserved, layer, group, volume, 2 reserved, the 3x3 matrix (36 bytes), width and height in
+ * 16.16 fixed point. A matrix with a = d = 0 turns the picture a quarter (phones filming upright).
+ */
+async function videoSize(read: RangeReader, moov: Box): Promise<[number, number] | undefined> {
+  for (const trak of (await boxes(read, moov.data, moov.end)).filter((b) => b.type === 'trak')) {
+    const tkhd = (await boxes(read, trak.data, trak.end)).find((b) => b.type === 'tkhd');
+    if (!tkhd) continue;
+    const d = await read(tkhd.data, Math.min(96, tkhd.end - tkhd.data));
+    const at = d[0] === 1 ? 52 : 40;
+    if (d.length < at + 44) continue;
+    const v = new DataView(d.buffer, d.byteOffset, d.byteLength);
+    const w = Math.round(v.getUint32(at + 36) / 65536);
+    const h = Math.round(v.getUint32(at + 40) / 65536);
+    if (w === 0 || h === 0) continue; // an audio track
+    const a = v.getInt32(at);
+    const dd = v.getInt32(at + 16);
+    return a === 0 && dd === 0 ? [h, w] : [w, h];
+  }
+  return undefined;
 }
 
 /** A RangeReader over bytes already in memory. */
