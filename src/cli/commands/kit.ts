@@ -211,7 +211,7 @@ async function makeKit(cli: Cli, values: Record<string, unknown>): Promise<numbe
     try {
       repo = await openCopyFor(cli, c);
     } catch (e) {
-      throw new CofferError(isCofferError(e, 'cancelled') ? 'cancelled' : 'internal', `copy ${c.name} could not be opened (${(e as Error).message}); no kit was written: fix it or remove the copy, then run "coffer kit" again`);
+      throw new CofferError(isCofferError(e) ? e.code : 'internal', `copy ${c.name} could not be opened (${(e as Error).message}); no kit was written: fix it or remove the copy, then run "coffer kit" again`);
     }
     try {
       const keyId = await addKey(repo.backend, platform, repo.key, key, kdf, owner, { signal: cli.signal });
@@ -250,17 +250,23 @@ async function makeKit(cli: Cli, values: Record<string, unknown>): Promise<numbe
     void _omit;
     kit = { ...rest, split: SPLIT_2OF3, shares: new Map(shares.map((s, i) => [i + 1, s])) };
   }
+  // The kit first: if it cannot be written, the config does not claim a kit the user lacks.
+  emitKit(cli, kit, format, output);
   // The OTP vault gets a password slot for the recovery key, so the kit opens it too.
-  if (await addOtpVaultPassword(primary, password, key, { owner: cli.lockOwner(), signal: cli.signal, scrypt: AEGIS_SCRYPT })) {
-    const rec = await latestRecordEntry(primary, 'otp', { signal: cli.signal });
-    if (rec) await pushRecordToCopies(cli, primary, config, rec.id, 'OTP vault');
-    cli.warn('the OTP vault opens with the recovery key too');
+  try {
+    if (await addOtpVaultPassword(primary, password, key, { owner: cli.lockOwner(), signal: cli.signal, scrypt: AEGIS_SCRYPT })) {
+      const rec = await latestRecordEntry(primary, 'otp', { signal: cli.signal });
+      if (rec) await pushRecordToCopies(cli, primary, config, rec.id, 'OTP vault');
+      cli.warn('the OTP vault opens with the recovery key too');
+    }
+  } catch (e) {
+    if (isCofferError(e, 'cancelled')) throw e;
+    cli.warn(`coffer: the OTP vault could not get a slot for the recovery key (${(e as Error).message}); run "coffer kit" again later`);
   }
   const info: KitInfo = { id, createdAt: created, copies: kitCopies };
   const next: CofferConfig = { ...config, kit: info };
   saveConfig(next, cli.env);
   const failed = await publishSettings(cli, primary, next);
-  emitKit(cli, kit, format, output);
   if (output) cli.warn(`kit ${id} written to ${output}${split ? ` (and ${output}.share1, .share2, .share3)` : ''}; print it and keep it safe`);
   if (failed.length) cli.warn(`coffer: the settings record could not be written to ${failed.join(', ')}; the next sync will`);
   return 0;
