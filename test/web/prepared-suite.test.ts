@@ -1,0 +1,78 @@
+/**
+ * The worker's PreparedSuite (WebCrypto results prepared ahead of the core's openBlob) in Node,
+ * which has the same WebCrypto: prepared blobs open to the same plaintext as with @noble,
+ * compressed ones too; a damaged blob still fails the core's MAC check (nothing prepared is
+ * handed out for other bytes); unprepared calls fall back to @noble. And readGroups: one range
+ * per run of back-to-back blobs of one pack, in file order, at most 8 MiB.
+ */
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { createWasmZstd } from '../../src/core/compress/zstd-wasm.js';
+import { seal } from '../../src/core/crypto/sealed-box.js';
+import { webCrypto } from '../../src/core/crypto/web.js';
+import { isCofferError } from '../../src/core/errors.js';
+import { openBlob } from '../../src/core/repository/blob-loader.js';
+import { MasterIndex } from '../../src/core/repository/master-index.js';
+import { Repository } from '../../src/core/repository/repository.js';
+import { PreparedSuite, PreparedZstd } from '../../src/web/worker/prepared-suite.js';
+import { readGroups } from '../../src/web/worker/session.js';
+import { randomBytes } from '../helpers/mem-repo.js';
+
+async function setup() {
+  const suite = new PreparedSuite();
+  const zstd = new PreparedZstd(await createWasmZstd());
+  const key = { encrypt: webCrypto.randomBytes(32), macK: webCrypto.randomBytes(16), macR: webCrypto.randomBytes(16) };
+  const config = { version: 2 as const, id: 'a'.repeat(64), chunkerPolynomial: 0x3daa7705968b2dn };
+  const repo = new Repository({} as never, { crypto: suite, zstd }, key, 'k'.repeat(64), config);
+  return { suite, zstd, key, repo };
+}
+
+const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+
+test('PreparedSuite: prepared blobs (plain and compressed) open to the right bytes; damage still fails', async () => {
+  const { suite, zstd, key, repo } = await setup();
+  for (const compressed of [false, true]) {
+    const plain = compressed ? new Uint8Array(300_000).fill(7) : randomBytes(5, 300_000);
+    const id = hex(webCrypto.sha256(plain));
+    const stored = compressed ? zstd.compress(plain, 3) : plain;
+    const sealed = seal(webCrypto, key, stored);
+    const loc = { packId: 'p'.repeat(64), offset: 0, length: sealed.length, uncompressedLength: compressed ? plain.length : 0 };
+    await suite.prepare(key, sealed, loc.uncompressedLength, zstd);
+    assert.deepEqual(openBlob(repo, 'data', id, loc, sealed), plain);
+    // Unprepared: the @noble path gives the same.
+    assert.deepEqual(openBlob(repo, 'data', id, loc, sealed.slice()), plain);
+    // One flipped ciphertext byte: the core's MAC check refuses it, prepared or not.
+    const bad = sealed.slice();
+    bad[17]! ^= 1; // inside the ciphertext (a compressed blob is small)
+    await suite.prepare(key, bad, 0, zstd);
+    assert.throws(() => openBlob(repo, 'data', id, { ...loc, uncompressedLength: 0 }, bad), (e) => isCofferError(e, 'corrupt'));
+    if (compressed) await assert.rejects(suite.prepare(key, bad, loc.uncompressedLength, zstd), (e) => isCofferError(e, 'corrupt'));
+  }
+  // A prepared result is only handed out for the very bytes it was made from.
+  const a = seal(webCrypto, key, randomBytes(1, 1000));
+  await suite.prepare(key, a, 0, zstd);
+  const ct = a.subarray(16, a.length - 16);
+  const other = new Uint8Array(ct.length);
+  assert.deepEqual(suite.aes256Ctr(key.encrypt, a.subarray(0, 16), other), webCrypto.aes256Ctr(key.encrypt, a.subarray(0, 16), other));
+});
+
+test('readGroups: back-to-back blobs of one pack share a read, in file order, at most 8 MiB', () => {
+  const index = new MasterIndex();
+  const P = 'a'.repeat(64), Q = 'b'.repeat(64);
+  const id = (n: number): string => n.toString(16).padStart(64, '0');
+  const MiB = 1024 * 1024;
+  index.addPack(P, [0, 1, 2, 3, 4].map((n) => ({ type: 'data' as const, id: id(n), offset: n * 3 * MiB, length: 3 * MiB, uncompressedLength: 0 })));
+  index.addPack(Q, [{ type: 'data', id: id(9), offset: 0, length: 100, uncompressedLength: 0 }]);
+  const g = readGroups(index, [id(0), id(1), id(2), id(9), id(4), id(3), id(7)]);
+  assert.deepEqual(
+    g.map((x) => [x.packId?.[0], x.offset, x.length, x.blobs.map((b) => b.id.slice(-1))]),
+    [
+      ['a', 0, 6 * MiB, ['0', '1']],
+      ['a', 6 * MiB, 3 * MiB, ['2']],
+      ['b', 0, 100, ['9']],
+      ['a', 12 * MiB, 3 * MiB, ['4']],
+      ['a', 9 * MiB, 3 * MiB, ['3']],
+      [undefined, 0, 0, ['7']],
+    ],
+  );
+});
