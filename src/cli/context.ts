@@ -35,6 +35,7 @@ export class Cli {
   readonly verbosity: number;
   private platformPromise: Promise<Platform> | undefined;
   private readonly openedBackends: Backend[] = [];
+  private cachedPassword: string | undefined;
 
   constructor(
     readonly globals: Values,
@@ -143,13 +144,15 @@ export class Cli {
     return this.envVar('PASSWORD');
   }
 
+  /** The repository password (asked at most once per command; kept in memory only). */
   async password(question = 'enter password for repository: '): Promise<string> {
+    if (this.cachedPassword !== undefined) return this.cachedPassword;
     const given = this.givenPassword();
-    if (given !== undefined) return given;
+    if (given !== undefined) return (this.cachedPassword = given);
     if (!this.io.stdinIsTTY) {
       throw new CofferError('usage', 'no password given: set COFFER_PASSWORD, use --password-file, or run on a terminal');
     }
-    return this.prompt(question);
+    return (this.cachedPassword = await this.prompt(question));
   }
 
   /** Asks twice for a new password (or takes the given one). */

@@ -327,12 +327,19 @@ describe('coffer otp', () => {
     assert.equal(jsQR(data, w, h)?.data, uri.stdout.trim());
   });
 
-  it('says so (exit 12) when the repository opens with a key the vault has no slot for', async () => {
+  it('coffer key add gives the new password a vault slot; a key added by restic gets none (exit 12)', async () => {
     const pw = path.join(dir, 'new-key-pw');
     fs.writeFileSync(pw, 'second key password\n');
     const k = await runCoffer(['key', 'add', '--new-password-file', pw], { env });
     assert.equal(k.code, 0, k.stderr);
-    const r = await otp(['list'], { env: { ...env, COFFER_PASSWORD: 'second key password' } });
+    const byCoffer = await otp(['list'], { env: { ...env, COFFER_PASSWORD: 'second key password' } });
+    assert.equal(byCoffer.code, 0, byCoffer.stderr);
+
+    const restic = resticBinaries()[0]!;
+    fs.writeFileSync(pw, 'third key password\n');
+    const rk = await runRestic(restic, ['key', 'add', '--new-password-file', pw], { env });
+    assert.equal(rk.code, 0, rk.stderr);
+    const r = await otp(['list'], { env: { ...env, COFFER_PASSWORD: 'third key password' } });
     assert.equal(r.code, 12, r.stderr);
     oneLineError(r, /does not open the vault/);
   });

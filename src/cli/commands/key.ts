@@ -9,6 +9,7 @@ import { toHex } from '../../core/bytes.js';
 import { CofferError, isCofferError } from '../../core/errors.js';
 import { decodeKeyFile } from '../../core/format/key-file.js';
 import type { Id, KeyFile } from '../../core/format/types.js';
+import { addOtpVaultPassword } from '../../core/otp/store.js';
 import { addKey } from '../../core/repository/open.js';
 import type { Repository } from '../../core/repository/repository.js';
 import { str, type Command, type Values } from '../command.js';
@@ -64,10 +65,16 @@ async function newPassword(cli: Cli, values: Values): Promise<string> {
 async function addNewKey(cli: Cli, repo: Repository, values: Values): Promise<Id> {
   const password = await newPassword(cli, values);
   const kdf = await newKeyKdf(cli);
-  return addKey(repo.backend, repo.platform, repo.key, password, kdf, {
+  const id = await addKey(repo.backend, repo.platform, repo.key, password, kdf, {
     username: str(values.user) ?? os.userInfo().username,
     hostname: str(values.host) ?? os.hostname(),
   }, { signal: cli.signal });
+  // The OTP vault opens with the repository's passwords: the new one gets a slot too.
+  // (After `passwd` the old password's slot stays, but without its key file it opens nothing.)
+  if (await addOtpVaultPassword(repo, await cli.password(), password, { owner: cli.lockOwner(), signal: cli.signal, unlocked: true })) {
+    cli.info('added a slot for the new password to the OTP vault');
+  }
+  return id;
 }
 
 /** Resolves a key ID or unique prefix. */

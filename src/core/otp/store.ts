@@ -56,6 +56,8 @@ export interface SaveOptions extends CallOpts {
   readonly owner: LockOwner;
   /** scrypt for a new vault's slot: Aegis' defaults unless a test passes cheaper ones. */
   readonly scrypt?: ScryptParams;
+  /** The caller already holds a lock on the repository (e.g. `key passwd`'s exclusive one). */
+  readonly unlocked?: boolean;
 }
 
 /**
@@ -73,6 +75,7 @@ async function writeVault(repo: Repository, db: JsonObject, key: VaultKey, opts:
   const { id } = await writeRecord(repo, OTP_RECORD_KIND, [{ name: OTP_VAULT_FILE, data: utf8Encode(text) }], {
     owner: opts.owner,
     ...(opts.signal ? { signal: opts.signal } : {}),
+    ...(opts.unlocked ? { unlocked: true } : {}),
   });
   return { db, key, recordId: id };
 }
