@@ -11,7 +11,8 @@ import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
 import { utf8Decode } from '../../src/core/bytes.js';
-import { GALLERY_KIND } from '../../src/core/engine/gallery/build.js';
+import { buildGallery, GALLERY_KIND } from '../../src/core/engine/gallery/build.js';
+import { sharpRenderer } from '../../src/node/gallery-thumbs.js';
 import { openGallery, updateGalleryState } from '../../src/core/engine/gallery/read.js';
 import { listRecords } from '../../src/core/engine/records/records.js';
 import { TreeLoader, walkTree } from '../../src/core/engine/walk/tree-walker.js';
@@ -275,5 +276,24 @@ describe('gallery snapshot: build, incremental, restic interop', { concurrency: 
       const c = await runRestic(restic, ['-r', repoDir, 'check'], { env });
       assert.equal(c.code, 0, `${restic.name}: ${c.stderr}`);
     }
+  });
+  it('30 days after it went to the trash, an item leaves the library and stays out', async () => {
+    const repo = await openRepository(new LocalBackend(repoDir), await nodePlatform(), { password: 'test-password' });
+    const owner = { hostname: 'test', username: 'tester', pid: process.pid };
+    const before = await readGallery(repoDir);
+    const gone = before.items.find((i) => i.name === 'IMG_B.jpg')!;
+    const kept = before.items.find((i) => i.name === 'IMG_C.jpg')!;
+    const now = Date.now();
+    const iso = (ms: number) => new Date(ms).toISOString();
+    await updateGalleryState(repo, (s) => ({ ...s, trash: [{ id: gone.id, deleted: iso(now - 31 * 86400_000) }, { id: kept.id, deleted: iso(now - 86400_000) }] }), { owner });
+    const r = await buildGallery(repo, { owner, renderer: sharpRenderer, now });
+    assert.deepEqual([r.removed, r.added, r.items], [1, 0, before.items.length - 1]);
+    assert.ok(r.snapshotId);
+    const after1 = await readGallery(repoDir);
+    assert.equal(after1.items.some((i) => i.id === gone.id), false);
+    assert.equal(after1.items.some((i) => i.id === kept.id), true, 'a day in the trash: still in the library');
+    assert.equal([...after1.nodes.keys()].some((p) => p.includes(gone.id)), false, 'no thumbnail, preview or original left');
+    const again = await buildGallery(repo, { owner, renderer: sharpRenderer, now });
+    assert.deepEqual([again.snapshotId, again.added, again.removed], [undefined, 0, 0], 'the backup that still holds it does not bring it back');
   });
 });

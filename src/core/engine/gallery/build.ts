@@ -43,6 +43,18 @@ import { readVideoMeta, type RangeReader } from '../../gallery/mp4.js';
 export const GALLERY_KIND = 'gallery';
 /** Images larger than this are not read (a placeholder instead): memory stays bounded. */
 export const MAX_IMAGE_BYTES = 256 * 1024 * 1024;
+/** Items stay in the trash this long, then a build leaves them out of the library. */
+export const TRASH_MS = 30 * 86400_000;
+
+/** Ids whose trash entry is older than 30 days: out of the library, and kept out. */
+export function purgedIds(state: GalleryState, now: number): Set<string> {
+  const out = new Set<string>();
+  for (const t of state.trash) {
+    const at = Date.parse(t.deleted);
+    if (Number.isFinite(at) && now - at >= TRASH_MS) out.add(t.id);
+  }
+  return out;
+}
 
 export interface RenderedMedia {
   readonly thumb: Uint8Array;
@@ -86,6 +98,8 @@ export interface GalleryBuildOptions extends CallOpts {
   readonly unlocked?: boolean;
   /** Already loaded, to save a round trip. */
   readonly index?: MasterIndex;
+  /** Now, epoch ms (tests): the trash's 30 days count from it. */
+  readonly now?: number;
   /** Side-file facts by snapshot path (Google Takeout): a date and place when the file has none. */
   readonly takeout?: ReadonlyMap<string, TakeoutSide>;
 }
@@ -374,8 +388,12 @@ export async function buildGallery(repo: Repository, opts: GalleryBuildOptions):
       if (isRecordSnapshot(s.snapshot)) throw new CofferError('usage', `snapshot ${s.id.slice(0, 8)} is one of Coffer's own records, not a backup`);
     }
 
-    // 1-2. Walk: ids from content IDs; known ids gain sources, new ids are queued once.
-    const items = new Map<string, GalleryItem>(prev?.items ?? []);
+    // 1-2. Walk: ids from content IDs; known ids gain sources, new ids are queued once. Items
+    // 30 days in the trash leave the library; their trash entry stays as a tombstone so a backup
+    // that still holds the file does not bring them back.
+    const purged = purgedIds(prev?.state ?? EMPTY_STATE, opts.now ?? Date.now());
+    const items = new Map<string, GalleryItem>([...(prev?.items ?? [])].filter(([id]) => !purged.has(id)));
+    const removed = (prev?.items.size ?? 0) - items.size;
     const queued = new Map<string, Candidate>();
     const extraSources = new Map<string, { path: string; snapshot: Id }[]>();
     let sourcesAdded = 0;
@@ -386,6 +404,7 @@ export async function buildGallery(repo: Repository, opts: GalleryBuildOptions):
         const media = mediaFromName(name);
         if (!media) return;
         const id = itemId(e.node.content);
+        if (purged.has(id)) return;
         const known = items.get(id);
         if (known) {
           if (!known.sources.some((x) => x.path === e.path)) {
@@ -467,7 +486,7 @@ export async function buildGallery(repo: Repository, opts: GalleryBuildOptions):
     }
     const files = encodeGalleryIndex([...items.values()], state);
     const unchanged = prev !== undefined && todo.length === 0 && files.size === prev.files.size && [...files].every(([k, v]) => bytesEqual(v, prev.files.get(k)));
-    const base = { items: items.size, added: todo.length, removed: 0, processed: todo.length, sourcesAdded, warnings };
+    const base = { items: items.size, added: todo.length, removed, processed: todo.length, sourcesAdded, warnings };
     if (unchanged) {
       await saver.flush();
       return { ...base, ms: Date.now() - started };
