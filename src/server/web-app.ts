@@ -204,7 +204,8 @@ export function createWebApp(opts: WebAppOptions): WebApp {
     }
     const headers = new Headers(res.headers);
     for (const [k, v] of Object.entries(SECURITY_HEADERS)) headers.set(k, v);
-    if (!url.pathname.startsWith('/assets/') && !opts.assets.get(url.pathname)) headers.set('Cache-Control', 'no-store');
+    // Assets say how they may be cached; everything else (data, API, login) is never stored.
+    if (!res.headers.has('cache-control') || mark.delegated) headers.set('Cache-Control', 'no-store');
     const out = new Response(res.body, { status: res.status, statusText: res.statusText, headers });
     if (opts.log && (!mark.delegated || opts.logProtocol !== false)) {
       // Never the query (it holds the login token) nor any header.

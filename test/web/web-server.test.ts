@@ -76,6 +76,7 @@ test('coffer web: token login, sessions, headers, Host and Origin checks, log', 
     assert.equal(login.headers.get('location'), '/');
     const cookie = login.headers.get('set-cookie') ?? '';
     assert.match(cookie, /^coffer_session=[A-Za-z0-9_-]{43}; HttpOnly; SameSite=Strict; Path=\/$/);
+    assert.equal(login.headers.get('cache-control'), 'no-store');
     checkHeaders(login, 'login');
     const session = cookie.split(';')[0]!;
 

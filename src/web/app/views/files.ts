@@ -38,7 +38,7 @@ function details(ctx: AppContext, snap: SnapshotInfo, dir: readonly string[], e:
   } else if (e.type === 'dir') {
     actions.append(
       h('button', { type: 'button', onclick: () => ctx.navigate(hashOf(['snapshots', snap.id, ...dir, e.name])) }, 'Open'),
-      h('button', { type: 'button', testid: 'folder-download', onclick: () => void download(ctx, { snapshot: snap.id, path, kind: 'zip', name: `${e.name}.zip`, mime: 'application/zip' }) }, 'Download as zip'),
+      h('button', { type: 'button', testid: 'selected-folder-download', onclick: () => void download(ctx, { snapshot: snap.id, path, kind: 'zip', name: `${e.name}.zip`, mime: 'application/zip' }) }, 'Download as zip'),
     );
   }
   const preview = h('div', { class: 'preview', testid: 'file-preview', 'aria-live': 'polite' });
