@@ -215,8 +215,11 @@ export async function runFaultSoak(opts: FaultSoakOptions): Promise<FaultSoakRes
         const faulty = new FaultyBackend(mem, { seed, rates: ratesFor(scenario, 0.5 + rnd()), slowMs: 3, hangMs: 400 });
         const stack = clientStack(faulty);
         let repo: Repository | undefined;
+        // Opening (config, keys) goes through transient faults only, so the damaging mixes are spent on backup and restore.
+        faulty.enabled = scenario === 'transient';
         try {
           repo = await openRepository(stack, p, { password: PASSWORD, packSize: PACK_SIZE });
+          faulty.enabled = true;
         } catch (e) {
           // Opening reads config and keys: a damaged answer may stop it, clearly.
           if (scenario === 'transient') fail(`open failed under transient faults: ${(e as Error).message}`);
