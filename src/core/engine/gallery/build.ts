@@ -485,7 +485,8 @@ export async function buildGallery(repo: Repository, opts: GalleryBuildOptions):
       if (stateNode) state = decodeState(await readFile(repo, index, stateNode, o));
     }
     const files = encodeGalleryIndex([...items.values()], state);
-    const unchanged = prev !== undefined && todo.length === 0 && files.size === prev.files.size && [...files].every(([k, v]) => bytesEqual(v, prev.files.get(k)));
+    // No gallery yet and nothing to put in one: nothing to write either.
+    const unchanged = prev === undefined ? items.size === 0 : todo.length === 0 && files.size === prev.files.size && [...files].every(([k, v]) => bytesEqual(v, prev.files.get(k)));
     const base = { items: items.size, added: todo.length, removed, processed: todo.length, sourcesAdded, warnings };
     if (unchanged) {
       await saver.flush();
