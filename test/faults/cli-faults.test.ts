@@ -47,7 +47,7 @@ function readTree(root: string): Map<string, Buffer> {
       else if (e.isFile()) out.set(path.relative(root, p), fs.readFileSync(p));
     }
   };
-  walk(root);
+  if (fs.existsSync(root)) walk(root);
   return out;
 }
 
@@ -164,6 +164,16 @@ describe('CLI through a faulty REST server', () => {
     assert.match(fatal[0]!, /403|permission|forbidden/i);
     assert.ok(partial.length >= 1 || !r.stderr.includes('incomplete:'), r.stderr);
     for (const p of partial) assert.ok(r.stderr.includes(`incomplete: ${path.join(src, p.slice(0, -'.coffer-partial'.length))} (left as`), `${p} not listed:\n${r.stderr}`);
+    // The same with --json: one `incomplete` message per partial file, then the exit error.
+    const target = tempDir('coffer-cli-faults-out-');
+    const j = await runCoffer(['restore', 'latest', '--target', target, '--json'], { env });
+    assert.equal(j.code, 1, j.stderr);
+    const messages = j.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { message_type: string; item?: string; left_as?: string });
+    const listed = messages.filter((m) => m.message_type === 'incomplete');
+    const left = readTree(path.join(target, src));
+    const partialJ = [...left.keys()].filter((p) => p.endsWith('.coffer-partial'));
+    assert.deepEqual(listed.map((m) => m.left_as).sort(), partialJ.map((p) => path.join(target, src, p)).sort());
+    assert.match(j.stderr, /"message_type":"exit_error"/);
     sw.set(0, {});
   });
 
