@@ -118,6 +118,17 @@ describe('drill engine', () => {
     assert.equal(k.copies[0]!.recorded, false);
   });
 
+  it('a repository restic would refuse (config version 3) is bad-repository', async () => {
+    const { m, copy } = await fixture();
+    const { encodeConfig } = await import('../../src/core/format/config.js');
+    const { seal } = await import('../../src/core/crypto/sealed-box.js');
+    await m.backend.delete({ type: 'config', name: '' });
+    await m.backend.put({ type: 'config', name: '' }, seal(m.platform.crypto, m.repo.key, encodeConfig({ ...m.repo.config, version: 3 as 2 })));
+    const r = await runDrill(opts([copy], { record: false }), ports(m, { mem: m.backend }));
+    assert.equal(r.copies[0]!.reason, 'bad-repository', JSON.stringify(r.copies[0]!.failures));
+    assert.match(r.copies[0]!.failures[0]!.detail, /version/);
+  });
+
   it('a copy missing the newest snapshot another copy has is stale', async () => {
     const { m, copy } = await fixture();
     const b2 = new MemBackend();
