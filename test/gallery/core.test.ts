@@ -11,7 +11,8 @@ import { decodeGeo, decodeMonths, decodeSearch, decodeShard, decodeState, EMPTY_
 import { itemId, mediaFromMagic, mediaFromName, originalName, type GalleryItem } from '../../src/core/gallery/item.js';
 import { describeImage, describeVideo } from '../../src/core/gallery/metadata.js';
 import { bytesReader, readVideoMeta } from '../../src/core/gallery/mp4.js';
-import { thumbHash, thumbHashAverage } from '../../src/core/gallery/thumbhash.js';
+import { thumbHash, thumbHashAverage, thumbHashToRGBA } from '../../src/core/gallery/thumbhash.js';
+import { pixels } from './photo-maker.js';
 import { buildTiff, makeJpeg, makeMp4, makePng } from './photo-maker.js';
 
 const EXIF_SAMPLES = path.join(os.homedir(), '.cache', 'coffer-bench', 'corpus', 'photos', 'camera', 'exif-samples', 'github.com');
@@ -199,5 +200,15 @@ describe('gallery: ThumbHash', () => {
     assert.ok(Math.abs(r - 200 / 255) < 0.05 && Math.abs(g - 40 / 255) < 0.05 && Math.abs(b - 40 / 255) < 0.05, `${r} ${g} ${b}`);
     assert.equal(hash[4]! >> 7, 1, 'landscape bit');
     assert.throws(() => thumbHash(101, 10, new Uint8Array(101 * 40)));
+  });
+  it('decodes back to the picture: a red left half and a blue right half, its aspect kept', () => {
+    const hash = thumbHash(80, 40, pixels(80, 40, 1));
+    const img = thumbHashToRGBA(hash);
+    assert.ok(img.w === 32 && img.h >= 15 && img.h <= 18, `${img.w}x${img.h}`); // the aspect is approximate (term counts)
+    const at = (x: number, y: number) => [...img.rgba.subarray((y * img.w + x) * 4, (y * img.w + x) * 4 + 4)];
+    const left = at(3, 8);
+    const right = at(28, 8);
+    assert.ok(left[0]! > left[2]! + 60 && right[2]! > right[0]! + 60, `left ${left} right ${right}`);
+    assert.equal(left[3], 255);
   });
 });

@@ -120,3 +120,84 @@ export function thumbHashAverage(hash: Uint8Array): [number, number, number] {
   const c = (x: number) => Math.max(0, Math.min(1, x));
   return [c(r), c(g), c(b)];
 }
+
+/** The aspect ratio (w/h) a hash was made at, from its term counts. */
+export function thumbHashAspect(hash: Uint8Array): number {
+  const hasAlpha = (hash[2]! & 0x80) !== 0;
+  const landscape = (hash[4]! & 0x80) !== 0;
+  const lx = landscape ? (hasAlpha ? 5 : 7) : hash[3]! & 7;
+  const ly = landscape ? hash[3]! & 7 : hasAlpha ? 5 : 7;
+  return lx / ly;
+}
+
+/**
+ * Decodes a hash to a small RGBA image (32 px on the long side) for the web app to paint as a
+ * blurred placeholder (canvas or data URL) while the thumbnail loads.
+ */
+export function thumbHashToRGBA(hash: Uint8Array): { w: number; h: number; rgba: Uint8Array } {
+  const header24 = hash[0]! | (hash[1]! << 8) | (hash[2]! << 16);
+  const header16 = hash[3]! | (hash[4]! << 8);
+  const lDc = (header24 & 63) / 63;
+  const pDc = ((header24 >> 6) & 63) / 31.5 - 1;
+  const qDc = ((header24 >> 12) & 63) / 31.5 - 1;
+  const lScale = ((header24 >> 18) & 31) / 31;
+  const hasAlpha = header24 >> 23 !== 0;
+  const pScale = ((header16 >> 3) & 63) / 63;
+  const qScale = ((header16 >> 9) & 63) / 63;
+  const landscape = header16 >> 15 !== 0;
+  const lx = Math.max(3, landscape ? (hasAlpha ? 5 : 7) : header16 & 7);
+  const ly = Math.max(3, landscape ? header16 & 7 : hasAlpha ? 5 : 7);
+  const aDc = hasAlpha ? (hash[5]! & 15) / 15 : 1;
+  const aScale = (hash[5]! >> 4) / 15;
+  const start = hasAlpha ? 6 : 5;
+  let k = 0;
+  const channel = (nx: number, ny: number, scale: number) => {
+    const ac: number[] = [];
+    for (let cy = 0; cy < ny; cy++) {
+      for (let cx = cy ? 0 : 1; cx * ny < nx * (ny - cy); cx++) {
+        const nibble = ((hash[start + (k >> 1)] ?? 0) >> ((k & 1) << 2)) & 15;
+        ac.push((nibble / 7.5 - 1) * scale);
+        k++;
+      }
+    }
+    return ac;
+  };
+  // Saturation boosted by 1.25 to make up for quantization, as the reference decoder does.
+  const lAc = channel(lx, ly, lScale);
+  const pAc = channel(3, 3, pScale * 1.25);
+  const qAc = channel(3, 3, qScale * 1.25);
+  const aAc = hasAlpha ? channel(5, 5, aScale) : [];
+  const ratio = thumbHashAspect(hash);
+  const w = Math.round(ratio > 1 ? 32 : 32 * ratio);
+  const h = Math.round(ratio > 1 ? 32 / ratio : 32);
+  const rgba = new Uint8Array(w * h * 4);
+  const fx = new Float64Array(Math.max(lx, 5));
+  const fy = new Float64Array(Math.max(ly, 5));
+  for (let y = 0, i = 0; y < h; y++) {
+    for (let x = 0; x < w; x++, i += 4) {
+      let l = lDc;
+      let p = pDc;
+      let q = qDc;
+      let a = aDc;
+      for (let cx = 0; cx < fx.length; cx++) fx[cx] = Math.cos((Math.PI / w) * (x + 0.5) * cx);
+      for (let cy = 0; cy < fy.length; cy++) fy[cy] = Math.cos((Math.PI / h) * (y + 0.5) * cy);
+      for (let cy = 0, j = 0; cy < ly; cy++) for (let cx = cy ? 0 : 1; cx * ly < lx * (ly - cy); cx++, j++) l += lAc[j]! * fx[cx]! * fy[cy]! * 2;
+      for (let cy = 0, j = 0; cy < 3; cy++) {
+        for (let cx = cy ? 0 : 1; cx < 3 - cy; cx++, j++) {
+          const f = fx[cx]! * fy[cy]! * 2;
+          p += pAc[j]! * f;
+          q += qAc[j]! * f;
+        }
+      }
+      if (hasAlpha) for (let cy = 0, j = 0; cy < 5; cy++) for (let cx = cy ? 0 : 1; cx < 5 - cy; cx++, j++) a += aAc[j]! * fx[cx]! * fy[cy]! * 2;
+      const b = l - (2 / 3) * p;
+      const r = (3 * l - b + q) / 2;
+      const g = r - q;
+      rgba[i] = Math.max(0, 255 * Math.min(1, r));
+      rgba[i + 1] = Math.max(0, 255 * Math.min(1, g));
+      rgba[i + 2] = Math.max(0, 255 * Math.min(1, b));
+      rgba[i + 3] = Math.max(0, 255 * Math.min(1, a));
+    }
+  }
+  return { w, h, rgba };
+}
