@@ -132,6 +132,7 @@ test('web app: unlock, snapshots, browse, download a file and a zip; nothing sec
     await page.goto(`${base}/?token=${server.token}`);
     assert.equal(new URL(page.url()).search, '');
     await page.getByTestId('unlock-password').waitFor();
+    assert.equal(await page.getByTestId('lock').isVisible(), false, 'no Lock button before unlocking');
     await page.screenshot({ path: path.join(SHOTS, 'unlock.png') });
 
     // A wrong password: the error, and nothing beyond the key files was read.
