@@ -37,6 +37,18 @@ function retryWarn(cli: Cli) {
     cli.warn(`${op} failed (${error.message}), retrying in ${(delayMs / 1000).toFixed(1)} s`);
 }
 
+const passwords = new WeakMap<Cli, Promise<string>>();
+
+/** The password, asked once per command (the primary and every copy share it; a prompt is not repeated). */
+export function passwordOnce(cli: Cli): Promise<string> {
+  let p = passwords.get(cli);
+  if (!p) {
+    p = cli.password();
+    passwords.set(cli, p);
+  }
+  return p;
+}
+
 /** Opens the primary with the user's password. */
 export async function openPrimary(cli: Cli, config: CofferConfig | undefined): Promise<Repository> {
   const location = primaryLocation(cli, config);
@@ -47,14 +59,14 @@ export async function openPrimary(cli: Cli, config: CofferConfig | undefined): P
     if (isCofferError(e, 'not-found')) throw new CofferError('no-repository', `no repository found at ${redactUrl(location)} (create one with "coffer init")`, { cause: e });
     throw e;
   }
-  const password = await cli.password();
+  const password = await passwordOnce(cli);
   return openCopyRepository(location, { password, platform: await cli.platform(), signal: cli.signal, env: cli.env, repositoryOptions: cli.repositoryOptions() });
 }
 
 /** Opens a copy with the primary's password; `quick` keeps retries short (status, probes). */
 export async function openCopyFor(cli: Cli, copy: CopyEntry, quick = false): Promise<Repository> {
   return openCopyRepository(copy, {
-    password: await cli.password(),
+    password: await passwordOnce(cli),
     platform: await cli.platform(),
     signal: cli.signal,
     env: cli.env,
@@ -157,7 +169,7 @@ async function addCopy(cli: Cli, values: Values, name: string, url: string): Pro
 
   const primary = await openPrimary(cli, existing);
   const platform = await cli.platform();
-  const password = await cli.password();
+  const password = await passwordOnce(cli);
   const backend = copyBackend({ url, options } as CopyEntry, { env: cli.env, onRetry: retryWarn(cli) });
   let exists: boolean;
   try {

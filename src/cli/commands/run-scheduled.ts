@@ -22,6 +22,7 @@ import { str, type Command } from '../command.js';
 import type { Cli } from '../context.js';
 import { computeStatus } from './status.js';
 import { runSync } from './sync.js';
+import { passwordOnce } from './copies.js';
 
 interface Step {
   step: string;
@@ -109,7 +110,7 @@ async function scheduledDrill(cli: Cli, config: CofferConfig): Promise<Omit<Step
       {
         kitId: config.kit?.id ?? 'scheduled',
         kitCreated: config.kit?.createdAt ?? new Date(0).toISOString(),
-        recoveryKey: await cli.password(),
+        recoveryKey: await passwordOnce(cli),
         copies,
         mode: 'sample',
         sample: DEFAULT_SAMPLE,

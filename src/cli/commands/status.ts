@@ -6,7 +6,6 @@
  * contacting anything. `--alert` also sends the configured alerts (once per reason per day).
  */
 import { isCofferError } from '../../core/errors.js';
-import { loadMasterIndex } from '../../core/repository/master-index.js';
 import type { Repository } from '../../core/repository/repository.js';
 import { loadSnapshots, type SnapshotEntry } from '../../core/repository/snapshots.js';
 import { toUnixNanos } from '../../core/format/go-time.js';
@@ -18,7 +17,7 @@ import { loadState, readDrills, readRuns, requireConfig, updateState, type Coffe
 import { dispatchAlerts } from '../../node/alerts/dispatch.js';
 import { flag, type Command } from '../command.js';
 import type { Cli } from '../context.js';
-import { openCopyFor, openPrimary } from './copies.js';
+import { openCopyFor, openPrimary, passwordOnce } from './copies.js';
 
 export const DRILL_MAX_AGE_DAYS = 35;
 export const CHECK_MAX_AGE_DAYS = 35;
@@ -217,6 +216,8 @@ export async function computeStatus(cli: Cli, config: CofferConfig): Promise<Sta
   const state = loadState(cli.env);
   let primaryInfo: StatusReport['primary'] = { url: redactUrl(config.primary.url), reachable: false };
   let primarySnaps: SnapshotEntry[] | undefined;
+  // The password is asked once, before the parallel work (a prompt cannot be shared).
+  await passwordOnce(cli);
   const primaryWork = (async () => {
     try {
       const primary = await openPrimary(cli, config);
@@ -227,15 +228,13 @@ export async function computeStatus(cli: Cli, config: CofferConfig): Promise<Sta
         await primary.backend.close?.().catch(() => undefined);
       }
     } catch (e) {
-      if (isCofferError(e, 'cancelled')) throw e;
+      // A wrong password is the user's mistake, not an unreachable primary: exit 12.
+      if (isCofferError(e, 'cancelled') || isCofferError(e, 'wrong-password')) throw e;
       primaryInfo = { url: redactUrl(config.primary.url), reachable: false, error: e instanceof Error ? e.message : String(e) };
     }
   })();
-  // The password is asked once, before the parallel work (a prompt cannot be shared).
-  await cli.password();
   await primaryWork;
   const copies = await Promise.all(config.copies.map((c) => probeCopy(cli, config, state, c, primarySnaps, now)));
-  void loadMasterIndex;
 
   const reasons: Reason[] = [];
   if (config.copies.length === 0) reasons.push({ code: 'no-copies', message: 'there is no copy besides the primary (add one with coffer copies add NAME URL)' });
