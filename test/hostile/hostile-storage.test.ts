@@ -199,6 +199,11 @@ describe('hostile storage', () => {
     assertClearError(chk, 'check', /error/i);
     assert.match(chk.stdout + chk.stderr, new RegExp(loc.packId.slice(0, 8)));
     await resticCheckFails(repo);
+    for (const b of restics) {
+      const target = tempDir('coffer-hostile-restic-');
+      const rr = await runRestic(b, ['restore', base.snaps[1]!, '--target', target], { env: env(repo) });
+      assert.notEqual(rr.code, 0, `${b.name} restore of the tampered snapshot succeeded`);
+    }
   });
 
   it('a pack swapped for another: files in it are not restored, nothing wrong is written; check and restic fail', async () => {
