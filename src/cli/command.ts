@@ -17,6 +17,11 @@ export interface Command {
   /** Extra help text (flags explained). */
   readonly help?: string;
   readonly options: OptionSpecs;
+  /**
+   * Exit code of a usage error: restic's 1 by default; 2 for the commands of the no-lock-out
+   * layer (copies, kit, drill, …), whose design refuses bad input before any work with 2.
+   */
+  readonly usageExitCode?: number;
   run(cli: Cli, values: Values, positionals: string[]): Promise<number>;
 }
 

@@ -116,13 +116,14 @@ export async function main(argv: string[]): Promise<never> {
   let json = false;
   let verbose = false;
   let code: number;
+  let cmd: Command | undefined;
   try {
     const { name, rest } = splitCommand(argv);
     if (!name || name === 'help') {
       process.stdout.write(usage());
       process.exit(name ? 0 : argv.includes('--help') || argv.includes('-h') ? 0 : 1);
     }
-    const cmd = await loadCommand(name);
+    cmd = await loadCommand(name);
     if (!cmd) throw new CofferError('usage', `unknown command "${name}" (run "coffer help")`);
     const options: OptionSpecs = { ...GLOBAL_OPTIONS, ...cmd.options };
     let parsed;
@@ -146,10 +147,10 @@ export async function main(argv: string[]): Promise<never> {
       await Promise.race([cli.close(), new Promise((r) => setTimeout(r, 5000).unref())]);
     }
   } catch (e) {
-    const c = isCofferError(e) ? exitCodeFor(e.code) : EXIT_FATAL;
+    const c = !isCofferError(e) ? EXIT_FATAL : e.code === 'usage' && cmd?.usageExitCode ? cmd.usageExitCode : exitCodeFor(e.code);
     const message = describeError(e, verbose);
     if (json) process.stderr.write(JSON.stringify({ message_type: 'exit_error', code: c, message }) + '\n');
-    else process.stderr.write(`${c === 130 ? '' : 'Fatal: '}${message}\n`);
+    else process.stderr.write(`${c === 130 ? '' : 'coffer: '}${message}\n`);
     code = c;
   }
   // Let pending writes to stdout drain before exiting.

@@ -24,7 +24,7 @@ import { FsRestoreSink } from '../../node/fs-sink.js';
 import { copyBackend } from '../../node/open-copy.js';
 import { flag, str, type Command } from '../command.js';
 import type { Cli } from '../context.js';
-import { entryOfKitCopy, guarded, kitCopy, kitKey, readKitFile } from './kit.js';
+import { entryOfKitCopy, kitCopy, kitKey, readKitFile } from './kit.js';
 
 /** The scratch target on disk, able to compare restored metadata with the snapshot. */
 export class DrillFsSink extends FsRestoreSink implements DrillSink {
@@ -155,6 +155,7 @@ Options:
       --seed HEX       repeat a sample
       --no-record      do not write the result into the copy
       --json           the drill report as JSON on stdout (human text on stderr)`,
+  usageExitCode: 2,
   options: {
     kit: { type: 'string' },
     copy: { type: 'string' },
@@ -165,7 +166,7 @@ Options:
     'no-record': { type: 'boolean' },
   },
   run(cli, values) {
-    return guarded(cli, () => drill(cli, values));
+    return drill(cli, values);
   },
 };
 

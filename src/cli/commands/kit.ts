@@ -24,7 +24,6 @@ import { decodeKeyFile } from '../../core/format/key-file.js';
 import type { Repository } from '../../core/repository/repository.js';
 import { emptyConfig, loadConfig, saveConfig, type CofferConfig, type KitInfo } from '../../node/config.js';
 import { copyBackend } from '../../node/open-copy.js';
-import { exitCodeFor } from '../exit-codes.js';
 import { flag, str, type Command } from '../command.js';
 import { newKeyKdf, type Cli } from '../context.js';
 import { promptHidden } from '../prompt.js';
@@ -42,23 +41,6 @@ export const sha256 = (d: Uint8Array): Uint8Array => new Uint8Array(createHash('
 
 function isoNow(): string {
   return new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
-
-/**
- * Runs a command body; a CofferError prints as one line `coffer: …` (no stack) and maps to its
- * exit code (bad-input = 2). Unexpected errors go on to main's handler.
- */
-export async function guarded(cli: Cli, fn: () => Promise<number>): Promise<number> {
-  try {
-    return await fn();
-  } catch (e) {
-    if (!isCofferError(e)) throw e;
-    // These commands refuse bad usage before any work: exit 2 (design §2), not restic's 1.
-    const code = e.code === 'usage' ? 2 : exitCodeFor(e.code);
-    if (cli.json) cli.warn(JSON.stringify({ message_type: 'exit_error', code, message: e.message }));
-    else cli.warn(`coffer: ${e.message}`);
-    return code;
-  }
 }
 
 /** Reads and checks a kit file: 'bad-input' (exit 2) when unreadable, damaged or mistyped. */
@@ -386,6 +368,7 @@ const command: Command = {
       --join               rebuild the recovery key (and the kit) from two share files
       --verify KIT         check that the kit's key still opens every copy it names
       --retire KIT-ID      remove an older kit's key files from the primary and every copy`,
+  usageExitCode: 2,
   options: {
     output: { type: 'string', short: 'o' },
     format: { type: 'string' },
@@ -396,16 +379,14 @@ const command: Command = {
     verify: { type: 'string' },
     retire: { type: 'string' },
   },
-  run(cli, values, positionals) {
-    return guarded(cli, async () => {
-      if (flag(values.join)) return joinKit(cli, positionals, values);
-      if (positionals.length) throw new CofferError('usage', `unexpected argument "${positionals[0]}" (see "coffer kit --help")`);
-      const v = str(values.verify);
-      if (v) return verifyKit(cli, v);
-      const retire = str(values.retire);
-      if (retire) return retireKit(cli, retire);
-      return makeKit(cli, values);
-    });
+  async run(cli, values, positionals) {
+    if (flag(values.join)) return joinKit(cli, positionals, values);
+    if (positionals.length) throw new CofferError('usage', `unexpected argument "${positionals[0]}" (see "coffer kit --help")`);
+    const v = str(values.verify);
+    if (v) return verifyKit(cli, v);
+    const retire = str(values.retire);
+    if (retire) return retireKit(cli, retire);
+    return makeKit(cli, values);
   },
 };
 

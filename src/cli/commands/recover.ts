@@ -21,7 +21,7 @@ import { AEGIS_SCRYPT } from '../../core/otp/aegis.js';
 import { str, type Command } from '../command.js';
 import { newKeyKdf, type Cli } from '../context.js';
 import { publishSettings } from './copies.js';
-import { entryOfKitCopy, guarded, kitCopy, kitKey, openKitCopy, readKitFile, RECOVERY_USER } from './kit.js';
+import { entryOfKitCopy, kitCopy, kitKey, openKitCopy, readKitFile, RECOVERY_USER } from './kit.js';
 
 function isoNow(): string {
   return new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -119,12 +119,13 @@ const command: Command = {
   usage: '--kit KIT --copy NAME',
   help: `The new primary goes to -r/COFFER_REPOSITORY or the default location; its password
 (COFFER_PASSWORD, --password-file, or asked twice) becomes a key of every copy the kit names.`,
+  usageExitCode: 2,
   options: {
     kit: { type: 'string' },
     copy: { type: 'string' },
   },
   run(cli, values) {
-    return guarded(cli, () => recover(cli, values));
+    return recover(cli, values);
   },
 };
 

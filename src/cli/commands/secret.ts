@@ -13,7 +13,7 @@ import { str, type Command } from '../command.js';
 import type { Cli } from '../context.js';
 import { promptHidden } from '../prompt.js';
 import { openCopyFor, openPrimary } from './copies.js';
-import { guarded, kitCopy, kitKey, openKitCopy, pushRecordToCopies, readKitFile } from './kit.js';
+import { kitCopy, kitKey, openKitCopy, pushRecordToCopies, readKitFile } from './kit.js';
 
 async function readValue(cli: Cli, values: Record<string, unknown>): Promise<Uint8Array> {
   const file = str(values.file as string | undefined);
@@ -87,49 +87,48 @@ const command: Command = {
   show NAME       print the secret's bytes exactly
   remove NAME     stop keeping it (older records still hold it until forgotten)
 Reading (list, show) from one copy on a new machine: --kit KIT --copy NAME.`,
+  usageExitCode: 2,
   options: {
     file: { type: 'string' },
     stdin: { type: 'boolean' },
     kit: { type: 'string' },
     copy: { type: 'string' },
   },
-  run(cli, values, positionals) {
-    return guarded(cli, async () => {
-      const [sub, name, ...extra] = positionals;
-      if (extra.length) throw new CofferError('usage', `unexpected argument "${extra[0]}"`);
-      switch (sub) {
-        case 'add': {
-          if (!name) throw new CofferError('usage', 'coffer secret add NAME [--file F | --stdin]');
-          checkSecretName(name);
-          const value = await readValue(cli, values);
-          const { secrets, sha256 } = await current(cli);
-          return save(cli, withSecret(secrets, name, value, sha256));
-        }
-        case 'remove': {
-          if (!name) throw new CofferError('usage', 'coffer secret remove NAME');
-          const { secrets } = await current(cli);
-          return save(cli, withoutSecret(secrets, name));
-        }
-        case 'list': {
-          const repo = await openSource(cli, values);
-          const { index } = await readSecrets(repo, { signal: cli.signal });
-          if (cli.json) cli.out(JSON.stringify(index.map((s) => ({ name: s.name, size: s.size, sha256: s.sha256, addedAt: s.addedAt }))));
-          else for (const s of index) cli.out(`${s.name.padEnd(32)} ${String(s.size).padStart(6)} bytes  added ${s.addedAt}`);
-          return 0;
-        }
-        case 'show': {
-          if (!name) throw new CofferError('usage', 'coffer secret show NAME');
-          const repo = await openSource(cli, values);
-          const { values: all } = await readSecrets(repo, { signal: cli.signal });
-          const v = all.get(name);
-          if (!v) throw new CofferError('bad-input', `no secret named "${name}" (known: ${[...all.keys()].join(', ') || 'none'})`);
-          await new Promise<void>((res, rej) => cli.io.stdout.write(v, (e) => (e ? rej(e) : res())));
-          return 0;
-        }
-        default:
-          throw new CofferError('usage', 'coffer secret add|list|show|remove (see "coffer secret --help")');
+  async run(cli, values, positionals) {
+    const [sub, name, ...extra] = positionals;
+    if (extra.length) throw new CofferError('usage', `unexpected argument "${extra[0]}"`);
+    switch (sub) {
+      case 'add': {
+        if (!name) throw new CofferError('usage', 'coffer secret add NAME [--file F | --stdin]');
+        checkSecretName(name);
+        const value = await readValue(cli, values);
+        const { secrets, sha256 } = await current(cli);
+        return save(cli, withSecret(secrets, name, value, sha256));
       }
-    });
+      case 'remove': {
+        if (!name) throw new CofferError('usage', 'coffer secret remove NAME');
+        const { secrets } = await current(cli);
+        return save(cli, withoutSecret(secrets, name));
+      }
+      case 'list': {
+        const repo = await openSource(cli, values);
+        const { index } = await readSecrets(repo, { signal: cli.signal });
+        if (cli.json) cli.out(JSON.stringify(index.map((s) => ({ name: s.name, size: s.size, sha256: s.sha256, addedAt: s.addedAt }))));
+        else for (const s of index) cli.out(`${s.name.padEnd(32)} ${String(s.size).padStart(6)} bytes  added ${s.addedAt}`);
+        return 0;
+      }
+      case 'show': {
+        if (!name) throw new CofferError('usage', 'coffer secret show NAME');
+        const repo = await openSource(cli, values);
+        const { values: all } = await readSecrets(repo, { signal: cli.signal });
+        const v = all.get(name);
+        if (!v) throw new CofferError('bad-input', `no secret named "${name}" (known: ${[...all.keys()].join(', ') || 'none'})`);
+        await new Promise<void>((res, rej) => cli.io.stdout.write(v, (e) => (e ? rej(e) : res())));
+        return 0;
+      }
+      default:
+        throw new CofferError('usage', 'coffer secret add|list|show|remove (see "coffer secret --help")');
+    }
   },
 };
 
