@@ -63,8 +63,16 @@ export const PARTIAL_SUFFIX = '.coffer-partial';
  * way one file's partial name can be taken by another (set before such an entry is created).
  */
 export interface PartialNames {
+  /** Only names ending in PARTIAL_SUFFIX are kept: no other name can be a partial name. */
   readonly restored: Set<string>;
   clashPossible: boolean;
+}
+
+const SUFFIX_BYTES = Buffer.from(PARTIAL_SUFFIX);
+
+/** Records a real name this restore completed, if it could be taken for a partial one. */
+export function noteRestored(names: PartialNames, path: Buffer): void {
+  if (path.length >= SUFFIX_BYTES.length && path.subarray(path.length - SUFFIX_BYTES.length).equals(SUFFIX_BYTES)) names.restored.add(path.toString('latin1'));
 }
 
 /** `<name>.coffer-partial`; a name too long for the suffix is cut so the result fits in 255 bytes. */
@@ -150,7 +158,7 @@ export class RestoreFile implements FileWriter {
       fs.closeSync(fd);
       if (!owned) throw nameClash(this.path, this.partial);
       fs.renameSync(this.partial, this.path);
-      this.names?.restored.add(this.path.toString('latin1'));
+      if (this.names) noteRestored(this.names, this.path);
     } catch (e) {
       throw wrap(e, this.path, 'close');
     }

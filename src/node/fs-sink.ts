@@ -9,7 +9,7 @@ import * as fsp from 'node:fs/promises';
 import type { FileWriter, RelPath, RestoreSink } from '../core/engine/restore/sink.js';
 import { CofferError } from '../core/errors.js';
 import type { TreeNode } from '../core/format/types.js';
-import { applyMetadata, joinBytes, PARTIAL_SUFFIX, restoreDir, RestoreFile, type PartialNames, restoreHardlink, restoreSpecialFile, restoreSymlink } from './fs-restore.js';
+import { applyMetadata, joinBytes, noteRestored, PARTIAL_SUFFIX, restoreDir, RestoreFile, type PartialNames, restoreHardlink, restoreSpecialFile, restoreSymlink } from './fs-restore.js';
 
 export class FsRestoreSink implements RestoreSink {
   private readonly root: Buffer;
@@ -76,7 +76,7 @@ export class FsRestoreSink implements RestoreSink {
     await fsp.rm(full, { force: true }).catch(() => undefined);
     if (node.type === 'symlink') await restoreSymlink(full, node);
     else await restoreSpecialFile(full, node);
-    this.names.restored.add(full.toString('latin1'));
+    noteRestored(this.names, full);
   }
 
   async hardlink(p: RelPath, existing: RelPath): Promise<void> {
@@ -85,7 +85,7 @@ export class FsRestoreSink implements RestoreSink {
     this.notePartialLike(p);
     await fsp.rm(full, { force: true }).catch(() => undefined);
     await restoreHardlink(full, this.full(existing));
-    this.names.restored.add(full.toString('latin1'));
+    noteRestored(this.names, full);
   }
 
   async setMetadata(p: RelPath, node: TreeNode): Promise<void> {
