@@ -12,7 +12,7 @@ import { formatGoTime, parseGoTime } from '../../src/core/format/go-time.js';
 import { goQuote, goUnquote } from '../../src/core/format/go-quote.js';
 import { decodeIndex, encodeIndex } from '../../src/core/format/index-file.js';
 import {
-  bytesFromGoString, goCompactJson, goJsonString, goStringFromBytes, INVALID_UTF8_MARK, JsonNumber, parseJson, type JsonValue,
+  bytesFromGoString, decodeRuneAt, goCompactJson, goJsonString, goStringFromBytes, INVALID_UTF8_MARK, JsonNumber, parseJson, parseJsonBytes, type JsonValue,
 } from '../../src/core/format/json.js';
 import { decodeKeyFile, encodeKeyFile } from '../../src/core/format/key-file.js';
 import { decodeLock, encodeLock } from '../../src/core/format/lock.js';
@@ -79,6 +79,30 @@ test('json: goStringFromBytes / bytesFromGoString are inverse on any bytes', () 
     }),
     opts,
   );
+});
+
+/** Go's decoding of raw bytes inside a JSON string: one U+FFFD per invalid byte. */
+function goDecodedString(b: Uint8Array): string {
+  let out = '';
+  for (let i = 0; i < b.length; ) {
+    const [r, w] = decodeRuneAt(b, i);
+    out += r < 0 ? '\ufffd' : String.fromCodePoint(r);
+    i += w;
+  }
+  return out;
+}
+
+test('json: raw invalid UTF-8 inside a string reads as Go reads it (one U+FFFD per byte; found by the restic oracle)', () => {
+  const raw = fc.uint8Array({ maxLength: 24 }).map((b) => b.filter((x) => x !== 0x22 && x !== 0x5c && x >= 0x20));
+  fc.assert(
+    fc.property(fc.oneof(raw, fc.constantFrom(Uint8Array.of(0xf0, 0x9f, 0x98), Uint8Array.of(0xe2, 0x82), Uint8Array.of(0xed, 0xa0, 0x80), Uint8Array.of(0xc0, 0xaf))), (b) => {
+      const doc = Uint8Array.of(0x5b, 0x22, ...b, 0x22, 0x5d); // ["<bytes>"]
+      assert.deepEqual(parseJsonBytes(doc, 'doc'), [goDecodedString(b)]);
+    }),
+    opts,
+  );
+  // A truncated 4-byte sequence is three invalid bytes for Go (TextDecoder alone would give one U+FFFD).
+  assert.deepEqual(parseJsonBytes(Uint8Array.of(0x22, 0xf0, 0x9f, 0x98, 0x22), 'doc'), '\ufffd\ufffd\ufffd');
 });
 
 test('go-time: format/parse round trip (instant, nanoseconds and zone)', () => {

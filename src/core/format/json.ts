@@ -7,7 +7,8 @@
  * its source text (`JsonNumber`), because tree nodes carry uint64 values (inode, device_id,
  * device, size) that `JSON.parse` would round (short plain integers become JS numbers, exactly).
  * Objects are plain objects (own enumerable keys only; `__proto__` is an ordinary own key); a
- * repeated key keeps its last value (as Go's decoder does). String escapes follow Go's decoder: a lone
+ * repeated key keeps its last value (Go's decoder also decodes, and may refuse, each earlier one).
+ * Invalid UTF-8 becomes one U+FFFD per byte, as in Go. String escapes follow Go's decoder: a lone
  * surrogate escape becomes U+FFFD. Optionally, the members of objects stored under given keys are
  * kept as their verbatim source text (`JsonRaw`), for opaque values such as `generic_attributes`.
  *
@@ -62,13 +63,43 @@ const MAX_DEPTH = 1000;
  */
 export const INVALID_UTF8_MARK = '\udffd';
 const INVALID_UTF8_MARK_CODE = 0xdffd;
-// Byte decoder for documents: lossy (invalid UTF-8 inside strings becomes U+FFFD, as in Go's
-// decoder) and BOM-preserving (a BOM is then a syntax error, as in Go).
-const docDecoder = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });
+// Byte decoder for documents: strict, so that invalid UTF-8 takes the Go-compatible path below;
+// BOM-preserving (a BOM is then a syntax error, as in Go).
+const docDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/**
+ * Text of a document with invalid UTF-8: each invalid byte becomes one U+FFFD, as Go's decoder
+ * does inside strings (utf8.DecodeRune, width 1). TextDecoder's lossy mode replaces a maximal
+ * invalid subsequence with a single U+FFFD, so a truncated 3-byte sequence would read as one
+ * character where restic reads three.
+ */
+function goLossyText(b: Uint8Array): string {
+  let out = '';
+  let i = 0;
+  while (i < b.length) {
+    if (b[i]! < 0x80) {
+      let j = i + 1;
+      while (j < b.length && b[j]! < 0x80 && j - i < 4096) j++;
+      out += String.fromCharCode(...b.subarray(i, j));
+      i = j;
+      continue;
+    }
+    const [r, w] = decodeRuneAt(b, i);
+    out += r < 0 ? '\ufffd' : String.fromCodePoint(r);
+    i += w;
+  }
+  return out;
+}
 
 /** Parses UTF-8 JSON bytes. Throws CofferError 'corrupt' naming `what`. */
 export function parseJsonBytes(bytes: Uint8Array, what: string, opts?: ParseOptions): JsonValue {
-  return parseJson(docDecoder.decode(bytes), what, opts);
+  let text: string;
+  try {
+    text = docDecoder.decode(bytes);
+  } catch {
+    text = goLossyText(bytes);
+  }
+  return parseJson(text, what, opts);
 }
 
 /** Parses one JSON document (surrounding whitespace allowed). Throws CofferError 'corrupt'. */
