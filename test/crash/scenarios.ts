@@ -26,6 +26,8 @@ export interface PointReport {
   readonly point: number;
   readonly instantMs: number;
   readonly killed: boolean;
+  /** Milliseconds from the start to the process's end (by the kill or by finishing). */
+  readonly ms: number;
   /** Snapshots in the repository after the kill / after the run again. */
   readonly snapshotsAfterKill: number;
   readonly snapshotsAfterRerun: number;
@@ -261,7 +263,7 @@ export class CrashLab {
       }
     }
     fs.rmSync(repo, { recursive: true, force: true });
-    const report: PointReport = { op: this.op, point: i, instantMs, killed: out.killed, snapshotsAfterKill: after.length, snapshotsAfterRerun: final.length, restored };
+    const report: PointReport = { op: this.op, point: i, instantMs, killed: out.killed, ms: out.ms, snapshotsAfterKill: after.length, snapshotsAfterRerun: final.length, restored };
     this.opts.log?.(`${where}: ${out.killed ? 'killed' : `finished first (${out.ms} ms)`}, ${after.length} snapshots after the kill, ${final.length} after the run again, ${restored} restores exact`);
     return report;
   }
@@ -275,9 +277,43 @@ function lockFiles(repo: string): string[] {
   }
 }
 
-/** Seeded instants spread over [0, fullMs): one per stratum, so a few points still cover the run. */
-export function crashInstants(n: number, fullMs: number, rnd: () => number): number[] {
+/** Seeded fractions of a run, one per stratum of [0, 1), so a few points still cover the run. */
+export function crashFractions(n: number, rnd: () => number): number[] {
   const out: number[] = [];
-  for (let k = 0; k < n; k++) out.push(Math.round(((k + rnd()) / n) * fullMs));
+  for (let k = 0; k < n; k++) out.push((k + rnd()) / n);
   return out;
+}
+
+export interface PointsOutcome {
+  killed: number;
+  run: number;
+  /** Failed points (only when `onFailure` is given; otherwise the first failure is thrown). */
+  failed: number;
+}
+
+/**
+ * Runs points until `target` of them killed a running process (at most 3 × target points): the
+ * stratified fractions first, then random ones. Instants are fractions of the expected run time,
+ * which starts as the measured one and shrinks to any shorter complete run seen meanwhile (a
+ * loaded machine makes the first measurement long, and kills after the end kill nothing).
+ */
+export async function runCrashPoints(lab: CrashLab, target: number, rnd: () => number, onFailure?: (point: number, instantMs: number, e: Error) => void): Promise<PointsOutcome> {
+  const fractions = crashFractions(target, rnd);
+  let expected = lab.fullMs;
+  const o: PointsOutcome = { killed: 0, run: 0, failed: 0 };
+  while (o.killed < target && o.run < target * 3) {
+    const f = fractions[o.run] ?? rnd() * 0.9;
+    const ms = Math.round(f * expected);
+    try {
+      const r = await lab.point(o.run, ms);
+      if (r.killed) o.killed++;
+      else expected = Math.min(expected, r.ms);
+    } catch (e) {
+      if (!onFailure) throw e;
+      o.failed++;
+      onFailure(o.run, ms, e as Error);
+    }
+    o.run++;
+  }
+  return o;
 }

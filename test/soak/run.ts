@@ -20,7 +20,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { hash32, seededRandom } from '../helpers/crash.js';
 import { resticBinaries } from '../helpers/run.js';
-import { CRASH_OPS, CrashLab, crashInstants, type CrashOpName } from '../crash/scenarios.js';
+import { CRASH_OPS, CrashLab, runCrashPoints, type CrashOpName } from '../crash/scenarios.js';
 
 interface Args {
   seed: number;
@@ -76,21 +76,10 @@ async function crashSection(args: Args, root: string): Promise<Section> {
       s.failures.push(`crash ${op}: setup: ${(e as Error).message}`);
       continue;
     }
-    const rnd = seededRandom(args.seed ^ hash32(op));
-    // Stratified over the measured run first; then more random instants until enough kills.
-    const instants = crashInstants(args.points, lab.fullMs, rnd);
-    let killed = 0;
-    let run = 0;
     const t0 = Date.now();
-    while (killed < args.points && run < args.points * 3) {
-      const ms = instants[run] ?? Math.round(rnd() * lab.fullMs * 0.9);
-      try {
-        if ((await lab.point(run, ms)).killed) killed++;
-      } catch (e) {
-        s.failures.push(`crash ${op} point ${run} (seed ${args.seed}, kill at ${ms} ms): ${(e as Error).message.split('\n').slice(0, 6).join(' | ')}`);
-      }
-      run++;
-    }
+    const { killed, run } = await runCrashPoints(lab, args.points, seededRandom(args.seed ^ hash32(op)), (point, ms, e) =>
+      s.failures.push(`crash ${op} point ${point} (seed ${args.seed}, kill at ${ms} ms): ${e.message.split('\n').slice(0, 6).join(' | ')}`),
+    );
     if (killed < args.points) s.failures.push(`crash ${op}: only ${killed} of ${run} points killed the process (runs too short?)`);
     s.killed! += killed;
     s.lines.push(`${op.padEnd(12)} ${killed} killed of ${run} points (a full run took ${lab.fullMs} ms; ${Math.round((Date.now() - t0) / 1000)} s)`);
