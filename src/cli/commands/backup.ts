@@ -189,8 +189,11 @@ const command: Command = {
     }
     let syncCode = 0;
     if (flag(values.sync) && !dryRun) {
-      cli.info('');
-      syncCode = reportSync(cli, await runSync(cli, []));
+      if (!loadConfig(cli.env)?.copies.length) cli.warn('coffer: --sync: there are no copies yet (add one with "coffer copies add NAME URL")');
+      else {
+        cli.info('');
+        syncCode = reportSync(cli, await runSync(cli, []));
+      }
     }
     if (errors.length > 0) {
       cli.warn(`Warning: ${errors.length} source file${errors.length === 1 ? '' : 's'} could not be read and ${errors.length === 1 ? 'is' : 'are'} not in the snapshot:`);
