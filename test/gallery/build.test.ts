@@ -296,4 +296,29 @@ describe('gallery snapshot: build, incremental, restic interop', { concurrency: 
     const again = await buildGallery(repo, { owner, renderer: sharpRenderer, now });
     assert.deepEqual([again.snapshotId, again.added, again.removed], [undefined, 0, 0], 'the backup that still holds it does not bring it back');
   });
+  it('with every backup forgotten and pruned by restic, the gallery alone keeps every photo', async () => {
+    const restics = resticBinaries();
+    if (restics.length === 0) return;
+    const restic = restics[restics.length - 1]!;
+    const g = await readGallery(repoDir);
+    const list = await runRestic(restic, ['-r', repoDir, 'snapshots', '--json'], { env });
+    const user = (JSON.parse(list.stdout) as { id: string; hostname: string }[]).filter((x) => x.hostname !== 'coffer').map((x) => x.id);
+    assert.ok(user.length >= 3);
+    const f = await runRestic(restic, ['-r', repoDir, 'forget', ...user, '--prune'], { env });
+    assert.equal(f.code, 0, f.stderr);
+    const c = await runRestic(restic, ['-r', repoDir, 'check', '--read-data'], { env });
+    assert.equal(c.code, 0, c.stderr);
+    const target = path.join(work, 'after-prune');
+    const r = await runRestic(restic, ['-r', repoDir, 'restore', g.snapshotId, '--target', target], { env });
+    assert.equal(r.code, 0, r.stderr);
+    for (const i of g.items) {
+      const restored = fs.readFileSync(path.join(target, 'originals', i.id.slice(0, 2), i.id + path.extname(i.name).toLowerCase()));
+      const source = i.sources.map((s) => s.path).find((p) => fs.existsSync(p))!;
+      assert.equal(sha(restored), sha(fs.readFileSync(source)), i.name);
+    }
+    // And Coffer still builds on it: nothing new, nothing lost.
+    const again = await runCoffer(['-r', repoDir, 'gallery', 'build', '--json'], { env });
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(lastJson(again.stdout).gallery.items, g.items.length);
+  });
 });
