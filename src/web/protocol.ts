@@ -84,7 +84,9 @@ export type WorkerRequest =
   | { op: 'otpOpen'; password: string }
   | { op: 'otpCodes' }
   /** Streams a file or a folder (as a zip) into the transferred MessagePort (see StreamPull). */
-  | { op: 'stream'; snapshot: string; path: string; kind: 'file' | 'zip' };
+  | { op: 'stream'; snapshot: string; path: string; kind: 'file' | 'zip' }
+  /** Serves byte ranges of a file over the transferred MessagePort (see RangeRequest), for media. */
+  | { op: 'ranges'; snapshot: string; path: string };
 
 export interface WorkerResults {
   unlock: { repoId: string; version: number; remembered: boolean };
@@ -100,6 +102,7 @@ export interface WorkerResults {
   otpOpen: { entries: number; exists: boolean };
   otpCodes: OtpCodeInfo[] | null;
   stream: { size?: number };
+  ranges: { size: number };
 }
 
 export interface WorkerEnvelope {
@@ -120,9 +123,28 @@ export interface StreamPush {
   readonly error?: string;
 }
 
-/** Page -> service worker: a download to answer at /_stream/<token>/<name>. */
+/**
+ * Service worker -> worker over a `ranges` port: bytes [start, end) of the file; one answer per
+ * id. `start` < 0 ends the session (the preview went away): the worker drops its cache.
+ */
+export interface RangeRequest {
+  readonly id: number;
+  readonly start: number;
+  readonly end: number;
+}
+export interface RangeAnswer {
+  readonly id: number;
+  readonly chunk?: ArrayBuffer;
+  readonly error?: string;
+}
+
+/**
+ * Page -> service worker: a download to answer once at /_stream/<token>/<name> ('coffer-stream'),
+ * or a file to serve with Range requests for <video>/<audio> ('coffer-media', until the page
+ * goes away).
+ */
 export interface StreamRegistration {
-  readonly type: 'coffer-stream';
+  readonly type: 'coffer-stream' | 'coffer-media' | 'coffer-media-end';
   readonly token: string;
   readonly name: string;
   readonly mime: string;

@@ -11,7 +11,7 @@
  *
  * Everything else goes to the network untouched. It imports nothing (served at /sw.js).
  */
-import type { StreamPush, StreamRegistration } from './protocol.js';
+import type { RangeAnswer, StreamPush, StreamRegistration } from './protocol.js';
 
 interface FetchEventLike extends Event {
   readonly request: Request;
@@ -33,15 +33,99 @@ const sw = self as unknown as SwScope;
 const pending = new Map<string, { reg: StreamRegistration; port: MessagePort; at: number }>();
 const MAX_WAIT_MS = 60_000;
 
+/** Media files served with Range requests, each over its port to the worker (multiplexed by id). */
+interface Media {
+  readonly reg: StreamRegistration;
+  readonly port: MessagePort;
+  readonly waiting: Map<number, (a: RangeAnswer) => void>;
+  nextId: number;
+}
+const media = new Map<string, Media>();
+const PIECE = 1024 * 1024;
+const ANSWER_MS = 30_000;
+
+function ask(m: Media, start: number, end: number): Promise<Uint8Array> {
+  const id = m.nextId++;
+  return new Promise((resolve, reject) => {
+    // A locked page terminated its worker: the port never answers.
+    const timer = setTimeout(() => {
+      m.waiting.delete(id);
+      reject(new Error('the page was locked or closed'));
+    }, ANSWER_MS);
+    m.waiting.set(id, (a) => {
+      clearTimeout(timer);
+      if (a.error !== undefined || !a.chunk) reject(new Error(a.error ?? 'no data'));
+      else resolve(new Uint8Array(a.chunk));
+    });
+    m.port.postMessage({ id, start, end });
+  });
+}
+
+/** bytes=a-b, bytes=a-, bytes=-n against `size`: [start, end) or undefined when unsatisfiable. */
+function parseRange(h: string | null, size: number): { start: number; end: number } | undefined | 'whole' {
+  if (!h) return 'whole';
+  const m = /^bytes=(\d*)-(\d*)$/.exec(h.trim());
+  if (!m || (m[1] === '' && m[2] === '')) return 'whole';
+  if (m[1] === '') {
+    const n = Math.min(Number(m[2]), size);
+    return n > 0 ? { start: size - n, end: size } : undefined;
+  }
+  const start = Number(m[1]);
+  const end = m[2] === '' ? size : Math.min(size, Number(m[2]) + 1);
+  return start < size && start < end ? { start, end } : undefined;
+}
+
+function answerMedia(m: Media, req: Request): Response {
+  const size = m.reg.size ?? 0;
+  const r = parseRange(req.headers.get('range'), size);
+  if (r === undefined) return new Response(null, { status: 416, headers: { 'Content-Range': `bytes */${size}` } });
+  const { start, end } = r === 'whole' ? { start: 0, end: size } : r;
+  let at = start;
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      if (at >= end) {
+        controller.close();
+        return;
+      }
+      const to = Math.min(end, at + PIECE);
+      try {
+        const b = await ask(m, at, to);
+        at = to;
+        controller.enqueue(b);
+      } catch (e) {
+        controller.error(e);
+      }
+    },
+  });
+  const headers: Record<string, string> = { 'Content-Type': m.reg.mime, 'Accept-Ranges': 'bytes', 'Content-Length': String(end - start), 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' };
+  if (r === 'whole') return new Response(body, { status: 200, headers });
+  return new Response(body, { status: 206, headers: { ...headers, 'Content-Range': `bytes ${start}-${end - 1}/${size}` } });
+}
+
 sw.addEventListener('install', (e) => e.waitUntil(sw.skipWaiting()));
 sw.addEventListener('activate', (e) => e.waitUntil(sw.clients.claim()));
 
 sw.addEventListener('message', (e: MessageEvent) => {
   const reg = e.data as StreamRegistration;
-  if (reg?.type !== 'coffer-stream' || !e.ports[0] || !e.ports[1]) return;
+  if (reg?.type === 'coffer-media-end') {
+    const m = media.get(reg.token);
+    media.delete(reg.token);
+    m?.port.postMessage({ id: 0, start: -1, end: -1 });
+    m?.port.close();
+    return;
+  }
+  if ((reg?.type !== 'coffer-stream' && reg?.type !== 'coffer-media') || !e.ports[0] || !e.ports[1]) return;
   const now = Date.now();
   for (const [t, p] of pending) if (now - p.at > MAX_WAIT_MS) pending.delete(t);
-  pending.set(reg.token, { reg, port: e.ports[0], at: now });
+  if (reg.type === 'coffer-media') {
+    const m: Media = { reg, port: e.ports[0], waiting: new Map(), nextId: 1 };
+    m.port.onmessage = (ev: MessageEvent<RangeAnswer>) => {
+      const w = m.waiting.get(ev.data.id);
+      m.waiting.delete(ev.data.id);
+      w?.(ev.data);
+    };
+    media.set(reg.token, m);
+  } else pending.set(reg.token, { reg, port: e.ports[0], at: now });
   e.ports[1].postMessage({ ready: true });
   e.ports[1].close();
 });
@@ -85,6 +169,11 @@ sw.addEventListener('fetch', (e) => {
   const url = new URL(e.request.url);
   if (url.origin !== self.location.origin || !url.pathname.startsWith('/_stream/')) return;
   const token = url.pathname.split('/')[2] ?? '';
+  const m = media.get(token);
+  if (m) {
+    e.respondWith(answerMedia(m, e.request));
+    return;
+  }
   const p = pending.get(token);
   pending.delete(token);
   if (!p) {

@@ -72,6 +72,28 @@ export class Downloads {
     return !!navigator.serviceWorker?.controller;
   }
 
+  /**
+   * A URL that serves a file with Range requests (for <video>/<audio>: they seek and play while
+   * loading), or undefined without a service worker. Valid while the page and its worker live.
+   */
+  async mediaUrl(client: WorkerClient, d: { snapshot: string; path: string; name: string; mime: string }): Promise<{ url: string; release(): void } | undefined> {
+    const sw = await controller(1000);
+    if (!sw) return undefined;
+    const data = new MessageChannel();
+    const { size } = await client.call({ op: 'ranges', snapshot: d.snapshot, path: d.path }, [data.port1]);
+    const t = token();
+    const reg: StreamRegistration = { type: 'coffer-media', token: t, name: d.name, mime: d.mime, size };
+    const reply = new MessageChannel();
+    const ready = new Promise<void>((resolve) => (reply.port1.onmessage = () => resolve()));
+    sw.postMessage(reg, [data.port2, reply.port2]);
+    await ready;
+    reply.port1.close();
+    return {
+      url: `/_stream/${t}/${encodeURIComponent(d.name)}`,
+      release: () => sw.postMessage({ type: 'coffer-media-end', token: t, name: '', mime: '' } satisfies StreamRegistration),
+    };
+  }
+
   async start(client: WorkerClient, d: DownloadRequest): Promise<'stream' | 'blob'> {
     const data = new MessageChannel();
     const { size } = await client.call({ op: 'stream', snapshot: d.snapshot, path: d.path, kind: d.kind }, [data.port1]);

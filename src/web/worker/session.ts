@@ -19,7 +19,7 @@ import { posixFromGoMode } from '../../core/format/mode.js';
 import type { CryptoKey as MasterKey, GoTime, Id, TreeNode } from '../../core/format/types.js';
 import { webPlatform } from '../../core/platform-web.js';
 import { loadBlob, openBlob } from '../../core/repository/blob-loader.js';
-import { loadMasterIndex, type BlobLocation, type MasterIndex } from '../../core/repository/master-index.js';
+import { loadMasterIndex, plaintextSize, type BlobLocation, type MasterIndex } from '../../core/repository/master-index.js';
 import { openRepository, unlockMasterKey } from '../../core/repository/open.js';
 import { Repository } from '../../core/repository/repository.js';
 import { loadSnapshots, type SnapshotEntry } from '../../core/repository/snapshots.js';
@@ -179,6 +179,56 @@ export class Session {
       fill();
       for (const b of blobs) yield b;
     }
+  }
+
+  /**
+   * Random access to a file (media previews seek): `read(start, end)` gives bytes [start, end),
+   * loading only the blobs that cover them, with the last few blobs kept.
+   */
+  async ranges(node: TreeNode): Promise<{ size: number; read(start: number, end: number): Promise<Uint8Array> }> {
+    const index = await this.index();
+    const ids = node.content ?? [];
+    const starts: number[] = [];
+    let size = 0;
+    for (const id of ids) {
+      const loc = index.lookup('data', id);
+      if (!loc) throw new CofferError('corrupt', `data blob ${id} is not in the index (the repository is incomplete; try "check")`);
+      starts.push(size);
+      size += plaintextSize(loc);
+    }
+    const cache = new Map<number, Promise<Uint8Array>>();
+    const blob = (i: number): Promise<Uint8Array> => {
+      let p = cache.get(i);
+      if (!p) {
+        p = this.readGroup(index, readGroups(index, [ids[i]!])[0]!).then((b) => b[0]!);
+        p.catch(() => cache.delete(i));
+        cache.set(i, p);
+        if (cache.size > 6) cache.delete(cache.keys().next().value!);
+      }
+      return p;
+    };
+    return {
+      size,
+      read: async (start, end) => {
+        start = Math.max(0, start);
+        end = Math.min(size, end);
+        const out = new Uint8Array(Math.max(0, end - start));
+        // The first blob holding `start` (starts[] ascends), then on until `end`.
+        let lo = 0, hi = starts.length - 1;
+        while (lo < hi) {
+          const mid = (lo + hi + 1) >> 1;
+          if (starts[mid]! <= start) lo = mid;
+          else hi = mid - 1;
+        }
+        for (let i = lo; i < ids.length && starts[i]! < end; i++) {
+          const b = await blob(i);
+          const from = Math.max(start, starts[i]!);
+          const to = Math.min(end, starts[i]! + b.length);
+          out.set(b.subarray(from - starts[i]!, to - starts[i]!), from - start);
+        }
+        return out;
+      },
+    };
   }
 
   /**

@@ -6,7 +6,7 @@
  * `worker.terminate()`, which drops the keys with the worker.
  */
 import { isCofferError } from '../../core/errors.js';
-import type { StreamPull, StreamPush, WorkerEnvelope, WorkerReply, WorkerRequest } from '../protocol.js';
+import type { RangeAnswer, RangeRequest, StreamPull, StreamPush, WorkerEnvelope, WorkerReply, WorkerRequest } from '../protocol.js';
 import { forget, isRemembered, recall, remember } from './remember.js';
 import { Session } from './session.js';
 
@@ -125,6 +125,29 @@ async function handle(req: WorkerRequest, ports: readonly MessagePort[]): Promis
       }
       pump(port, s.zip(req.snapshot, req.path));
       return { value: {} };
+    }
+    case 'ranges': {
+      const port = ports[0];
+      if (!port) throw new Error('ranges without a port');
+      const node = await need().node(req.snapshot, req.path);
+      if (node.type !== 'file') throw Object.assign(new Error(`"${req.path}" is not a file`), { code: 'usage' });
+      const r = await need().ranges(node);
+      port.onmessage = async (e: MessageEvent<RangeRequest>) => {
+        const { id, start, end } = e.data;
+        if (start < 0) {
+          port.onmessage = null;
+          port.close();
+          return;
+        }
+        try {
+          const b = await r.read(start, Math.min(end, start + 8 * 1024 * 1024));
+          const buf = b.buffer as ArrayBuffer;
+          port.postMessage({ id, chunk: buf } satisfies RangeAnswer, [buf]);
+        } catch (err) {
+          port.postMessage({ id, error: err instanceof Error ? err.message : String(err) } satisfies RangeAnswer);
+        }
+      };
+      return { value: { size: r.size } };
     }
   }
 }

@@ -45,7 +45,7 @@ function details(ctx: AppContext, snap: SnapshotInfo, dir: readonly string[], e:
   panel.append(h('h2', { class: 'name' }, e.name), h('p', { class: 'muted path' }, path), actions, dl, preview);
   let cleanup = (): void => undefined;
   if (e.type === 'file') {
-    renderPreview(ctx.client(), snap.id, path, e, preview, signal)
+    renderPreview(ctx.client(), ctx.downloads, snap.id, path, e, preview, signal)
       .then((c) => (cleanup = c))
       .catch((err) => preview.append(h('p', { class: 'error' }, `Preview failed: ${(err as Error).message}`)));
   }

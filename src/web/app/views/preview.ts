@@ -1,13 +1,15 @@
 /**
  * @module web/app/views/preview
- * In-page previews of a file: images, audio and video through `blob:` URLs (allowed by the CSP's
- * img-src/media-src), text as a text node in a <pre>. Bounded sizes: bigger files are for
+ * In-page previews of a file: images through `blob:` URLs (allowed by the CSP's img-src), audio
+ * and video streamed with Range requests through the service worker (or a `blob:` when there is
+ * none), text as a text node in a <pre>. Bounded sizes: bigger files are for
  * downloading. SVG is shown as an <img>, where its scripts cannot run. PDFs would need a frame
  * or an object the CSP forbids, so they are downloaded instead.
  */
 import type { EntryInfo } from '../../protocol.js';
 import { h } from '../dom.js';
 import { bytes, mimeOf } from '../format.js';
+import type { Downloads } from '../download.js';
 import type { WorkerClient } from '../worker-client.js';
 
 const IMAGE_MAX = 48 * 1024 * 1024;
@@ -15,7 +17,7 @@ const MEDIA_MAX = 96 * 1024 * 1024;
 const TEXT_READ = 256 * 1024;
 
 /** Renders a preview into `box`; returns a cleanup that revokes object URLs. */
-export async function renderPreview(client: WorkerClient, snapshot: string, path: string, e: EntryInfo, box: HTMLElement, signal: AbortSignal): Promise<() => void> {
+export async function renderPreview(client: WorkerClient, downloads: Downloads, snapshot: string, path: string, e: EntryInfo, box: HTMLElement, signal: AbortSignal): Promise<() => void> {
   const mime = mimeOf(e.name);
   const kind = mime.split('/')[0];
   let url: string | undefined;
@@ -24,6 +26,24 @@ export async function renderPreview(client: WorkerClient, snapshot: string, path
   };
   const note = (t: string): void => void box.appendChild(h('p', { class: 'muted' }, t));
   if (e.type !== 'file') return cleanup;
+  if (kind === 'audio' || kind === 'video') {
+    // Streamed with Range requests through the service worker: any size, seeking works.
+    const m = await downloads.mediaUrl(client, { snapshot, path, name: e.name, mime }).catch(() => undefined);
+    if (signal.aborted) {
+      m?.release();
+      return cleanup;
+    }
+    if (m) {
+      const src = m.url;
+      const el = kind === 'audio' ? h('audio', { src, controls: true, preload: 'metadata', testid: 'preview-audio' }) : h('video', { src, controls: true, playsinline: true, preload: 'metadata', testid: 'preview-video' });
+      box.appendChild(el);
+      return () => {
+        el.removeAttribute('src');
+        el.load(); // stops further Range requests
+        m.release();
+      };
+    }
+  }
   if (kind === 'image' || kind === 'audio' || kind === 'video') {
     const max = kind === 'image' ? IMAGE_MAX : MEDIA_MAX;
     if (e.size > max) {
