@@ -26,7 +26,7 @@ import { LocalBackend } from '../../src/node/local-backend.js';
 import { nodePlatform } from '../../src/node/platform.js';
 import { tempDir } from '../helpers/paths.js';
 import { resticBinaries, runCoffer, runRestic, testEnv } from '../helpers/run.js';
-import { makeJpeg, makeMp4, makePng } from './photo-maker.js';
+import { makeJpeg, makeMp4, makePng, padJpeg } from './photo-maker.js';
 
 const CORPUS = path.join(os.homedir(), '.cache', 'coffer-bench', 'corpus', 'photos', 'camera', 'exif-samples', 'github.com');
 // Wall times of mtimes and of videos' UTC creation times depend on the host's zone: fix it.
@@ -211,7 +211,8 @@ describe('gallery snapshot: build, incremental, restic interop', { concurrency: 
     assert.equal(lastJson(b2.stdout).gallery.added, 0);
     assert.equal((await readGallery(repoDir)).count, 1, 'no new gallery snapshot');
 
-    fs.writeFileSync(path.join(src, '2024', 'IMG_NEW.jpg'), makeJpeg(300, 200, 9, { model: 'Pixel 8', dateTimeOriginal: '2023:12:15 10:00:00' }));
+    // Big enough to be several chunks: the id covers every content blob, in order.
+    fs.writeFileSync(path.join(src, '2024', 'IMG_NEW.jpg'), padJpeg(makeJpeg(300, 200, 9, { model: 'Pixel 8', dateTimeOriginal: '2023:12:15 10:00:00' }), 4 * 1024 * 1024));
     const b3 = await runCoffer(['-r', repoDir, 'backup', src, '--gallery', '--json'], { env });
     assert.equal(b3.code, 0, b3.stderr);
     assert.deepEqual([lastJson(b3.stdout).gallery.added, lastJson(b3.stdout).gallery.processed], [1, 1]);
@@ -224,6 +225,10 @@ describe('gallery snapshot: build, incremental, restic interop', { concurrency: 
     for (const [p, n] of first.nodes) if (/^\/(thumbs|previews|originals)\//.test(p)) assert.deepEqual(second.nodes.get(p)?.content, n.content, p);
     const added = second.items.find((i) => i.name === 'IMG_NEW.jpg')!;
     assert.equal(added.taken, '2023-12-15T10:00:00');
+    assert.ok(added.content.length > 1, `${added.content.length} chunks`);
+    assert.equal(added.id, itemId(added.content));
+    assert.deepEqual([added.w, added.h, added.camera?.model], [300, 200, 'Pixel 8']);
+    assert.equal(added.hints.length, added.content.length);
   });
 
   it('gallery build SNAPSHOT reads a backup restic made', async () => {

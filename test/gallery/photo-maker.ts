@@ -216,3 +216,29 @@ export function makeMp4(createdEpochSec: number, durationSec: number, opts: { ve
   out.set(moov, ftyp.length + mdat.length);
   return out;
 }
+
+/** Grows a JPEG by `bytes` of incompressible APP2 segments after SOI (a many-chunk original that still decodes). */
+export function padJpeg(jpg: Uint8Array, bytes: number, seed = 1): Uint8Array {
+  const segs: Uint8Array[] = [];
+  let x = seed >>> 0 || 1;
+  for (let left = bytes; left > 0; ) {
+    const n = Math.min(65533, left);
+    const seg = new Uint8Array(n + 4);
+    seg.set([0xff, 0xe2, (n + 2) >> 8, (n + 2) & 255]);
+    for (let i = 4; i < seg.length; i++) {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      seg[i] = x & 255;
+    }
+    segs.push(seg);
+    left -= n;
+  }
+  const total = jpg.length + segs.reduce((s, p) => s + p.length, 0);
+  const out = new Uint8Array(total);
+  out.set(jpg.subarray(0, 2));
+  let at = 2;
+  for (const s of segs) out.set(s, at), (at += s.length);
+  out.set(jpg.subarray(2), at);
+  return out;
+}
