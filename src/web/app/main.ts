@@ -10,7 +10,7 @@
 import type { SnapshotInfo } from '../protocol.js';
 import { clear, h } from './dom.js';
 import { Downloads } from './download.js';
-import { navViews, parseHash, viewFor, type AppContext } from './views.js';
+import { homeRoute, navViews, parseHash, viewFor, type AppContext } from './views.js';
 import { renderUnlock } from './views/unlock.js';
 import type { WorkerClient } from './worker-client.js';
 import './views/snapshots.js';
@@ -57,7 +57,7 @@ async function start(): Promise<void> {
   let snaps: Promise<SnapshotInfo[]> | undefined;
   let routeAbort = new AbortController();
   let idle = 0;
-  let afterUnlock = '#/snapshots';
+  let afterUnlock = homeRoute();
   const host = { repos: info.repos, repo: info.repo ?? info.repos[0] ?? '/repo/' };
 
   const toast = h('div', { class: 'toast', role: 'status', 'aria-live': 'polite', testid: 'toast' });
@@ -81,7 +81,7 @@ async function start(): Promise<void> {
   clear(root);
   root.append(
     h('a', { href: '#main', class: 'skip' }, 'Skip to content'),
-    h('header', { class: 'top' }, h('a', { class: 'brand', href: '#/snapshots', 'aria-label': 'Coffer home' }, h('img', { src: '/favicon.svg', alt: '', width: 22, height: 22 }), 'Coffer'), nav, h('div', { class: 'spacer' }), themeButton, lockButton),
+    h('header', { class: 'top' }, h('a', { class: 'brand', href: homeRoute(), 'aria-label': 'Coffer home' }, h('img', { src: '/favicon.svg', alt: '', width: 22, height: 22 }), 'Coffer'), nav, h('div', { class: 'spacer' }), themeButton, lockButton),
     main,
     toast,
   );
@@ -165,7 +165,7 @@ async function start(): Promise<void> {
           lockButton.hidden = false;
           poke();
           const target = afterUnlock;
-          afterUnlock = '#/snapshots';
+          afterUnlock = homeRoute();
           if (location.hash === target) void route();
           else location.hash = target;
         },
@@ -174,7 +174,7 @@ async function start(): Promise<void> {
     }
     const view = r.segments.length ? viewFor(r) : undefined;
     if (!view) {
-      ctx.navigate('#/snapshots', true);
+      ctx.navigate(homeRoute(), true);
       return;
     }
     try {

@@ -2,10 +2,15 @@
  * @module web/app/views
  * The views registry: the extension point for later views (gallery, map, inbox, status, OTP).
  * A view claims hash routes (`#/<first segment>/…`), may add a `nav-*` link, and renders into
- * the main element it is given. Register before `start()` (main.ts), e.g.:
+ * the main element it is given. A view module registers itself when imported: add its import
+ * to main.ts (after the built-in ones). `setHomeRoute` changes the view shown after unlock. E.g.:
  *
  *   registerView({ id: 'photos', routes: ['photos'], nav: { testid: 'nav-gallery', label: 'Photos', order: 10 },
- *                  render: async (ctx, route) => { ... } });
+ *                  render: async (ctx, route, main, signal) => { ... } });
+ *   setHomeRoute('#/photos');
+ *
+ * New worker operations go in protocol.ts (WorkerRequest, WorkerResults), worker/worker.ts and
+ * worker/session.ts; new server JSON routes in the `api` option of server/web-app.ts.
  */
 import type { SnapshotInfo } from '../protocol.js';
 import type { Downloads } from './download.js';
@@ -47,6 +52,16 @@ export interface View {
 }
 
 const views: View[] = [];
+let home = '#/snapshots';
+
+/** The view after unlock and for unknown routes (the gallery makes it `#/photos`). */
+export function setHomeRoute(hash: string): void {
+  home = hash;
+}
+
+export function homeRoute(): string {
+  return home;
+}
 
 export function registerView(v: View): void {
   if (views.some((x) => x.id === v.id)) throw new Error(`view ${v.id} registered twice`);
