@@ -51,6 +51,8 @@ its albums. Give every part of a split export (takeout-...-001.zip, -002.zip, ..
       }
       const label = path.basename(inputs[0]!).replace(/\.zip$/i, '').replace(/-\d{3}$/, '');
       const repo = await cli.openRepository();
+      const tty = !!cli.io.stdout.isTTY && !cli.json && !cli.quiet;
+      let last = 0;
       const r = await importTakeout(repo, files, {
         owner: cli.lockOwner(),
         hostname: os.hostname(),
@@ -59,6 +61,20 @@ its albums. Give every part of a split export (takeout-...-001.zip, -002.zip, ..
         offsetAt: hostOffsetAt,
         signal: cli.signal,
         events: {
+          onFile: (done, total, p) => {
+            const now = Date.now();
+            if (done < total && now - last < (cli.json ? 1000 : 250)) return;
+            last = now;
+            if (cli.json) cli.jsonLine({ message_type: 'import_status', done, total, current: p });
+            else if (tty) cli.io.stdout.write(`\r\x1b[K[import] ${done}/${total} ${p.length > 60 ? '…' + p.slice(-59) : p}${done === total ? '\r\x1b[K' : ''}`);
+          },
+          onProcessed: (done, total, p) => {
+            const now = Date.now();
+            if (done < total && now - last < (cli.json ? 1000 : 250)) return;
+            last = now;
+            if (cli.json) cli.jsonLine({ message_type: 'gallery_status', phase: 'processing', done, total, current: p });
+            else if (tty) cli.io.stdout.write(`\r\x1b[K[gallery] ${done}/${total} ${p.length > 60 ? '…' + p.slice(-59) : p}${done === total ? '\r\x1b[K' : ''}`);
+          },
           onWarning: (p, message) => (cli.json ? cli.jsonLine({ message_type: 'error', error: { message }, during: 'import', item: p }) : cli.warn(`import: ${p}: ${message}`)),
         },
       });
