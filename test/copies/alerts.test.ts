@@ -12,6 +12,9 @@ import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 import { tempDir } from '../helpers/paths.js';
 import { runCoffer, testEnv } from '../helpers/run.js';
+import { readSettingsRecord } from '../../src/core/engine/settings/settings.js';
+import { openCopyRepository } from '../../src/node/open-copy.js';
+import { nodePlatform } from '../../src/node/platform.js';
 
 interface Hit {
   method: string;
@@ -107,6 +110,9 @@ test('status: safe, then unsafe with alerts on every channel once, then recovere
   await coffer(['alert', 'add', 'command', `{ printf '{"event":"%s","verdict":"%s","payload":' "$COFFER_EVENT" "$COFFER_VERDICT"; tr -d '\\n'; echo '}'; } >> ${path.join(dir, 'hook.log')}`]);
   const listed = JSON.parse((await coffer(['alert', 'list', '--json'])).stdout) as { type: string }[];
   assert.deepEqual(listed.map((a) => a.type), ['webhook', 'webhook', 'email', 'command']);
+  // The alerts are part of the settings kept inside every repository.
+  const copyRepo = await openCopyRepository(usb, { password: 'test-password', platform: await nodePlatform() });
+  assert.deepEqual((await readSettingsRecord(copyRepo))!.settings.alerts.map((a) => a.type), ['webhook', 'webhook', 'email', 'command']);
 
   // Status was safe: --alert sends nothing.
   await coffer(['status', '--alert']);

@@ -8,7 +8,7 @@ import type { AlertChannel } from '../../core/engine/settings/settings.js';
 import { emptyConfig, loadConfig, requireConfig, saveConfig } from '../../node/config.js';
 import { describeChannel, dispatchAlerts } from '../../node/alerts/dispatch.js';
 import type { Command } from '../command.js';
-import { primaryLocation } from './copies.js';
+import { primaryLocation, publishSettingsIfPossible } from './copies.js';
 
 function parseChannel(kind: string | undefined, value: string | undefined): AlertChannel {
   if (!value) throw new CofferError('bad-input', 'usage: coffer alert add command CMD | email ADDR | webhook URL');
@@ -47,8 +47,10 @@ and when it is safe again. Payload: {"event","host","at","verdict","reasons":[â€
       const ch = parseChannel(args[0], args.slice(1).join(' ') || undefined);
       const existing = loadConfig(cli.env);
       const config = existing ?? emptyConfig(primaryLocation(cli, existing));
-      saveConfig({ ...config, alerts: [...config.alerts, ch] }, cli.env);
+      const next = { ...config, alerts: [...config.alerts, ch] };
+      saveConfig(next, cli.env);
       cli.info(`added alert ${config.alerts.length + 1}: ${describeChannel(ch)}`);
+      await publishSettingsIfPossible(cli, next);
       return 0;
     }
     if (sub === 'list' || sub === undefined) {
@@ -62,8 +64,10 @@ and when it is safe again. Payload: {"event","host","at","verdict","reasons":[â€
       const config = requireConfig(cli.env);
       const n = Number(args[0]);
       if (!Number.isInteger(n) || n < 1 || n > config.alerts.length) throw new CofferError('bad-input', `no alert number "${args[0] ?? ''}" (see coffer alert list)`);
-      saveConfig({ ...config, alerts: config.alerts.filter((_, i) => i !== n - 1) }, cli.env);
+      const next = { ...config, alerts: config.alerts.filter((_, i) => i !== n - 1) };
+      saveConfig(next, cli.env);
       cli.info(`removed alert ${n}: ${describeChannel(config.alerts[n - 1]!)}`);
+      await publishSettingsIfPossible(cli, next);
       return 0;
     }
     if (sub === 'test') {

@@ -111,6 +111,26 @@ export async function publishSettings(cli: Cli, primary: Repository, config: Cof
   return failed;
 }
 
+/**
+ * After a change to the schedule or the alerts: the settings record is updated in the primary and
+ * the copies when the password is at hand; otherwise (or when the primary cannot be opened) a
+ * warning, and the next copies/kit change or `coffer sync` after one carries it.
+ */
+export async function publishSettingsIfPossible(cli: Cli, config: CofferConfig): Promise<void> {
+  if (!config.copies.length) return; // nothing to keep in step yet; copies add writes it
+  if (cli.givenPassword() === undefined && !cli.io.stdinIsTTY) {
+    cli.warn('coffer: no password given: the settings record in the repositories is updated at the next change made with a password');
+    return;
+  }
+  try {
+    const primary = await openPrimary(cli, config);
+    await publishSettings(cli, primary, config);
+  } catch (e) {
+    if (isCofferError(e, 'cancelled') || isCofferError(e, 'wrong-password')) throw e;
+    cli.warn(`coffer: the settings record was not updated in the repositories (${(e as Error).message})`);
+  }
+}
+
 /** `copies list --json` form of an entry: URL redacted, `inKit` from the config's kit. */
 export function copyJson(config: CofferConfig, c: CopyEntry): Record<string, unknown> {
   return {

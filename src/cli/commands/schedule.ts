@@ -11,7 +11,7 @@ import { emptyConfig, loadConfig, saveConfig, stateDir } from '../../node/config
 import { cronLine, hasSystemdUser, installCron, installed, installSystemd, parseWhen, uninstall, type RunSpec } from '../../node/schedule.js';
 import { flag, str, type Command } from '../command.js';
 import type { Cli } from '../context.js';
-import { primaryLocation } from './copies.js';
+import { primaryLocation, publishSettingsIfPossible } from './copies.js';
 
 /** The environment the unattended run needs: the password source (never the password) and folders. */
 function runEnv(cli: Cli): Record<string, string> {
@@ -88,7 +88,9 @@ Options:
         installedAt: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
       };
       const config = existing ?? emptyConfig(primaryLocation(cli, existing));
-      saveConfig({ ...config, schedule: info }, env);
+      const next = { ...config, schedule: info };
+      saveConfig(next, env);
+      await publishSettingsIfPossible(cli, next);
       if (!paths.length) cli.warn('coffer: no paths given: scheduled runs will sync, check and drill but not back up');
       if (cli.json) cli.out(JSON.stringify(info));
       return 0;
@@ -116,6 +118,7 @@ Options:
       if (config?.schedule) {
         const { schedule: _s, ...rest } = config;
         saveConfig(rest, env);
+        await publishSettingsIfPossible(cli, rest);
       }
       cli.info(removed.length ? `removed ${removed.join(', ')}` : 'no schedule was installed');
       return 0;
