@@ -5,8 +5,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
+import fc from 'fast-check';
 import { monthOf, parseExifDate, parseOffset, wallTime } from '../../src/core/gallery/dates.js';
-import { readJpegMeta, readPngMeta, readTiffExif } from '../../src/core/gallery/exif.js';
+import { readJpegMeta, readPngMeta, readTiffExif, readWebpMeta } from '../../src/core/gallery/exif.js';
 import { decodeGeo, decodeMonths, decodeSearch, decodeShard, decodeState, EMPTY_STATE, encodeGalleryIndex } from '../../src/core/gallery/index-files.js';
 import { itemId, mediaFromMagic, mediaFromName, originalName, type GalleryItem } from '../../src/core/gallery/item.js';
 import { describeImage, describeVideo } from '../../src/core/gallery/metadata.js';
@@ -66,6 +67,22 @@ describe('gallery: EXIF reader', () => {
       bad[i] ^= 0xff;
       readTiffExif(bad);
     }
+  });
+
+  it('never throws on arbitrary bytes behind a valid signature (property)', async () => {
+    const sigs = [[0xff, 0xd8], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], [0x49, 0x49, 0x2a, 0x00, 8, 0, 0, 0], [0x4d, 0x4d, 0x00, 0x2a, 0, 0, 0, 8], [...'RIFF\0\0\0\0WEBP'].map((c) => c.charCodeAt(0))];
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 0, max: sigs.length - 1 }), fc.uint8Array({ maxLength: 600 }), async (k, tail) => {
+        const b = new Uint8Array([...sigs[k]!, ...tail]);
+        readJpegMeta(b);
+        readPngMeta(b);
+        readWebpMeta(b);
+        readTiffExif(b);
+        describeImage(b, 'image/jpeg', undefined);
+        await readVideoMeta(bytesReader(b), b.length);
+      }),
+      { numRuns: 400 },
+    );
   });
 
   it('invalid dates fall back to the mtime in the host zone it was recorded in', () => {
