@@ -139,13 +139,17 @@ describe('CLI through a faulty REST server', () => {
         if (fs.existsSync(full + '.coffer-partial')) assert.ok(r.stderr.includes(`left as ${full}.coffer-partial`));
       }
     }
+    sw.set(0, {});
   });
 
   it('a pack the server refuses for good stops the restore with one clear line; started files are partial and listed', async () => {
     // A pack holding part of big.bin but not its start: big.bin may be started, then stops.
     const repo = await openRepository(new LocalBackend(repoDir), await nodePlatform(), { password: 'test-password' });
     const index = await loadMasterIndex(repo);
-    const snaps = JSON.parse((await runCoffer(['snapshots', '--json'], { env })).stdout) as { tree: string }[];
+    sw.set(0, {});
+    const list = await runCoffer(['snapshots', '--json'], { env });
+    assert.equal(list.code, 0, list.stderr);
+    const snaps = JSON.parse(list.stdout) as { tree: string }[];
     let content: readonly string[] = [];
     await walkTree(new TreeLoader(repo, index), snaps[snaps.length - 1]!.tree, (e) => {
       if (e.path.endsWith('/big.bin')) content = e.node.content ?? [];

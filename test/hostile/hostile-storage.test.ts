@@ -132,6 +132,7 @@ async function restoreInto(repo: string, snap: number, json = false): Promise<{ 
 async function filesIn(repo: string, snap: number): Promise<{ c: Awaited<ReturnType<typeof core>>; blobs: Map<string, readonly Id[]> }> {
   const c = await core(repo);
   const list = await runCoffer(['snapshots', '--json'], { env: env(repo) });
+  assert.equal(list.code, 0, list.stderr);
   const tree = (JSON.parse(list.stdout) as { id: string; tree: string }[]).find((s) => s.id === base.snaps[snap])!.tree;
   const blobs = new Map<string, readonly Id[]>();
   await walkTree(new TreeLoader(c.repo, c.index), tree, (e) => {
