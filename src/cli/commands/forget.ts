@@ -3,6 +3,7 @@ import { deleteSnapshots, planForget, selectByIds, type ForgetGroup } from '../.
 import { parseGroupBy } from '../../core/engine/forget/group.js';
 import { describePolicy, parseCount, parseDuration, type ExpirePolicy, type PolicyDuration } from '../../core/engine/forget/policy.js';
 import { isRecordSnapshot } from '../../core/engine/records/records.js';
+import { planRecordRetention } from '../../core/engine/records/retention.js';
 import { loadSnapshots, type SnapshotEntry } from '../../core/repository/snapshots.js';
 import { flag, list, str, type Command, type OptionSpecs, type Values } from '../command.js';
 import { withLock, type Cli } from '../context.js';
@@ -113,8 +114,10 @@ const command: Command = {
       --keep-within-hourly|daily|weekly|monthly|yearly DURATION
                                  keep one snapshot per hour/day/... within DURATION of the newest
       --keep-tag TAGS            keep snapshots having all of TAGS (a,b; repeatable)
-Coffer's own records (tag coffer-internal: settings, secrets, OTP vault, drills) are never
-removed by a policy. With plain restic, add --keep-tag coffer-internal.
+Coffer's own records (tag coffer-internal: settings, secrets, OTP vault, drills, gallery) are
+never removed by the policy given; a run without --host/--path/--tag keeps, per kind, the newest
+10, one a day for 30 days and one a month for a year (gallery: the newest 2).
+With plain restic, add --keep-tag coffer-internal.
   -g, --group-by FIELDS          group by host, paths and/or tags (default host,paths; "" for none)
       --host H / --path P / --tag T   consider only matching snapshots
       --unsafe-allow-remove-all  allow removing every snapshot of a group
@@ -134,15 +137,18 @@ ${PRUNE_HELP}`,
         remove = selectByIds(all, positionals);
         if (!cli.json) for (const e of remove) cli.info(`${dryRun ? 'would remove' : 'remove'} snapshot ${e.id.slice(0, 8)}`);
       } else {
-        // Coffer's records (host coffer, tag coffer-internal) are never subject to a policy: they
-        // are left out of the grouping, so every kind keeps all its records (design no-lockout §3).
+        // Coffer's records (host coffer, tag coffer-internal) are never subject to the user's
+        // policy (design no-lockout §3); a run over the whole repository applies Coffer's own
+        // retention to them instead, which always keeps the newest of each kind.
+        const filter = filterFrom(values);
         const groups = planForget(all.filter((e) => !isRecordSnapshot(e.snapshot)), {
           policy,
           groupBy,
-          filter: filterFrom(values),
+          filter,
           unsafeAllowRemoveAll: flag(values['unsafe-allow-remove-all']),
           nowMs: Date.now(),
         });
+        if (!filter.hosts?.length && !filter.paths?.length && !filter.tags?.length) groups.push(...planRecordRetention(all, Date.now()));
         if (cli.json) cli.out(JSON.stringify(groups.map(groupJson)));
         else {
           cli.info(`Applying Policy: ${describePolicy(policy)}`);
