@@ -63,8 +63,16 @@ describe('extended attributes from the file system', { skip }, () => {
     const theirs = path.join(dir, 'restic-repo');
     assert.equal((await runCoffer(['init'], { env: env(ours) })).code, 0);
     assert.equal((await runRestic(restic014!, ['init'], { env: env(theirs) })).code, 0);
-    const b = await runCoffer(['backup', src], { env: env(ours) });
+    // getfattr through a shim that logs its arguments: the recursive read must start at the target.
+    const shim = path.join(dir, 'shim');
+    const calls = path.join(dir, 'getfattr-calls');
+    fs.mkdirSync(shim);
+    const real = execFileSync('sh', ['-c', 'command -v getfattr'], { encoding: 'utf8' }).trim();
+    fs.writeFileSync(path.join(shim, 'getfattr'), `#!/bin/sh\necho "$*" >> '${calls}'\nexec '${real}' "$@"\n`, { mode: 0o755 });
+    const b = await runCoffer(['backup', src], { env: { ...env(ours), PATH: `${shim}:${process.env.PATH}` } });
     assert.equal(b.code, 0, b.stderr);
+    const recursive = fs.readFileSync(calls, 'utf8').split('\n').filter((l) => / -R /.test(l));
+    assert.deepEqual(recursive.map((l) => l.split(' -- ')[1]), [src], 'one recursive read, of the target only');
     assert.equal((await runRestic(restic014!, ['backup', src], { env: env(theirs) })).code, 0);
 
     const a = await attrsOf(restic014!, env(ours));
