@@ -4,6 +4,7 @@
  * a copy, and writing the settings record to the primary and every copy.
  */
 import * as os from 'node:os';
+import * as path from 'node:path';
 import { CofferError, isCofferError } from '../../core/errors.js';
 import { loadMasterIndex } from '../../core/repository/master-index.js';
 import { initRepository } from '../../core/repository/open.js';
@@ -25,10 +26,16 @@ import { copyBackend, openCopyRepository } from '../../node/open-copy.js';
 import { flag, list, str, type Command, type Values } from '../command.js';
 import { newKeyKdf, type Cli } from '../context.js';
 
+/** A local path made absolute (the config is read from any folder later); URLs unchanged. */
+export function absoluteLocation(url: string): string {
+  if (copyKindOf(url) !== 'local') return url;
+  return url.startsWith('local:') ? `local:${path.resolve(url.slice('local:'.length))}` : path.resolve(url);
+}
+
 /** The primary's location: --repo / COFFER_REPOSITORY, else the config's, else the default. */
 export function primaryLocation(cli: Cli, config: CofferConfig | undefined): string {
   const loc = cli.repositoryLocation();
-  if (!loc.isDefault || !config) return loc.location;
+  if (!loc.isDefault || !config) return absoluteLocation(loc.location);
   return config.primary.url;
 }
 
@@ -169,9 +176,10 @@ function isoNow(): string {
   return new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
-async function addCopy(cli: Cli, values: Values, name: string, url: string): Promise<number> {
+async function addCopy(cli: Cli, values: Values, name: string, given: string): Promise<number> {
   checkCopyName(name);
-  const kind = copyKindOf(url);
+  const kind = copyKindOf(given);
+  const url = absoluteLocation(given);
   const options = parseOptions(list(values.option));
   const excludeTags = tags(list(values['exclude-tag']), 'exclude-tag');
   const onlyTags = tags(list(values['only-tag']), 'only-tag');

@@ -13,7 +13,7 @@ import { performance } from 'node:perf_hooks';
 import { isCofferError } from '../../core/errors.js';
 import { DEFAULT_SAMPLE, runDrill } from '../../core/engine/drill/drill.js';
 import type { KitCopy } from '../../core/kit/kit-text.js';
-import { appendDrill, appendRun, readRuns, requireConfig, updateState, type CofferConfig } from '../../node/config.js';
+import { appendDrill, appendRun, loadConfig, readRuns, requireConfig, updateState, type CofferConfig } from '../../node/config.js';
 import { FsRestoreSink } from '../../node/fs-sink.js';
 import { copyBackend } from '../../node/open-copy.js';
 import { drillEnv } from './drill.js';
@@ -22,7 +22,7 @@ import { str, type Command } from '../command.js';
 import type { Cli } from '../context.js';
 import { computeStatus } from './status.js';
 import { runSync } from './sync.js';
-import { passwordOnce } from './copies.js';
+import { passwordOnce, primaryLocation } from './copies.js';
 
 interface Step {
   step: string;
@@ -50,8 +50,8 @@ function iso(ms = Date.now()): string {
 /** Runs `coffer ARGS` as a child (same Node, same script, same environment). */
 function coffer(cli: Cli, args: string[]): Promise<{ code: number; stderr: string }> {
   const script = process.argv[1] ?? '';
-  const repo = cli.repositoryLocation();
-  const pre = repo.isDefault ? [] : ['-r', repo.location];
+  // Always the primary of the config (it may not be the default location).
+  const pre = ['-r', primaryLocation(cli, loadConfig(cli.env))];
   const pf = str(cli.globals['password-file']);
   const pc = str(cli.globals['password-command']);
   return new Promise((resolve) => {
