@@ -423,7 +423,8 @@ export async function buildGallery(repo: Repository, opts: GalleryBuildOptions):
         queued.set(id, { id, node: e.node, path: e.path, snapshot: s.id, name, ...media });
       });
     }
-    const todo = [...queued.values()];
+    // Newest mtime first: a cheap guess of display order before any date is read.
+    const todo = [...queued.values()].sort((x, y) => y.node.mtime.sec - x.node.mtime.sec || (x.id < y.id ? -1 : 1));
     opts.events?.onPlanned?.(todo.length, items.size);
 
     const time = opts.time ?? nowGoTime();
