@@ -15,8 +15,8 @@ import bcrypt from 'bcryptjs';
 import { chromium } from 'playwright-core';
 import { CHROMIUM, CHROMIUM_ARGS, requireBrowser } from '../browser/harness.js';
 import { tempDir } from '../helpers/paths.js';
-import { runCoffer, testEnv } from '../helpers/run.js';
-import { startCoffer, webEnv } from './web-helpers.js';
+import { testEnv } from '../helpers/run.js';
+import { mustRun, startCoffer, webEnv } from './web-helpers.js';
 
 test('coffer serve --web: account login, private repositories, unlock and download in Chromium', { timeout: 90_000 }, async (t) => {
   if (!requireBrowser(t)) return;
@@ -28,8 +28,8 @@ test('coffer serve --web: account login, private repositories, unlock and downlo
   fs.writeFileSync(path.join(src, 'photo.raw'), content);
   const env = testEnv({ COFFER_PASSWORD: 'alice-repo-password' });
   for (const repo of ['alice/laptop', 'bob/desktop']) {
-    assert.equal((await runCoffer(['-r', path.join(data, repo), 'init'], { env })).code, 0);
-    assert.equal((await runCoffer(['-r', path.join(data, repo), 'backup', src], { env })).code, 0);
+    await mustRun(['-r', path.join(data, repo), 'init'], { env }, 0);
+    await mustRun(['-r', path.join(data, repo), 'backup', src], { env }, 0);
   }
   fs.writeFileSync(path.join(data, '.htpasswd'), `alice:${bcrypt.hashSync('alice-login', 5)}\nbob:${bcrypt.hashSync('bob-login', 5)}\n`);
 

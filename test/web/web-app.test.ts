@@ -28,7 +28,7 @@ import { openRepository } from '../../src/core/repository/open.js';
 import { CHROMIUM, CHROMIUM_ARGS, requireBrowser } from '../browser/harness.js';
 import { ROOT, tempDir } from '../helpers/paths.js';
 import { runCoffer, testEnv } from '../helpers/run.js';
-import { recordingProxy, startWeb } from './web-helpers.js';
+import { mustRun, recordingProxy, startWeb } from './web-helpers.js';
 
 const PASSWORD = 'web-pass-' + nodeRandomBytes(9).toString('base64url');
 const SHOTS = path.join(ROOT, 'docs', 'screenshots');
@@ -90,7 +90,7 @@ test('web app: unlock, snapshots, browse, download a file and a zip; nothing sec
   const repo = path.join(dir, 'repo');
   const files = makeSource(src);
   const env = testEnv({ COFFER_PASSWORD: PASSWORD });
-  assert.equal((await runCoffer(['-r', repo, 'init'], { env })).code, 0);
+  await mustRun(['-r', repo, 'init'], { env }, 0);
   const b = await runCoffer(['-r', repo, 'backup', src, '--host', 'laptop', '--tag', 'daily'], { env });
   assert.equal(b.code, 0, b.stderr);
   const key = (await openRepository(new LocalBackend(repo), await nodePlatform(), { password: PASSWORD })).key;

@@ -18,8 +18,8 @@ import { nodePlatform } from '../../src/node/platform.js';
 import { openRepository } from '../../src/core/repository/open.js';
 import { CHROMIUM, CHROMIUM_ARGS, requireBrowser } from '../browser/harness.js';
 import { tempDir } from '../helpers/paths.js';
-import { runCoffer, testEnv } from '../helpers/run.js';
-import { startWeb } from './web-helpers.js';
+import { testEnv } from '../helpers/run.js';
+import { mustRun, startWeb } from './web-helpers.js';
 
 const PASSWORD = 'features-' + randomBytes(6).toString('hex');
 
@@ -35,13 +35,13 @@ test('web app: remember on this device, diff, search, filter, keyboard', { timeo
   const clip = randomBytes(3 * 1024 * 1024 + 777); // several chunks
   fs.writeFileSync(path.join(src, 'a', 'clip.webm'), clip);
   const env = testEnv({ COFFER_PASSWORD: PASSWORD });
-  assert.equal((await runCoffer(['-r', repo, 'init'], { env })).code, 0);
-  assert.equal((await runCoffer(['-r', repo, 'backup', src, '--host', 'first-host'], { env })).code, 0);
+  await mustRun(['-r', repo, 'init'], { env }, 0);
+  await mustRun(['-r', repo, 'backup', src, '--host', 'first-host'], { env }, 0);
   fs.writeFileSync(path.join(src, 'a', 'changed.txt'), 'after, longer\n');
   fs.rmSync(path.join(src, 'gone.txt'));
   fs.mkdirSync(path.join(src, 'b', 'deeper'), { recursive: true });
   fs.writeFileSync(path.join(src, 'b', 'deeper', 'needle-added.txt'), 'new\n');
-  assert.equal((await runCoffer(['-r', repo, 'backup', src, '--host', 'second-host'], { env })).code, 0);
+  await mustRun(['-r', repo, 'backup', src, '--host', 'second-host'], { env }, 0);
   const key = (await openRepository(new LocalBackend(repo), await nodePlatform(), { password: PASSWORD })).key;
 
   const server = await startWeb(repo);

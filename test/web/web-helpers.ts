@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { ROOT } from '../helpers/paths.js';
-import { testEnv } from '../helpers/run.js';
+import { runCoffer, testEnv, type RunOptions, type RunResult } from '../helpers/run.js';
 
 export interface WebServer {
   /** The printed URL, `http://127.0.0.1:PORT/?token=…` */
@@ -111,4 +111,11 @@ export async function recordingProxy(targetPort: number): Promise<RecordingProxy
         server.close(() => resolve());
       }),
   };
+}
+
+/** Runs the CLI and fails with its stderr when the exit code is not `code`. */
+export async function mustRun(args: string[], opts: RunOptions, code = 0): Promise<RunResult> {
+  const r = await runCoffer(args, opts);
+  if (r.code !== code) throw new Error(`coffer ${args.join(' ')}: exit ${r.code}, expected ${code}\n${r.stderr.slice(-2000)}`);
+  return r;
 }

@@ -15,7 +15,7 @@ import { totp } from '../../src/core/otp/codes.js';
 import { CHROMIUM, CHROMIUM_ARGS, requireBrowser } from '../browser/harness.js';
 import { tempDir } from '../helpers/paths.js';
 import { runCoffer, testEnv } from '../helpers/run.js';
-import { recordingProxy, startWeb } from './web-helpers.js';
+import { mustRun, recordingProxy, startWeb } from './web-helpers.js';
 
 const SECRET = 'JBSWY3DPEHPK3PXPKRSXG5CTMVZXE3LO';
 
@@ -24,7 +24,7 @@ test('web app: the 2FA vault opens with the password again and shows the right c
   const dir = tempDir('coffer-web-otp-');
   const repo = path.join(dir, 'repo');
   const env = testEnv({ COFFER_PASSWORD: 'otp-web-password', COFFER_REPOSITORY: repo });
-  assert.equal((await runCoffer(['init'], { env })).code, 0);
+  await mustRun(['init'], { env }, 0);
   for (const [issuer, account] of [['Example', 'me@example.org'], ['Other', 'someone']] as const) {
     const r = await runCoffer(['otp', 'add', '--issuer', issuer, '--account', account, '--secret', SECRET], { env });
     assert.equal(r.code, 0, r.stderr);

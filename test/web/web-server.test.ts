@@ -10,7 +10,7 @@ import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { tempDir } from '../helpers/paths.js';
 import { runCoffer, testEnv } from '../helpers/run.js';
-import { startWeb, webEnv } from './web-helpers.js';
+import { mustRun, startWeb, webEnv } from './web-helpers.js';
 
 const HEADERS = {
   'content-security-policy': /^default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'; img-src 'self' blob: data:; media-src 'self' blob:; connect-src 'self'; style-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'$/,
@@ -28,7 +28,7 @@ function checkHeaders(r: Response, what: string): void {
 test('coffer web: token login, sessions, headers, Host and Origin checks, log', { timeout: 60_000 }, async () => {
   const dir = tempDir('coffer-web-srv-');
   const repo = path.join(dir, 'repo');
-  assert.equal((await runCoffer(['-r', repo, 'init'], { env: testEnv() })).code, 0);
+  await mustRun(['-r', repo, 'init'], { env: testEnv() }, 0);
   // COFFER_PASSWORD is set to something else entirely: coffer web must neither need nor use it.
   const server = await startWeb(repo, webEnv({ COFFER_PASSWORD: 'never-used-by-web' }));
   const base = `http://127.0.0.1:${server.port}`;

@@ -12,8 +12,8 @@ import * as path from 'node:path';
 import { chromium } from 'playwright-core';
 import { CHROMIUM, CHROMIUM_ARGS, requireBrowser } from '../browser/harness.js';
 import { ROOT, tempDir } from '../helpers/paths.js';
-import { runCoffer, testEnv } from '../helpers/run.js';
-import { startWeb, webEnv } from './web-helpers.js';
+import { testEnv } from '../helpers/run.js';
+import { mustRun, startWeb, webEnv } from './web-helpers.js';
 
 test('web app: the status view shows the last coffer status and charts from snapshot summaries', { timeout: 90_000 }, async (t) => {
   if (!requireBrowser(t)) return;
@@ -23,10 +23,10 @@ test('web app: the status view shows the last coffer status and charts from snap
   fs.mkdirSync(src);
   const xdg = { XDG_CONFIG_HOME: path.join(dir, 'config'), XDG_STATE_HOME: path.join(dir, 'state'), XDG_DATA_HOME: path.join(dir, 'data') };
   const env = testEnv({ ...xdg, COFFER_PASSWORD: 'status-pw', COFFER_REPOSITORY: repo });
-  assert.equal((await runCoffer(['init'], { env })).code, 0);
+  await mustRun(['init'], { env }, 0);
   for (let i = 0; i < 3; i++) {
     fs.writeFileSync(path.join(src, `f${i}.bin`), Buffer.alloc(100_000 * (i + 1), i + 1));
-    assert.equal((await runCoffer(['backup', src], { env })).code, 0);
+    await mustRun(['backup', src], { env }, 0);
   }
 
   // No config yet: the API says so.
@@ -43,8 +43,8 @@ test('web app: the status view shows the last coffer status and charts from snap
   }
 
   // A copy that lacks the snapshots, and a status run with the password (cached in the state).
-  assert.equal((await runCoffer(['copies', 'add', 'usb', path.join(dir, 'usb')], { env })).code, 0, 'copies add');
-  assert.equal((await runCoffer(['status', '--json'], { env })).code, 1);
+  await mustRun(['copies', 'add', 'usb', path.join(dir, 'usb')], { env }, 0);
+  await mustRun(['status', '--json'], { env }, 1);
 
   server = await startWeb(repo, webEnv(xdg));
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'coffer-chromium-'));
