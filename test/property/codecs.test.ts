@@ -105,6 +105,26 @@ test('json: raw invalid UTF-8 inside a string reads as Go reads it (one U+FFFD p
   assert.deepEqual(parseJsonBytes(Uint8Array.of(0x22, 0xf0, 0x9f, 0x98, 0x22), 'doc'), '\ufffd\ufffd\ufffd');
 });
 
+test('repeated keys: every occurrence is decoded, as Go does (an invalid earlier one fails; found by the restic oracle)', () => {
+  const id = 'c863fc75a7146a42db4df219824917da974ebea1820bc67eed3462c4499693c1';
+  const enc = (s: string) => new TextEncoder().encode(s);
+  const isCorrupt = (e: unknown) => e instanceof Error && (e as { code?: string }).code === 'corrupt';
+  assert.throws(() => decodeSnapshot(enc(`{"time":"2024-01-01T00:00:00Z","tree":"bad","tree":"${id}","paths":[]}`), 's'), isCorrupt);
+  assert.equal(decodeSnapshot(enc(`{"time":"2024-01-01T00:00:00Z","tree":"${'0'.repeat(64)}","Tree":"${id}","paths":[]}`), 's').tree, id);
+  assert.throws(() => decodeLock(enc('{"pid":"x","pid":1}'), 'l'), isCorrupt);
+  assert.throws(() => decodeIndex(enc(`{"packs":[{"id":"${id}","blobs":[{"id":"${id}","type":"blob","type":"data"}]}]}`), 'i'), isCorrupt);
+  assert.throws(() => decodeTree(enc('{"nodes":[{"name":"a"}],"nodes":[]}'), 't'), isCorrupt);
+  assert.deepEqual(decodeTree(enc('{"nodes":null,"nodes":[]}'), 't'), { nodes: [] });
+  assert.throws(() => decodeConfig(enc(`{"version":2,"id":"${id}","chunker_polynomial":"zz","chunker_polynomial":"2a24233fdc57b3"}`), 'c'), isCorrupt);
+  assert.throws(() => decodeKeyFile(enc('{"kdf":1,"kdf":"scrypt"}'), 'k'), isCorrupt);
+  // A repeated struct is decoded into the same value (Go merges it).
+  const merged = decodeSnapshot(enc(`{"tree":"${id}","summary":{"files_new":3,"data_added":7},"SUMMARY":{"files_new":4}}`), 's').summary!;
+  assert.equal(merged.filesNew, 4);
+  assert.equal(merged.dataAdded, 7);
+  // The parsed object itself shows each key once.
+  assert.deepEqual(Object.keys(parseJson('{"a":1,"a":2}', 'j') as object), ['a']);
+});
+
 test('go-time: format/parse round trip (instant, nanoseconds and zone)', () => {
   fc.assert(
     fc.property(arb.goTime, (t) => {

@@ -10,7 +10,7 @@
  */
 import { utf8Encode } from '../bytes.js';
 import { CofferError, corrupt } from '../errors.js';
-import { fieldId, fieldMatcher, fieldObject, fieldString, fieldUint, parseJsonBytes } from './json.js';
+import { fieldId, fieldMatcher, fieldObject, fieldString, fieldUint, parseJsonBytes, jsonMembers } from './json.js';
 import type { Id, RepoConfig } from './types.js';
 
 export function encodeConfig(c: RepoConfig): Uint8Array {
@@ -31,12 +31,15 @@ export function decodeConfig(json: Uint8Array, what: string): RepoConfig {
   let version: number | undefined;
   let id: Id | undefined;
   let pol: string | undefined;
-  for (const key in o) {
-    const v = o[key]!;
+  for (const [key, v] of jsonMembers(o)) {
     switch (configField(key)) {
       case 'version': version = fieldUint(v, what, 'version'); break;
       case 'id': id = fieldId(v, what, 'id'); break;
-      case 'chunker_polynomial': pol = fieldString(v, what, 'chunker_polynomial'); break;
+      case 'chunker_polynomial':
+        // Checked at each occurrence, as Go's Pol.UnmarshalJSON does (a repeated key is decoded twice).
+        pol = fieldString(v, what, 'chunker_polynomial');
+        if (!POL_RE.test(pol)) throw corrupt(what, 'invalid chunker_polynomial');
+        break;
       default: break;
     }
   }

@@ -12,7 +12,7 @@
  */
 import { utf8Encode } from '../bytes.js';
 import { corrupt } from '../errors.js';
-import { fieldArray, fieldId, fieldMatcher, fieldObject, fieldString, fieldUint, parseJsonBytes, type JsonValue } from './json.js';
+import { fieldArray, fieldId, fieldMatcher, fieldObject, fieldString, fieldUint, parseJsonBytes, type JsonValue, jsonMembers } from './json.js';
 import type { BlobType, Id, IndexFile, IndexPack, PackedBlob } from './types.js';
 
 export function encodeIndex(idx: IndexFile): Uint8Array {
@@ -41,8 +41,7 @@ function decodeBlob(v: JsonValue, what: string): PackedBlob {
   let offset = 0;
   let length = 0;
   let uncompressedLength = 0;
-  for (const key in o) {
-    const x = o[key]!;
+  for (const [key, x] of jsonMembers(o)) {
     switch (blobField(key)) {
       case 'id': id = fieldId(x, what, 'blobs[].id'); break;
       case 'type': {
@@ -66,8 +65,7 @@ function decodePack(v: JsonValue, what: string): IndexPack {
   const o = fieldObject(v, what, 'packs[]');
   let id: Id | undefined;
   let blobs: PackedBlob[] = [];
-  for (const key in o) {
-    const x = o[key]!;
+  for (const [key, x] of jsonMembers(o)) {
     switch (packField(key)) {
       case 'id': id = fieldId(x, what, 'packs[].id'); break;
       case 'blobs': {
@@ -90,8 +88,7 @@ export function decodeIndex(json: Uint8Array, what: string): IndexFile {
   const o = fieldObject(doc, what, '(top level)');
   let packs: IndexPack[] = [];
   let supersedes: Id[] | undefined;
-  for (const key in o) {
-    const x = o[key]!;
+  for (const [key, x] of jsonMembers(o)) {
     switch (topField(key)) {
       case 'packs': packs = (fieldArray(x, what, 'packs') ?? []).map((p) => decodePack(p, what)); break;
       case 'supersedes': {

@@ -116,6 +116,27 @@ function isHexCode(c: number): boolean {
   return (c >= 48 && c <= 57) || (c >= 97 && c <= 102) || (c >= 65 && c <= 70);
 }
 
+/** Earlier values of keys an object repeats, in document order (hidden: not an own key). */
+const EARLIER = Symbol('earlier members');
+type WithEarlier = JsonObject & { [EARLIER]?: [string, JsonValue][] };
+
+function keepEarlier(obj: JsonObject, key: string, v: JsonValue): void {
+  const o = obj as WithEarlier;
+  if (!o[EARLIER]) Object.defineProperty(o, EARLIER, { value: [], enumerable: false });
+  o[EARLIER]!.push([key, v]);
+}
+
+/**
+ * The members of a parsed object as Go's decoder sees them: the earlier values of repeated keys
+ * first (Go decodes every occurrence, so an invalid earlier one fails the document), then each
+ * key's last value. Decoders iterate this instead of the object's keys.
+ */
+export function jsonMembers(o: JsonObject): [string, JsonValue][] {
+  const earlier = (o as WithEarlier)[EARLIER];
+  const own = Object.keys(o).map((k): [string, JsonValue] => [k, o[k]!]);
+  return earlier ? [...earlier, ...own] : own;
+}
+
 class Parser {
   pos = 0;
   constructor(
@@ -331,6 +352,7 @@ class Parser {
       } else {
         v = this.value(depth);
       }
+      if (Object.prototype.hasOwnProperty.call(obj, key)) keepEarlier(obj, key, obj[key]!);
       if (key === '__proto__') Object.defineProperty(obj, key, { value: v, writable: true, enumerable: true, configurable: true });
       else obj[key] = v;
       this.ws();

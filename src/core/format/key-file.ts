@@ -12,7 +12,7 @@
 import { toBase64, utf8Encode } from '../bytes.js';
 import { corrupt } from '../errors.js';
 import { formatGoTime, GO_ZERO_TIME, parseGoTime } from './go-time.js';
-import { fieldBase64, fieldInt, fieldMatcher, fieldObject, fieldString, goJsonString, parseJsonBytes } from './json.js';
+import { fieldBase64, fieldInt, fieldMatcher, fieldObject, fieldString, goJsonString, parseJsonBytes, jsonMembers } from './json.js';
 import type { GoTime, KeyFile } from './types.js';
 
 export const KEY_SALT_LENGTH = 64;
@@ -45,8 +45,7 @@ export function decodeKeyFile(json: Uint8Array, what: string): KeyFile {
   let p = 0;
   let salt: Uint8Array | undefined;
   let data: Uint8Array | undefined;
-  for (const key in o) {
-    const v = o[key]!;
+  for (const [key, v] of jsonMembers(o)) {
     switch (keyField(key)) {
       case 'created':
         if (v !== null) {

@@ -9,7 +9,7 @@
 import { utf8Encode } from '../bytes.js';
 import { corrupt } from '../errors.js';
 import { formatGoTime, GO_ZERO_TIME, parseGoTime } from './go-time.js';
-import { fieldBool, fieldInt, fieldMatcher, fieldObject, fieldString, fieldUint, goJsonString, parseJsonBytes } from './json.js';
+import { fieldBool, fieldInt, fieldMatcher, fieldObject, fieldString, fieldUint, goJsonString, parseJsonBytes, jsonMembers } from './json.js';
 import type { GoTime, Lock } from './types.js';
 
 export function encodeLock(l: Lock): Uint8Array {
@@ -33,8 +33,7 @@ export function decodeLock(json: Uint8Array, what: string): Lock {
   let pid = 0;
   let uid = 0;
   let gid = 0;
-  for (const key in o) {
-    const v = o[key]!;
+  for (const [key, v] of jsonMembers(o)) {
     switch (lockField(key)) {
       case 'time':
         if (v !== null) {

@@ -18,6 +18,7 @@ import { formatGoTime, GO_ZERO_TIME, parseGoTime } from './go-time.js';
 import {
   fieldArray,
   fieldMatcher,
+  jsonMembers,
   fieldObject,
   fieldOptionalId,
   fieldString,
@@ -85,18 +86,20 @@ function stringList(v: JsonValue, what: string, field: string): string[] {
   return (fieldArray(v, what, field) ?? []).map((x) => fieldString(x, what, `${field}[]`));
 }
 
-function decodeSummary(v: JsonValue, what: string): SnapshotSummary {
+/** `base`: the summary decoded from an earlier occurrence of the key, which Go decodes into (merges). */
+function decodeSummary(v: JsonValue, what: string, base?: SnapshotSummary): SnapshotSummary {
   const o = fieldObject(v, what, 'summary');
   const out: Record<string, number | GoTime> = { backupStart: GO_ZERO_TIME, backupEnd: GO_ZERO_TIME };
   for (const [k] of SUMMARY_COUNTS) out[k] = 0;
-  for (const key in o) {
+  if (base) Object.assign(out, base);
+  for (const [key, val] of jsonMembers(o)) {
     const f = summaryField(key);
     if (f === undefined) continue;
-    if (f === 'backup_start') out.backupStart = timeOf(o[key]!, what, 'summary.backup_start');
-    else if (f === 'backup_end') out.backupEnd = timeOf(o[key]!, what, 'summary.backup_end');
+    if (f === 'backup_start') out.backupStart = timeOf(val, what, 'summary.backup_start');
+    else if (f === 'backup_end') out.backupEnd = timeOf(val, what, 'summary.backup_end');
     else {
       const k = SUMMARY_COUNTS.find(([, j]) => j === f)![0];
-      out[k] = fieldUint(o[key]!, what, `summary.${f}`);
+      out[k] = fieldUint(val, what, `summary.${f}`);
     }
   }
   return out as unknown as SnapshotSummary;
@@ -109,8 +112,7 @@ export function decodeSnapshot(json: Uint8Array, what: string): Snapshot {
   let tree: Id | undefined;
   let paths: string[] = [];
   const s: { -readonly [K in keyof Snapshot]?: Snapshot[K] } = {};
-  for (const key in o) {
-    const v = o[key]!;
+  for (const [key, v] of jsonMembers(o)) {
     switch (snapshotField(key)) {
       case 'time': time = timeOf(v, what, 'time'); break;
       case 'parent': s.parent = fieldOptionalId(v, what, 'parent'); break;
@@ -124,7 +126,7 @@ export function decodeSnapshot(json: Uint8Array, what: string): Snapshot {
       case 'tags': s.tags = stringList(v, what, 'tags'); break;
       case 'original': s.original = fieldOptionalId(v, what, 'original'); break;
       case 'program_version': s.programVersion = fieldString(v, what, 'program_version'); break;
-      case 'summary': s.summary = v === null ? undefined : decodeSummary(v, what); break;
+      case 'summary': s.summary = v === null ? undefined : decodeSummary(v, what, s.summary); break;
       default: break;
     }
   }

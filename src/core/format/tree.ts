@@ -26,6 +26,7 @@ import {
   fieldBase64,
   fieldId,
   fieldMatcher,
+  jsonMembers,
   fieldObject,
   fieldOptionalId,
   fieldString,
@@ -160,10 +161,10 @@ function decodeXattrs(val: JsonValue, what: string): ExtendedAttribute[] | undef
     const ao = fieldObject(a, what, 'extended_attributes[]');
     let name = '';
     let value: Uint8Array = new Uint8Array(0);
-    for (const k in ao) {
+    for (const [k, x] of jsonMembers(ao)) {
       const f = xattrField(k);
-      if (f === 'name') name = fieldString(ao[k]!, what, 'extended_attributes[].name');
-      else if (f === 'value') value = fieldBase64(ao[k]!, what, 'extended_attributes[].value') ?? new Uint8Array(0);
+      if (f === 'name') name = fieldString(x, what, 'extended_attributes[].name');
+      else if (f === 'value') value = fieldBase64(x, what, 'extended_attributes[].value') ?? new Uint8Array(0);
     }
     attrs.push({ name, value });
   }
@@ -209,8 +210,7 @@ function decodeNode(v: JsonValue, what: string): TreeNode {
   let content: Id[] | null = null;
   let subtree: Id | undefined;
   let error = '';
-  for (const key in o) {
-    const val = o[key]!;
+  for (const [key, val] of jsonMembers(o)) {
     switch (nodeField(key)) {
       case 'name': name = fieldString(val, what, 'name'); break;
       case 'type': type = fieldString(val, what, 'type'); break;
@@ -275,11 +275,14 @@ function decodeNode(v: JsonValue, what: string): TreeNode {
 export function decodeTree(bytes: Uint8Array, what: string): Tree {
   const doc = parseJsonBytes(bytes, what, { rawMembersOf: RAW_MEMBERS });
   const top: JsonObject = fieldObject(doc, what, '(top level)');
-  let nodesValue: JsonValue | undefined;
-  for (const key in top) if (treeField(key) === 'nodes') nodesValue = top[key];
-  if (nodesValue === undefined) throw corrupt(what, 'tree has no "nodes" key');
-  const arr = fieldArray(nodesValue, what, 'nodes') ?? [];
-  const nodes = new Array<TreeNode>(arr.length);
-  for (let i = 0; i < arr.length; i++) nodes[i] = decodeNode(arr[i]!, what);
+  let nodes: TreeNode[] | undefined;
+  // Every occurrence is decoded (as Go does: an invalid earlier one fails the tree); the last wins.
+  for (const [key, v] of jsonMembers(top)) {
+    if (treeField(key) !== 'nodes') continue;
+    const arr = fieldArray(v, what, 'nodes') ?? [];
+    nodes = new Array<TreeNode>(arr.length);
+    for (let i = 0; i < arr.length; i++) nodes[i] = decodeNode(arr[i]!, what);
+  }
+  if (nodes === undefined) throw corrupt(what, 'tree has no "nodes" key');
   return { nodes };
 }
