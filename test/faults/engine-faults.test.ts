@@ -71,7 +71,7 @@ test('transient faults on every call: backup and restore complete and restore ex
   const p = await platform();
   await initRepository(mem, p, { password: PASSWORD, kdf: CHEAP_KDF, username: 'u', hostname: 'h' });
   const root = source();
-  const faulty = new FaultyBackend(mem, { seed: 42, rates: { transient: 0.3, lostReply: 0.15, hang: 0.05, slow: 0.1, listBreak: 0.3 }, hangMs: 5000 });
+  const faulty = new FaultyBackend(mem, { seed: 42, rates: { transient: 0.2, lostReply: 0.2, hang: 0.03, slow: 0.1, listBreak: 0.3 }, hangMs: 5000 });
   const repo = await openRepository(clientStack(faulty), p, { password: PASSWORD, packSize: PACK_SIZE });
   const r = await backup(repo, new FakeSource(root), { targets: ['/data'], hostname: 'h', owner: LOCK_OWNER });
   const duringBackup = faulty.injected;

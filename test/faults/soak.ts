@@ -71,9 +71,12 @@ function ratesFor(s: Scenario, scale: number): Partial<Record<FaultKind, number>
   return Object.fromEntries(Object.entries(r).map(([k, v]) => [k, Math.min(0.5, v * scale)]));
 }
 
-/** The decorators a real client has (src/node/open-backend.ts), with test-sized delays. */
+/**
+ * The decorators a real client has (src/node/open-backend.ts), with test-sized delays, and enough
+ * retries that a run of faults at these rates (under 0.5 per call) never outlasts them by chance.
+ */
 export function clientStack(b: Backend): Backend {
-  return withRetry(withTimeouts(b, { baseMs: 150, perByteMs: 0 }), { retries: 8, baseDelayMs: 1, maxDelayMs: 10 });
+  return withRetry(withTimeouts(b, { baseMs: 150, perByteMs: 0 }), { retries: 16, baseDelayMs: 1, maxDelayMs: 10 });
 }
 
 /** A source of a few MiB: empty, small, medium and multi-chunk files in two folders. */
