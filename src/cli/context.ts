@@ -15,6 +15,7 @@ import { RepositoryLock, type LockOwner } from '../core/repository/locks.js';
 import { openRepository } from '../core/repository/open.js';
 import type { Repository, RepositoryOptions } from '../core/repository/repository.js';
 import type { Platform } from '../core/platform.js';
+import { loadConfig } from '../node/config.js';
 import { openBackend } from '../node/open-backend.js';
 import { nodePlatform } from '../node/platform.js';
 import { str, type Values } from './command.js';
@@ -86,6 +87,9 @@ export class Cli {
   repositoryLocation(): { location: string; isDefault: boolean } {
     const explicit = str(this.globals.repo) ?? this.envVar('REPOSITORY');
     if (explicit) return { location: explicit, isDefault: false };
+    // With copies set up, the primary named in config.json is the repository (no-lockout §3).
+    const primary = loadConfig(this.env)?.primary.url;
+    if (primary) return { location: primary, isDefault: false };
     return { location: Cli.defaultRepository(this.env), isDefault: true };
   }
 
