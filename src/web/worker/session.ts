@@ -243,13 +243,10 @@ export class Session {
     if (g.packId === undefined || !(suite instanceof PreparedSuite) || !(zstd instanceof PreparedZstd)) return slow();
     try {
       const all = await this.repo.backend.get({ type: 'data', name: g.packId }, { offset: g.offset, length: g.length });
-      const out: Uint8Array[] = [];
-      for (const b of g.blobs) {
-        const sealed = all.subarray(b.loc.offset - g.offset, b.loc.offset - g.offset + b.loc.length);
-        await suite.prepare(this.repo.key, sealed, b.loc.uncompressedLength, zstd);
-        out.push(openBlob(this.repo, 'data', b.id, b.loc, sealed));
-      }
-      return out;
+      const sealed = g.blobs.map((b) => all.subarray(b.loc.offset - g.offset, b.loc.offset - g.offset + b.loc.length));
+      // WebCrypto works off the worker's thread: prepare the whole read at once.
+      await Promise.all(g.blobs.map((b, i) => suite.prepare(this.repo.key, sealed[i]!, b.loc.uncompressedLength, zstd)));
+      return g.blobs.map((b, i) => openBlob(this.repo, 'data', b.id, b.loc, sealed[i]!));
     } catch (e) {
       if (isCofferError(e)) return slow();
       throw e;
