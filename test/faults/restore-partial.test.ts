@@ -41,7 +41,7 @@ test('content is written under NAME.coffer-partial and renamed when complete; a 
   assert.equal(fs.existsSync(long), false);
 });
 
-test('a symlink at the real name is replaced, not followed; a stale partial from an earlier run is replaced', async () => {
+test('a symlink at the real name is replaced, not followed; a stale partial is replaced; an old file stays until a complete one replaces it', async () => {
   const d = tempDir();
   fs.writeFileSync(path.join(d, 'victim'), 'untouched');
   fs.symlinkSync(path.join(d, 'victim'), path.join(d, 'f'));
@@ -53,6 +53,12 @@ test('a symlink at the real name is replaced, not followed; a stale partial from
   assert.equal(fs.readFileSync(path.join(d, 'f'), 'utf8'), 'new');
   assert.equal(fs.readFileSync(path.join(d, 'victim'), 'utf8'), 'untouched');
   assert.equal(fs.existsSync(path.join(d, 'f.coffer-partial')), false);
+  // A file already there is replaced only by a complete one.
+  fs.writeFileSync(path.join(d, 'old'), 'previous version');
+  const w2 = await RestoreFile.create(Buffer.from(path.join(d, 'old')));
+  await w2.write(0, Buffer.from('new but unfinished'));
+  assert.equal(await w2.abandon(), path.join(d, 'old.coffer-partial'));
+  assert.equal(fs.readFileSync(path.join(d, 'old'), 'utf8'), 'previous version');
 });
 
 test('a snapshot holding both NAME and NAME.coffer-partial: both exact, or a clear error; never one under the other', async () => {
