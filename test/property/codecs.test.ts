@@ -121,6 +121,10 @@ test('repeated keys: every occurrence is decoded, as Go does (an invalid earlier
   const merged = decodeSnapshot(enc(`{"tree":"${id}","summary":{"files_new":3,"data_added":7},"SUMMARY":{"files_new":4}}`), 's').summary!;
   assert.equal(merged.filesNew, 4);
   assert.equal(merged.dataAdded, 7);
+  // data_blobs and tree_blobs are Go ints in restic (signed); the other counters unsigned.
+  const signed = decodeSnapshot(enc(`{"tree":"${id}","summary":{"data_blobs":-1,"tree_blobs":-2147483648}}`), 's').summary!;
+  assert.deepEqual([signed.dataBlobs, signed.treeBlobs], [-1, -2147483648]);
+  assert.throws(() => decodeSnapshot(enc(`{"tree":"${id}","summary":{"files_new":-1}}`), 's'), isCorrupt);
   // The parsed object itself shows each key once.
   assert.deepEqual(Object.keys(parseJson('{"a":1,"a":2}', 'j') as object), ['a']);
 });

@@ -17,6 +17,7 @@ import { corrupt } from '../errors.js';
 import { formatGoTime, GO_ZERO_TIME, parseGoTime } from './go-time.js';
 import {
   fieldArray,
+  fieldInt,
   fieldMatcher,
   jsonMembers,
   fieldObject,
@@ -43,6 +44,9 @@ const SUMMARY_COUNTS = [
   ['totalFilesProcessed', 'total_files_processed'],
   ['totalBytesProcessed', 'total_bytes_processed'],
 ] as const satisfies readonly (readonly [keyof SnapshotSummary, string])[];
+
+/** Go `int` in restic's SnapshotSummary (the other counters are unsigned): negative values are read. */
+const SIGNED_COUNTS: ReadonlySet<string> = new Set(['data_blobs', 'tree_blobs']);
 
 function strings(a: readonly string[]): string {
   return '[' + a.map(goJsonString).join(',') + ']';
@@ -99,7 +103,7 @@ function decodeSummary(v: JsonValue, what: string, base?: SnapshotSummary): Snap
     else if (f === 'backup_end') out.backupEnd = timeOf(val, what, 'summary.backup_end');
     else {
       const k = SUMMARY_COUNTS.find(([, j]) => j === f)![0];
-      out[k] = fieldUint(val, what, `summary.${f}`);
+      out[k] = SIGNED_COUNTS.has(f) ? fieldInt(val, what, `summary.${f}`) : fieldUint(val, what, `summary.${f}`);
     }
   }
   return out as unknown as SnapshotSummary;
