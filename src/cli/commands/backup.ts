@@ -147,6 +147,8 @@ const command: Command = {
       await processor?.close();
       scanning.stop();
     }
+    // After the snapshot (e.g. its lock could not be removed): warned about, exit code unchanged.
+    for (const w of result.warnings ?? []) cli.warn(`Warning: ${w}`);
     const s = result.summary;
     const seconds = progress.elapsedSeconds;
     // The gallery is built before the summary, whose JSON carries its counts (loaded on use: sharp is heavy).

@@ -170,16 +170,26 @@ export class RestBackend implements Backend {
       // earlier attempt of this very upload may have landed: same bytes → done. Different bytes
       // (config on a version upgrade, or a damaged file) → replace it: delete, then upload again.
       await res.body?.cancel().catch(() => undefined);
+      // The look-up and the replacement are part of the upload: an error there names the upload
+      // (POST and the file), not the GET or DELETE behind it.
+      const refused = (detail: string, cause?: unknown) =>
+        new CofferError('permission', `${this.location}: POST ${what}: HTTP 403 Forbidden (upload refused${detail})`, { data: { status: 403 }, ...(cause ? { cause } : {}) });
       let existing: Uint8Array | undefined;
       try {
         existing = await this.get(h, undefined, o);
       } catch (e) {
+        if (e instanceof CofferError && e.code === 'permission') throw refused('; the existing file cannot be read either', e);
         if (!(e instanceof CofferError && e.code === 'not-found')) throw e;
       }
-      if (existing === undefined) throw new CofferError('permission', `${this.location}: POST ${what}: HTTP 403 Forbidden`, { data: { status: 403 } });
+      if (existing === undefined) throw refused('');
       if (bytesEqual(existing, data)) return;
       if (retried) throw new CofferError('already-exists', `${this.location}: POST ${what}: a different file of that name exists`, { data: { status: 403 } });
-      await this.delete(h, o);
+      try {
+        await this.delete(h, o);
+      } catch (e) {
+        if (e instanceof CofferError && e.code === 'permission') throw refused('; a different file of that name exists and cannot be replaced', e);
+        throw e;
+      }
       return this.upload(h, data, o, true);
     }
     if (res.status === 400) {

@@ -2,7 +2,8 @@
  * @module repository/blob-loader
  * Reading one blob (spec §10.6): ranged read from its pack, authenticate, decompress, and check
  * SHA-256(plaintext) == blob ID. When a blob is stored in several packs, a damaged copy falls
- * back to the next one; if none works the error names the blob and the pack.
+ * back to the next one; if none works the error names the blob and the pack. A copy that fails
+ * its check is read once more first (dropping a cached pack), as a bit may flip in transit.
  */
 import type { CallOpts } from '../backend/backend.js';
 import { CofferError, corrupt, isCofferError } from '../errors.js';
@@ -35,16 +36,30 @@ export async function loadBlob(repo: Repository, index: MasterIndex, type: BlobT
   }
   let lastError: unknown;
   for (const loc of locations) {
-    try {
-      const sealed =
-        (await o?.cache?.read(loc.packId, loc.offset, loc.length, o)) ??
-        (await repo.backend.get({ type: 'data', name: loc.packId }, { offset: loc.offset, length: loc.length }, o));
-      return openBlob(repo, type, id, loc, sealed);
-    } catch (e) {
-      if (!isCofferError(e) || !['corrupt', 'not-found', 'range'].includes(e.code)) throw e;
-      lastError = e;
+    let damaged: Uint8Array | undefined;
+    for (let attempt = 0; attempt < 2; attempt++) {
+      let sealed: Uint8Array | undefined;
+      try {
+        sealed = await readSealed(repo, loc, damaged, o);
+        return openBlob(repo, type, id, loc, sealed);
+      } catch (e) {
+        if (!isCofferError(e) || !['corrupt', 'not-found', 'range'].includes(e.code)) throw e;
+        lastError = e;
+        // Only a damaged answer is worth a second read; a missing pack or range stays missing.
+        if (e.code !== 'corrupt' || !sealed) break;
+        damaged = sealed;
+      }
     }
   }
   if (isCofferError(lastError, 'corrupt')) throw lastError;
   throw corrupt(`${type} blob ${id}`, `cannot be read from pack ${locations[0]!.packId}: ${(lastError as Error).message}`, lastError);
+}
+
+/** The sealed bytes of one blob: from the pack cache when it holds the pack, else a ranged read. */
+async function readSealed(repo: Repository, loc: BlobLocation, damaged: Uint8Array | undefined, o?: LoadBlobOptions): Promise<Uint8Array> {
+  if (damaged) o?.cache?.drop(loc.packId, damaged);
+  return (
+    (await o?.cache?.read(loc.packId, loc.offset, loc.length, o)) ??
+    (await repo.backend.get({ type: 'data', name: loc.packId }, { offset: loc.offset, length: loc.length }, o))
+  );
 }

@@ -124,6 +124,22 @@ export class RepositoryLock {
       if (!isCofferError(e, 'not-found')) throw e;
     });
   }
+
+  /**
+   * Releases the lock for work that is already done (a backup whose snapshot is written): a
+   * refused removal does not undo that work, so it comes back as a warning line, not an error
+   * (restic only warns there too). The lock file stays until it is stale and "unlock" removes it.
+   */
+  async releaseOrWarn(): Promise<string | undefined> {
+    const id = this.id;
+    try {
+      await this.release();
+      return undefined;
+    } catch (e) {
+      const why = e instanceof Error ? e.message : String(e);
+      return `could not remove the lock locks/${id.slice(0, 8)} (${why}); it stays until "unlock" removes it (once stale, after ${STALE_AFTER_MS / 60_000} min)`;
+    }
+  }
 }
 
 /** Removes stale locks (or all with `all`); returns the removed IDs. */

@@ -17,7 +17,7 @@ import { decodeKeyFile, encodeKeyFile } from '../format/key-file.js';
 import type { CryptoKey, Id, RepoConfig } from '../format/types.js';
 import { nowGoTime } from '../format/go-time.js';
 import type { Platform } from '../platform.js';
-import { Repository, type RepositoryOptions } from './repository.js';
+import { getVerified, Repository, type RepositoryOptions } from './repository.js';
 
 export interface KdfParams {
   readonly N: number;
@@ -114,8 +114,7 @@ export async function unlockMasterKey(
   const pw = utf8Encode(password);
   for (const id of ids) {
     const what = `keys/${id}`;
-    const bytes = await backend.get({ type: 'keys', name: id }, undefined, o);
-    if (toHex(platform.crypto.sha256(bytes)) !== id) throw corrupt(what, 'content does not match its name (SHA-256 mismatch)');
+    const bytes = await getVerified(backend, platform, { type: 'keys', name: id }, o);
     const kf = decodeKeyFile(bytes, what);
     const userKey = await deriveUserKey(platform.crypto, pw, kf.salt, kf);
     let plain: Uint8Array;
@@ -144,7 +143,15 @@ export async function openRepository(backend: Backend, platform: Platform, opts:
     throw e;
   }
   const { key, keyId } = await unlockMasterKey(backend, platform, opts.password, opts.keyHint, o);
-  const config = decodeConfig(openSealed(platform.crypto, key, sealedConfig, 'config'), 'config');
+  let configJson: Uint8Array;
+  try {
+    configJson = openSealed(platform.crypto, key, sealedConfig, 'config');
+  } catch (e) {
+    // config is not named by its hash: a MAC failure is the first sign of a damaged read, so read it once more.
+    if (!isCofferError(e, 'corrupt')) throw e;
+    configJson = openSealed(platform.crypto, key, await backend.get({ type: 'config', name: '' }, undefined, o), 'config');
+  }
+  const config = decodeConfig(configJson, 'config');
   validatePolynomial(config.chunkerPolynomial);
   return new Repository(backend, platform, key, keyId, config, opts);
 }

@@ -4,7 +4,8 @@
  * (tree packs: a walk over thousands of folders otherwise makes thousands of small reads, each a
  * round trip on remote storage). Bounded in bytes, least recently used first out; concurrent
  * requests for the same pack share one read. Blobs read through it are still authenticated and
- * hash-checked one by one by the blob loader.
+ * hash-checked one by one by the blob loader, which drops a pack whose blob failed its check and
+ * reads it again once (a bit flipped in transit must not stay cached for the whole walk).
  */
 import type { CallOpts } from '../backend/backend.js';
 import { expectedPackSize } from '../format/pack-header.js';
@@ -18,6 +19,8 @@ const MAX_CACHED_PACK = 32 * 1024 * 1024;
 export class PackCache {
   private readonly packs = new Map<Id, Promise<Uint8Array>>();
   private readonly sizes = new Map<Id, number>();
+  /** The bytes each cached read resolved to (to tell which read a damaged blob came from). */
+  private readonly resolved = new Map<Id, Uint8Array>();
   private bytes = 0;
 
   constructor(
@@ -42,7 +45,15 @@ export class PackCache {
       this.packs.set(packId, p);
       this.sizes.set(packId, size);
       this.bytes += size;
-      p.catch(() => this.forget(packId));
+      const read = p;
+      read.then(
+        (bytes) => {
+          if (this.packs.get(packId) === read) this.resolved.set(packId, bytes);
+        },
+        () => {
+          if (this.packs.get(packId) === read) this.forget(packId);
+        },
+      );
       this.evict();
     }
     const pack = await p;
@@ -50,9 +61,19 @@ export class PackCache {
     return pack.subarray(offset, offset + length);
   }
 
+  /**
+   * Forgets a pack whose read was damaged (`damaged`: bytes read from it), so that the next read
+   * fetches it again. A pack already read again since is kept: concurrent readers of one bad
+   * pack cause one new read, not one each.
+   */
+  drop(packId: Id, damaged: Uint8Array): void {
+    if (this.resolved.get(packId)?.buffer === damaged.buffer) this.forget(packId);
+  }
+
   private forget(packId: Id): void {
     if (this.packs.delete(packId)) this.bytes -= this.sizes.get(packId) ?? 0;
     this.sizes.delete(packId);
+    this.resolved.delete(packId);
   }
 
   private evict(): void {

@@ -69,16 +69,13 @@ export class Repository {
   }
 
   /**
-   * Reads a whole file and checks that its SHA-256 matches its name (every file but config and
-   * keys is named by the hash of its stored bytes), so a swapped or truncated file is caught
-   * before any decryption.
+   * Reads a whole file and checks that its SHA-256 matches its name (every file but config is
+   * named by the hash of its stored bytes), so a swapped or truncated file is caught before any
+   * decryption. A mismatch is read once more before it counts as damage (as restic, PR #3521):
+   * one bit flipped in transit must not stop a command.
    */
   async loadVerified(h: Handle, o?: CallOpts): Promise<Uint8Array> {
-    const bytes = await this.backend.get(h, undefined, o);
-    if (h.type !== 'config' && this.sha256Hex(bytes) !== h.name) {
-      throw corrupt(describeHandle(h), 'content does not match its name (SHA-256 mismatch): the file is damaged or was replaced');
-    }
-    return bytes;
+    return getVerified(this.backend, this.platform, h, o);
   }
 
   /** Loads, verifies, decrypts and unframes an index, snapshot or lock file: returns JSON bytes. */
@@ -106,4 +103,17 @@ export class Repository {
     for await (const f of this.backend.list(type, o)) out.push(f.name);
     return out;
   }
+}
+
+/**
+ * Reads a whole file and checks its SHA-256 against its name (config: no check), reading it a
+ * second time on a mismatch; only a second mismatch is reported 'corrupt'.
+ */
+export async function getVerified(backend: Backend, platform: Platform, h: Handle, o?: CallOpts): Promise<Uint8Array> {
+  const matches = (b: Uint8Array) => h.type === 'config' || toHex(platform.crypto.sha256(b)) === h.name;
+  const bytes = await backend.get(h, undefined, o);
+  if (matches(bytes)) return bytes;
+  const again = await backend.get(h, undefined, o);
+  if (matches(again)) return again;
+  throw corrupt(describeHandle(h), 'content does not match its name (SHA-256 mismatch, read twice): the file is damaged or was replaced');
 }

@@ -41,6 +41,8 @@ export interface BackupResult {
   readonly parent?: Id;
   readonly counts: ArchiveCounts;
   readonly summary: SnapshotSummary;
+  /** Problems after the snapshot was written that did not undo it (a lock that could not be removed). */
+  readonly warnings?: readonly string[];
 }
 
 function nowTime(): GoTime {
@@ -67,6 +69,7 @@ export async function backup(repo: Repository, source: FileSource, opts: BackupO
   if (opts.targets.length === 0) throw new CofferError('usage', 'nothing to back up: give at least one path');
   const start = opts.time ?? nowTime();
   const lock = opts.dryRun ? undefined : await RepositoryLock.acquire(repo, false, opts.owner, opts.signal ? { signal: opts.signal } : {});
+  let result: BackupResult;
   try {
     const paths = [...new Set(opts.targets.map((t) => source.absolute(t)))];
     const entries = await loadSnapshots(repo);
@@ -124,8 +127,13 @@ export async function backup(repo: Repository, source: FileSource, opts: BackupO
     };
     opts.events?.onPhase?.('snapshot');
     const snapshotId = opts.dryRun ? undefined : await repo.saveUnpacked('snapshots', encodeSnapshot(snapshot));
-    return { ...(snapshotId ? { snapshotId } : {}), snapshot, ...(parent ? { parent: parent.id } : {}), counts: c, summary };
-  } finally {
-    await lock?.release();
+    result = { ...(snapshotId ? { snapshotId } : {}), snapshot, ...(parent ? { parent: parent.id } : {}), counts: c, summary };
+  } catch (e) {
+    // The run's own error is the one to report, not a lock that could not be removed after it.
+    await lock?.release().catch(() => undefined);
+    throw e;
   }
+  // The snapshot is written: a lock that cannot be removed is a warning, not a failed backup.
+  const warning = await lock?.releaseOrWarn();
+  return warning ? { ...result, warnings: [warning] } : result;
 }
