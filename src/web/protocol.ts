@@ -5,6 +5,7 @@
  * listings, metadata and plaintext bytes the user asked for; never the password after unlock,
  * never a key. Add an operation here, in worker/worker.ts and in app/worker-client.ts.
  */
+import type { Months, Shard } from '../core/gallery/index-files.js';
 
 export interface SnapshotInfo {
   readonly id: string;
@@ -69,6 +70,21 @@ export interface OtpCodeInfo {
   readonly note?: string;
 }
 
+/** The gallery as the timeline first needs it (design web-gallery.md §4). */
+export interface GalleryInfo {
+  /** The gallery snapshot's id (originals stream from it). */
+  readonly snapshot: string;
+  readonly months: Months;
+  readonly favorites: readonly string[];
+}
+
+/** Where an original sits in the gallery snapshot: download it with the `stream` operation. */
+export interface GalleryOriginal {
+  readonly snapshot: string;
+  readonly path: string;
+  readonly size: number;
+}
+
 export type WorkerRequest =
   | { op: 'unlock'; repo: string; password: string; remember: boolean }
   | { op: 'unlockRemembered'; repo: string }
@@ -86,7 +102,13 @@ export type WorkerRequest =
   /** Streams a file or a folder (as a zip) into the transferred MessagePort (see StreamPull). */
   | { op: 'stream'; snapshot: string; path: string; kind: 'file' | 'zip' }
   /** Serves byte ranges of a file over the transferred MessagePort (see RangeRequest), for media. */
-  | { op: 'ranges'; snapshot: string; path: string };
+  | { op: 'ranges'; snapshot: string; path: string }
+  /** The gallery (src/web/gallery/worker-gallery.ts): months, a month's items, images by item id. */
+  | { op: 'galleryMonths' }
+  | { op: 'galleryShard'; month: string }
+  | { op: 'galleryThumb'; id: string }
+  | { op: 'galleryPreview'; id: string }
+  | { op: 'galleryOriginal'; id: string; name: string };
 
 export interface WorkerResults {
   unlock: { repoId: string; version: number; remembered: boolean };
@@ -103,6 +125,12 @@ export interface WorkerResults {
   otpCodes: OtpCodeInfo[] | null;
   stream: { size?: number };
   ranges: { size: number };
+  galleryMonths: GalleryInfo | null;
+  galleryShard: Shard;
+  /** WebP bytes */
+  galleryThumb: ArrayBuffer;
+  galleryPreview: ArrayBuffer;
+  galleryOriginal: GalleryOriginal;
 }
 
 export interface WorkerEnvelope {

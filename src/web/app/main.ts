@@ -18,6 +18,7 @@ import './views/files.js';
 import './views/diff.js';
 import './views/otp.js';
 import './views/status.js';
+import '../gallery/timeline.js';
 
 const IDLE_MS = 15 * 60_000;
 const THEMES = ['auto', 'light', 'dark'] as const;

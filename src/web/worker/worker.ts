@@ -9,6 +9,7 @@ import { isCofferError } from '../../core/errors.js';
 import type { RangeAnswer, RangeRequest, StreamPull, StreamPush, WorkerEnvelope, WorkerReply, WorkerRequest } from '../protocol.js';
 import { forget, isRemembered, recall, remember } from './remember.js';
 import { Session } from './session.js';
+import { galleryImage, galleryMonths, galleryOriginal, galleryShard } from '../gallery/worker-gallery.js';
 
 interface WorkerScope {
   postMessage(message: unknown, transfer?: Transferable[]): void;
@@ -126,6 +127,17 @@ async function handle(req: WorkerRequest, ports: readonly MessagePort[]): Promis
       pump(port, s.zip(req.snapshot, req.path));
       return { value: {} };
     }
+    case 'galleryMonths':
+      return { value: await galleryMonths(need()) };
+    case 'galleryShard':
+      return { value: await galleryShard(need(), req.month) };
+    case 'galleryThumb':
+    case 'galleryPreview': {
+      const b = await galleryImage(need(), req.op === 'galleryThumb' ? 'thumb' : 'preview', req.id);
+      return { value: b, transfer: [b] };
+    }
+    case 'galleryOriginal':
+      return { value: await galleryOriginal(need(), req.id, req.name) };
     case 'ranges': {
       const port = ports[0];
       if (!port) throw new Error('ranges without a port');
