@@ -12,7 +12,7 @@
  */
 import { utf8Encode } from '../bytes.js';
 import { corrupt } from '../errors.js';
-import { fieldArray, fieldId, fieldMatcher, fieldObject, fieldString, fieldUint, parseJsonBytes, type JsonValue, jsonMembers } from './json.js';
+import { fieldArray, fieldId, fieldMatcher, fieldObject, fieldString, fieldUint, parseJsonBytes, type JsonValue, jsonMembers, earlierMembers } from './json.js';
 import type { BlobType, Id, IndexFile, IndexPack, PackedBlob } from './types.js';
 
 export function encodeIndex(idx: IndexFile): Uint8Array {
@@ -41,7 +41,17 @@ function decodeBlob(v: JsonValue, what: string): PackedBlob {
   let offset = 0;
   let length = 0;
   let uncompressedLength = 0;
-  for (const [key, x] of jsonMembers(o)) {
+  // Hot loop (every blob of every index): no pair allocated per member; see tree.ts decodeNode.
+  const earlier = earlierMembers(o);
+  const keys = Object.keys(o);
+  for (let m = 0; m < earlier.length + keys.length; m++) {
+    let key: string;
+    let x: JsonValue;
+    if (m < earlier.length) [key, x] = earlier[m]!;
+    else {
+      key = keys[m - earlier.length]!;
+      x = o[key]!;
+    }
     switch (blobField(key)) {
       case 'id': id = fieldId(x, what, 'blobs[].id'); break;
       case 'type': {

@@ -131,6 +131,13 @@ function keepEarlier(obj: JsonObject, key: string, v: JsonValue): void {
  * first (Go decodes every occurrence, so an invalid earlier one fails the document), then each
  * key's last value. Decoders iterate this instead of the object's keys.
  */
+const NO_MEMBERS: readonly [string, JsonValue][] = Object.freeze([]);
+
+/** Only the earlier values of repeated keys (usually none): for hot decoders that walk the keys themselves. */
+export function earlierMembers(o: JsonObject): readonly [string, JsonValue][] {
+  return (o as WithEarlier)[EARLIER] ?? NO_MEMBERS;
+}
+
 export function jsonMembers(o: JsonObject): [string, JsonValue][] {
   const earlier = (o as WithEarlier)[EARLIER];
   const own = Object.keys(o).map((k): [string, JsonValue] => [k, o[k]!]);

@@ -26,6 +26,7 @@ import {
   fieldBase64,
   fieldId,
   fieldMatcher,
+  earlierMembers,
   jsonMembers,
   fieldObject,
   fieldOptionalId,
@@ -210,7 +211,19 @@ function decodeNode(v: JsonValue, what: string): TreeNode {
   let content: Id[] | null = null;
   let subtree: Id | undefined;
   let error = '';
-  for (const [key, val] of jsonMembers(o)) {
+  // Hot loop (every node of every tree): walk the keys without allocating a pair per member;
+  // earlier values of repeated keys (rare) come first, as jsonMembers orders them.
+  const earlier = earlierMembers(o);
+  const keys = Object.keys(o);
+  const total = earlier.length + keys.length;
+  for (let m = 0; m < total; m++) {
+    let key: string;
+    let val: JsonValue;
+    if (m < earlier.length) [key, val] = earlier[m]!;
+    else {
+      key = keys[m - earlier.length]!;
+      val = o[key]!;
+    }
     switch (nodeField(key)) {
       case 'name': name = fieldString(val, what, 'name'); break;
       case 'type': type = fieldString(val, what, 'type'); break;
