@@ -5,7 +5,7 @@
  * listings, metadata and plaintext bytes the user asked for; never the password after unlock,
  * never a key. Add an operation here, in worker/worker.ts and in app/worker-client.ts.
  */
-import type { Months, Shard } from '../core/gallery/index-files.js';
+import type { Geo, Months, Shard } from '../core/gallery/index-files.js';
 
 export interface SnapshotInfo {
   readonly id: string;
@@ -108,7 +108,9 @@ export type WorkerRequest =
   | { op: 'galleryShard'; month: string }
   | { op: 'galleryThumb'; id: string }
   | { op: 'galleryPreview'; id: string }
-  | { op: 'galleryOriginal'; id: string; name: string };
+  | { op: 'galleryOriginal'; id: string; name: string }
+  /** `/geo.json`: every geotagged item's [lat, lon, id]. */
+  | { op: 'galleryGeo' };
 
 export interface WorkerResults {
   unlock: { repoId: string; version: number; remembered: boolean };
@@ -131,6 +133,7 @@ export interface WorkerResults {
   galleryThumb: ArrayBuffer;
   galleryPreview: ArrayBuffer;
   galleryOriginal: GalleryOriginal;
+  galleryGeo: Geo;
 }
 
 export interface WorkerEnvelope {

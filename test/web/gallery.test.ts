@@ -5,7 +5,7 @@
  * unlocking: every photo appears exactly once while scrolling the virtual grid, month headers
  * come newest first, `data-taken` is the EXIF date, thumbnails are decoded images, the viewer's
  * info panel shows the camera, date and place, ←/→/Esc work, and its download is byte-identical
- * to the source. Nothing plain crossed the wire: no JPEG or WebP header of any photo, no
+ * to the source; the map's markers count the photos at each place. Nothing plain crossed the wire: no JPEG or WebP header of any photo, no
  * EXIF camera text, never the password. Screenshots: docs/screenshots/gallery-*.png.
  */
 import { test } from 'node:test';
@@ -176,6 +176,16 @@ test('web gallery: timeline, viewer, original download; nothing plain on the wir
     assert.ok(dl.url().includes('/_stream/'), `streamed through the service worker: ${dl.url()}`);
     await page.keyboard.press('Escape');
     await viewer.waitFor({ state: 'hidden' });
+
+    // The map: geotagged photos clustered by place, drawn in the page.
+    await page.getByTestId('nav-map').click();
+    await page.getByTestId('map-base').waitFor();
+    await page.getByTestId('map-marker').first().waitFor();
+    const markers = await page.$$eval('[data-testid=map-marker]', (els) => els.map((e) => ({ count: Number(e.getAttribute('data-count')), lat: Number(e.getAttribute('data-lat')), lon: Number(e.getAttribute('data-lon')) })));
+    const expected = new Map<string, number>();
+    for (const p of photos) if (p.gps) expected.set(p.gps.join(','), (expected.get(p.gps.join(',')) ?? 0) + 1);
+    assert.deepEqual(markers.map((m) => [`${m.lat},${m.lon}`, m.count]).sort(), [...expected].sort());
+    await page.screenshot({ path: path.join(SHOTS, 'gallery-map.png') });
   } finally {
     await context.close();
     await proxy.close();

@@ -19,6 +19,7 @@ import './views/diff.js';
 import './views/otp.js';
 import './views/status.js';
 import '../gallery/timeline.js';
+import '../gallery/map.js';
 
 const IDLE_MS = 15 * 60_000;
 const THEMES = ['auto', 'light', 'dark'] as const;

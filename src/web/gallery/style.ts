@@ -28,6 +28,14 @@ const CSS = `
 .viewer-info[hidden] { display: none; }
 .viewer-info dt { color: #9aa6b2; font-size: 12px; margin-top: 12px; text-transform: uppercase; letter-spacing: .04em; }
 .viewer-info dd { margin: 2px 0 0; overflow-wrap: anywhere; }
+.map-wrap { position: relative; }
+.map { display: block; width: 100%; height: calc(100vh - 130px); border-radius: 8px; border: 1px solid var(--line); touch-action: none; cursor: grab; }
+.map-sea { fill: #dbe7f1; } .map-grid { stroke: #b9cad9; }
+[data-theme="dark"] .map-sea { fill: #16212c; } [data-theme="dark"] .map-grid { stroke: #2a3a4a; }
+.map-marker circle { fill: var(--accent); fill-opacity: .85; stroke: #fff; stroke-width: 2; vector-effect: non-scaling-stroke; cursor: pointer; }
+.map-marker text { fill: #fff; font-weight: 700; pointer-events: none; }
+.map-tools { position: absolute; top: 10px; right: 10px; display: flex; flex-direction: column; gap: 6px; }
+.map-note { margin: 6px 0 0; font-size: 13px; }
 @media (max-width: 700px) { .viewer { grid-template-columns: 1fr; } .viewer-info { position: absolute; bottom: 0; left: 0; right: 0; width: auto; max-height: 45vh; padding-top: 18px; } }
 `;
 

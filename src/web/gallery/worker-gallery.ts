@@ -9,7 +9,7 @@
 import { CofferError } from '../../core/errors.js';
 import { openGallery, type OpenedGallery } from '../../core/engine/gallery/read.js';
 import { isItemId, originalName } from '../../core/gallery/item.js';
-import type { Shard } from '../../core/gallery/index-files.js';
+import { decodeGeo, type Geo, type Shard } from '../../core/gallery/index-files.js';
 import type { GalleryInfo, GalleryOriginal } from '../protocol.js';
 import type { Session } from '../worker/session.js';
 
@@ -61,4 +61,11 @@ export async function galleryOriginal(s: Session, id: string, name: string): Pro
   const node = await g.node(path);
   if (!node) throw new CofferError('not-found', `the gallery has no original for ${id}`);
   return { snapshot: g.entry.id, path, size: node.size ?? 0 };
+}
+
+/** The map's points; an empty list when the gallery has no `/geo.json`. */
+export async function galleryGeo(s: Session): Promise<Geo> {
+  const g = await need(s);
+  if (!(await g.node('/geo.json'))) return { version: 1, points: [] };
+  return decodeGeo(await g.readFile('/geo.json'));
 }
