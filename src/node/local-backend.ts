@@ -240,6 +240,7 @@ export function mapError(e: unknown, p: string): CofferError {
   const detail = err?.message ?? String(e);
   switch (code) {
     case 'ENOENT':
+    case 'ENOTDIR': // a path below a file (e.g. a repository named like a file): not there either
       return new CofferError('not-found', `${p} does not exist`, { cause: e });
     case 'EACCES':
     case 'EPERM':

@@ -163,20 +163,16 @@ test('decode rejects malformed trees with corrupt', () => {
   for (const s of bad) assert.throws(() => decodeTree(enc(s), 'bad tree'), (e) => isCofferError(e, 'corrupt') && /bad tree/.test((e as Error).message), s);
 });
 
-test('decode is fast enough for 100k nodes', () => {
+// Correctness at size only: speed is measured by `npm run bench`, never asserted in tests.
+test('encodes and decodes a tree of 100k nodes', () => {
   const nodes: TreeNode[] = [];
   for (let i = 0; i < 100_000; i++) {
     nodes.push(node(`file-${String(i).padStart(6, '0')}.txt`, { mode: 420, inode: BigInt(i + 1), deviceId: 65024n, size: i + 1, links: 1n, user: 'root', group: 'root', content: ['07854d2fef297a06ba81685e660c332de36d5d18d546927d30daad6d7fda1541'] }));
   }
-  const t0 = performance.now();
-  const bytes = encodeTree({ nodes });
-  const t1 = performance.now();
-  const back = decodeTree(bytes, 'big');
-  const t2 = performance.now();
+  const back = decodeTree(encodeTree({ nodes }), 'big');
   assert.equal(back.nodes.length, 100_000);
   assert.equal(back.nodes[99_999]!.inode, 100_000n);
-  assert.ok(t1 - t0 < 3000, `encode took ${t1 - t0} ms`);
-  assert.ok(t2 - t1 < 3000, `decode took ${t2 - t1} ms`);
+  assert.equal(back.nodes[12_345]!.size, 12_346);
 });
 
 test('a link target with invalid UTF-8 encodes like restic 0.14 (\\ufffd per byte), a real U+FFFD raw', () => {
