@@ -126,6 +126,14 @@ test('web gallery: timeline, viewer, original download; nothing plain on the wir
       return onScreen.length >= 3 && onScreen.every((c) => (c.querySelector('img')?.naturalWidth ?? 0) > 0);
     }, undefined, { timeout: 15_000 });
     await page.screenshot({ path: path.join(SHOTS, 'gallery-timeline.png') });
+    // Thumbnails only for what is on screen: fewer requests than photos, as many as cells shown.
+    const onScreen = await page.$$eval('[data-testid=gallery-item]', (els) => {
+      const g = document.querySelector('[data-testid=gallery]')!.getBoundingClientRect();
+      return els.filter((c) => c.getBoundingClientRect().bottom > g.top && c.getBoundingClientRect().top < g.bottom).length;
+    });
+    const requested = Number(await page.getByTestId('gallery').getAttribute('data-thumb-requests'));
+    assert.equal(requested, onScreen, 'one thumbnail request per cell on screen');
+    assert.ok(requested < photos.length, `${requested} thumbnails requested for ${photos.length} photos`);
 
     // Every photo exactly once, with its EXIF date.
     const { seen, months } = await collect(page);

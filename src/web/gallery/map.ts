@@ -40,7 +40,7 @@ registerView({
     const xs = xy.map((p) => p[0]);
     const ys = xy.map((p) => p[1]);
     const [x0, x1, y0, y1] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
-    let vw = Math.min(1, Math.max(0.02, (x1 - x0) * 1.3, (y1 - y0) * 1.3 * 1.6));
+    let vw = 0; // set by the first draw, when the map's size is known
     let cx = (x0 + x1) / 2;
     let cy = (y0 + y1) / 2;
     const base = s('g', { testid: 'map-base', class: 'map-base' });
@@ -66,6 +66,7 @@ registerView({
     const draw = (): void => {
       const w = svg.clientWidth || 800;
       const hgt = svg.clientHeight || 500;
+      if (!vw) vw = Math.min(1, Math.max(0.02, (x1 - x0) * 1.25, ((y1 - y0) * 1.25 * w) / hgt));
       const unit = vw / w; // world units per pixel
       const left = cx - (w * unit) / 2;
       const top = cy - (hgt * unit) / 2;

@@ -3,7 +3,7 @@
  * The gallery's timeline view, `#/gallery` (design web-gallery.md §4 and §11): months and days
  * newest first, a virtualized grid (only blocks within one screen of the viewport are in the
  * DOM), shards loaded for the months near the viewport, thumbnails for the cells on screen only
- * (thumbs.ts), and the viewer (viewer.ts) on a click or Enter.
+ * (thumbs.ts; `data-thumb-requests` counts what went to the worker), and the viewer (viewer.ts) on a click or Enter.
  *
  * The scroll height comes from `months.json` before any shard loads (layout.ts estimates); when
  * a shard above the viewport arrives, the scroll position moves by the same amount its month
@@ -128,6 +128,7 @@ class Timeline {
       this.shown.delete(k);
       el.querySelectorAll<HTMLElement>('[data-item-id]').forEach((c) => this.cells.delete(c.dataset.itemId!));
     }
+    this.element.dataset.thumbRequests = String(this.thumbs.requested);
     // Thumbnails in view order, for cells on screen only.
     for (const item of visible) {
       const cell = this.cells.get(item.id);
@@ -137,6 +138,7 @@ class Timeline {
         const img = h('img', { src: url, alt: '', draggable: 'false' });
         await img.decode().catch(() => undefined);
         if (this.cells.get(item.id) === cell && !cell.querySelector('img')) cell.appendChild(img);
+        this.element.dataset.thumbRequests = String(this.thumbs.requested);
       });
     }
   }
