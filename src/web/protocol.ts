@@ -110,7 +110,9 @@ export type WorkerRequest =
   | { op: 'galleryPreview'; id: string }
   | { op: 'galleryOriginal'; id: string; name: string }
   /** `/geo.json`: every geotagged item's [lat, lon, id]. */
-  | { op: 'galleryGeo' };
+  | { op: 'galleryGeo' }
+  /** Marks or unmarks a favourite: a new gallery snapshot whose `/state.json` alone changed. */
+  | { op: 'galleryFavorite'; id: string; on: boolean };
 
 export interface WorkerResults {
   unlock: { repoId: string; version: number; remembered: boolean };
@@ -134,6 +136,7 @@ export interface WorkerResults {
   galleryPreview: ArrayBuffer;
   galleryOriginal: GalleryOriginal;
   galleryGeo: Geo;
+  galleryFavorite: { favorites: string[] };
 }
 
 export interface WorkerEnvelope {

@@ -4,7 +4,8 @@
  * `coffer backup --gallery`, served by `coffer web` behind a recording proxy, and opened after
  * unlocking: every photo appears exactly once while scrolling the virtual grid, month headers
  * come newest first, `data-taken` is the EXIF date, thumbnails are decoded images, the viewer's
- * info panel shows the camera, date and place, ←/→/Esc work, and its download is byte-identical
+ * info panel shows the camera, date and place, ←/→/Esc work, F saves a favourite (a new gallery
+ * snapshot written by the browser, read back with the core; `restic check --read-data` passes), and its download is byte-identical
  * to the source; the map's markers count the photos at each place. Nothing plain crossed the wire: no JPEG or WebP header of any photo, no
  * EXIF camera text, never the password. Screenshots: docs/screenshots/gallery-*.png.
  */
@@ -18,7 +19,11 @@ import { chromium, type Page } from 'playwright-core';
 import { CHROMIUM, CHROMIUM_ARGS, requireBrowser } from '../browser/harness.js';
 import { makeJpeg } from '../gallery/photo-maker.js';
 import { ROOT, tempDir } from '../helpers/paths.js';
-import { testEnv } from '../helpers/run.js';
+import { resticBinaries, runRestic, testEnv } from '../helpers/run.js';
+import { LocalBackend } from '../../src/node/local-backend.js';
+import { nodePlatform } from '../../src/node/platform.js';
+import { openRepository } from '../../src/core/repository/open.js';
+import { openGallery } from '../../src/core/engine/gallery/read.js';
 import { mustRun, recordingProxy, startWeb } from './web-helpers.js';
 
 const PASSWORD = 'gallery-' + randomBytes(6).toString('hex');
@@ -98,6 +103,7 @@ test('web gallery: timeline, viewer, original download; nothing plain on the wir
   fs.mkdirSync(SHOTS, { recursive: true });
   const base = `http://127.0.0.1:${proxy.port}`;
   const logs: string[] = [];
+  let favoriteId = '';
   const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true, acceptDownloads: true, viewport: { width: 1100, height: 700 } });
   try {
     const page = context.pages()[0] ?? (await context.newPage());
@@ -145,6 +151,7 @@ test('web gallery: timeline, viewer, original download; nothing plain on the wir
 
     // The viewer: the newest photo, its info, the keys.
     const newest = photos.reduce((a, b) => (a.taken > b.taken ? a : b));
+    favoriteId = byName.get(newest.name)!.id;
     await page.locator(`[data-testid=gallery-item][data-item-id="${byName.get(newest.name)!.id}"]`).click();
     const viewer = page.getByTestId('viewer');
     await viewer.waitFor();
@@ -153,6 +160,9 @@ test('web gallery: timeline, viewer, original download; nothing plain on the wir
     assert.equal(await page.getByTestId('info-date').getAttribute('data-taken'), newest.taken);
     assert.ok((await page.getByTestId('info-date').textContent())!.includes('2024'));
     assert.ok((await page.getByTestId('info-camera').textContent())!.includes(newest.model));
+    // F marks a favourite: saved in the repository by the worker (checked below with the core and restic).
+    await page.keyboard.press('f');
+    await page.waitForFunction(() => document.querySelector('[data-testid=viewer-favorite]')?.getAttribute('aria-pressed') === 'true', undefined, { timeout: 20_000 });
     await page.keyboard.press('ArrowRight');
     const second = [...photos].sort((a, b) => (a.taken < b.taken ? 1 : -1))[1]!;
     await page.waitForFunction((id) => document.querySelector('[data-testid=viewer]')?.getAttribute('data-item-id') === id, byName.get(second.name)!.id);
@@ -199,6 +209,16 @@ test('web gallery: timeline, viewer, original download; nothing plain on the wir
     await proxy.close();
     await server.stop();
     fs.rmSync(profile, { recursive: true, force: true });
+  }
+
+  // The favourite is in the newest gallery snapshot's state, and the real restic checks it all.
+  const opened = await openRepository(new LocalBackend(repo), await nodePlatform(), { password: PASSWORD });
+  const g = (await openGallery(opened))!;
+  assert.deepEqual(g.state.favorites, [favoriteId]);
+  assert.equal(g.months.count, photos.length);
+  for (const bin of resticBinaries()) {
+    const c = await runRestic(bin, ['-r', repo, 'check', '--read-data'], { env: { ...process.env, RESTIC_PASSWORD: PASSWORD } });
+    assert.equal(c.code, 0, `${bin.name} check: ${c.stdout}${c.stderr}`);
   }
 
   const wire = Buffer.concat([proxy.sent(), proxy.received()]);

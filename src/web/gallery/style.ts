@@ -14,6 +14,8 @@ const CSS = `
 .g-row { display: flex; gap: 4px; }
 .g-cell { position: relative; border-radius: 4px; overflow: hidden; cursor: pointer; background: var(--line) center / cover no-repeat; padding: 0; border: 0; }
 .g-cell img { width: 100%; height: 100%; object-fit: cover; display: block; }
+.g-cell[data-favorite]::after { content: '★'; position: absolute; left: 6px; bottom: 4px; color: #fff; text-shadow: 0 0 3px #000; font-size: 16px; }
+.viewer-bar button[aria-pressed="true"] { color: #ffd54a; }
 .g-cell:focus-visible { outline: 3px solid var(--accent); outline-offset: -3px; }
 .g-estimate { background: repeating-linear-gradient(90deg, transparent 0 4px, var(--hover) 4px 100%); opacity: .5; }
 .g-empty { padding: 32px 0; color: var(--muted); }

@@ -38,19 +38,32 @@ class Timeline {
   private cols = 4;
   private cell = MIN_CELL;
   private frame = 0;
+  private readonly favorites: Set<string>;
 
   constructor(
     private readonly ctx: AppContext,
     private readonly info: GalleryInfo,
     private readonly signal: AbortSignal,
   ) {
+    this.favorites = new Set(info.favorites);
     this.space = h('div', { class: 'gallery-space' });
     this.element = h('div', { class: 'gallery', testid: 'gallery', 'data-count': info.months.count, tabindex: 0, role: 'region', 'aria-label': 'Photos' }, this.space);
     this.thumbs = new ThumbLoader(
       (id) => ctx.client().call({ op: 'galleryThumb', id }),
       (id) => !signal.aborted && this.onScreen(id),
     );
-    this.viewer = new Viewer(ctx, { step: (i, d) => this.step(i, d), shown: (i) => this.reveal(i) }, () => this.element.focus());
+    this.viewer = new Viewer(ctx, {
+      step: (i, d) => this.step(i, d),
+      shown: (i) => this.reveal(i),
+      isFavorite: (id) => this.favorites.has(id),
+      setFavorite: async (id, on) => {
+        const r = await ctx.client().call({ op: 'galleryFavorite', id, on });
+        this.favorites.clear();
+        for (const f of r.favorites) this.favorites.add(f);
+        const cell = this.cells.get(id);
+        if (cell) cell.toggleAttribute('data-favorite', this.favorites.has(id));
+      },
+    }, () => this.element.focus());
     this.element.addEventListener('scroll', () => this.schedule(), { passive: true });
     const ro = new ResizeObserver(() => this.resize());
     ro.observe(this.element);
@@ -173,6 +186,7 @@ class Timeline {
       onclick: () => void this.viewer.show(item),
     });
     el.style.width = el.style.height = `${this.cell}px`;
+    if (this.favorites.has(item.id)) el.setAttribute('data-favorite', '');
     const bg = hashUrl(item.hash);
     if (bg) el.style.backgroundImage = `url("${bg}")`;
     const cached = this.thumbs.cached(item.id);

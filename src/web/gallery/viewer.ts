@@ -1,7 +1,7 @@
 /**
  * @module web/gallery/viewer
  * The full-screen viewer (design web-gallery.md §4): the screen-size preview, ←/→ to move, Esc
- * to close, I for the info panel (date with its offset, camera and lens, place, size,
+ * to close, F to mark a favourite, I for the info panel (date with its offset, camera and lens, place, size,
  * dimensions, where the photo was backed up from) and a download of the original, streamed from
  * the gallery snapshot through the service worker like any file (byte-identical to the source).
  */
@@ -16,12 +16,16 @@ export interface ViewerSource {
   step(item: GalleryItem, step: -1 | 1): Promise<GalleryItem | undefined>;
   /** Called when the viewer shows an item (the timeline keeps its cell in view). */
   shown?(item: GalleryItem): void;
+  isFavorite(id: string): boolean;
+  /** Marks or unmarks a favourite (stored in the repository); resolves when saved. */
+  setFavorite(id: string, on: boolean): Promise<void>;
 }
 
 export class Viewer {
   readonly element: HTMLElement;
   private readonly img: HTMLImageElement;
   private readonly info: HTMLElement;
+  private readonly fav: HTMLButtonElement;
   private item: GalleryItem | undefined;
   private url: string | undefined;
   private seq = 0;
@@ -34,9 +38,11 @@ export class Viewer {
   ) {
     this.img = h('img', { testid: 'viewer-image', alt: '' });
     this.info = h('aside', { class: 'viewer-info', 'aria-label': 'Info' });
+    this.fav = h('button', { type: 'button', testid: 'viewer-favorite', title: 'Favourite (F)', 'aria-pressed': 'false', onclick: () => void this.toggleFavorite() }, '☆ Favourite');
     const bar = h(
       'div',
       { class: 'viewer-bar' },
+      this.fav,
       h('button', { type: 'button', testid: 'viewer-info-toggle', title: 'Info (I)', onclick: () => this.toggleInfo() }, 'Info'),
       h('button', { type: 'button', testid: 'viewer-download', title: 'Download the original', onclick: () => void this.download() }, 'Download'),
       h('button', { type: 'button', testid: 'viewer-close', title: 'Close (Esc)', onclick: () => this.close() }, '✕'),
@@ -64,6 +70,7 @@ export class Viewer {
       this.element.focus();
     }
     this.element.setAttribute('data-item-id', item.id);
+    this.drawFavorite();
     this.drawInfo(item);
     this.src.shown?.(item);
     this.img.removeAttribute('src');
@@ -107,8 +114,29 @@ export class Viewer {
     else if (e.key === 'ArrowLeft') void this.move(-1);
     else if (e.key === 'ArrowRight') void this.move(1);
     else if (e.key === 'i' || e.key === 'I') this.toggleInfo();
+    else if (e.key === 'f' || e.key === 'F') void this.toggleFavorite();
     else return;
     e.preventDefault();
+  }
+
+  private drawFavorite(): void {
+    const on = !!this.item && this.src.isFavorite(this.item.id);
+    this.fav.setAttribute('aria-pressed', String(on));
+    this.fav.textContent = on ? '★ Favourite' : '☆ Favourite';
+  }
+
+  private async toggleFavorite(): Promise<void> {
+    const item = this.item;
+    if (!item || this.fav.disabled) return;
+    this.fav.disabled = true;
+    try {
+      await this.src.setFavorite(item.id, !this.src.isFavorite(item.id));
+    } catch (e) {
+      this.ctx.notify(`Could not save the favourite: ${(e as Error).message}`, 'error');
+    } finally {
+      this.fav.disabled = false;
+      if (this.item === item) this.drawFavorite();
+    }
   }
 
   private async download(): Promise<void> {

@@ -7,13 +7,15 @@
  * on demand, so the page reads only what is on screen.
  */
 import { CofferError } from '../../core/errors.js';
-import { openGallery, type OpenedGallery } from '../../core/engine/gallery/read.js';
+import { openGallery, updateGalleryState, type OpenedGallery } from '../../core/engine/gallery/read.js';
 import { isItemId, originalName } from '../../core/gallery/item.js';
 import { decodeGeo, type Geo, type Shard } from '../../core/gallery/index-files.js';
 import type { GalleryInfo, GalleryOriginal } from '../protocol.js';
 import type { Session } from '../worker/session.js';
 
 const opened = new WeakMap<Session, Promise<OpenedGallery | undefined>>();
+/** Favourites changed in this session (the opened gallery's state is from before). */
+const favorites = new WeakMap<Session, string[]>();
 
 function gallery(s: Session): Promise<OpenedGallery | undefined> {
   let p = opened.get(s);
@@ -40,7 +42,7 @@ function buffer(b: Uint8Array): ArrayBuffer {
 export async function galleryMonths(s: Session): Promise<GalleryInfo | null> {
   const g = await gallery(s);
   if (!g) return null;
-  return { snapshot: g.entry.id, months: g.months, favorites: [...g.state.favorites] };
+  return { snapshot: g.entry.id, months: g.months, favorites: [...(favorites.get(s) ?? g.state.favorites)] };
 }
 
 export async function galleryShard(s: Session, month: string): Promise<Shard> {
@@ -68,4 +70,25 @@ export async function galleryGeo(s: Session): Promise<Geo> {
   const g = await need(s);
   if (!(await g.node('/geo.json'))) return { version: 1, points: [] };
   return decodeGeo(await g.readFile('/geo.json'));
+}
+
+/**
+ * Adds or removes a favourite. The core writes a new gallery snapshot (under a repository lock)
+ * whose tree differs only in `/state.json`; originals keep streaming from the opened one.
+ */
+export async function galleryFavorite(s: Session, id: string, on: boolean): Promise<{ favorites: string[] }> {
+  if (!isItemId(id)) throw new CofferError('usage', `invalid gallery item id ${JSON.stringify(id)}`);
+  await need(s);
+  let after: readonly string[] = [];
+  await updateGalleryState(
+    s.repo,
+    (st) => {
+      const rest = st.favorites.filter((x) => x !== id);
+      after = on ? [...rest, id] : rest;
+      return { ...st, favorites: after };
+    },
+    { owner: { hostname: 'coffer-web', username: 'web', pid: 0 } },
+  );
+  favorites.set(s, [...after]);
+  return { favorites: [...after] };
 }

@@ -9,7 +9,7 @@ import { isCofferError } from '../../core/errors.js';
 import type { RangeAnswer, RangeRequest, StreamPull, StreamPush, WorkerEnvelope, WorkerReply, WorkerRequest } from '../protocol.js';
 import { forget, isRemembered, recall, remember } from './remember.js';
 import { Session } from './session.js';
-import { galleryGeo, galleryImage, galleryMonths, galleryOriginal, galleryShard } from '../gallery/worker-gallery.js';
+import { galleryFavorite, galleryGeo, galleryImage, galleryMonths, galleryOriginal, galleryShard } from '../gallery/worker-gallery.js';
 
 interface WorkerScope {
   postMessage(message: unknown, transfer?: Transferable[]): void;
@@ -136,6 +136,8 @@ async function handle(req: WorkerRequest, ports: readonly MessagePort[]): Promis
       const b = await galleryImage(need(), req.op === 'galleryThumb' ? 'thumb' : 'preview', req.id);
       return { value: b, transfer: [b] };
     }
+    case 'galleryFavorite':
+      return { value: await galleryFavorite(need(), req.id, req.on) };
     case 'galleryGeo':
       return { value: await galleryGeo(need()) };
     case 'galleryOriginal':
