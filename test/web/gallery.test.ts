@@ -17,7 +17,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { chromium, type Page } from 'playwright-core';
 import { CHROMIUM, CHROMIUM_ARGS, requireBrowser } from '../browser/harness.js';
-import { makeJpeg } from '../gallery/photo-maker.js';
+import jpeg from 'jpeg-js';
+import { buildTiff } from '../gallery/photo-maker.js';
 import { ROOT, tempDir } from '../helpers/paths.js';
 import { resticBinaries, runRestic, testEnv } from '../helpers/run.js';
 import { LocalBackend } from '../../src/node/local-backend.js';
@@ -49,6 +50,40 @@ const PLACES: [number, number][] = [
   [-33.85678, 151.21529],
 ];
 
+/** A small landscape (sky, sun, hills) whose colours vary with `seed`: screenshots that look like photos. */
+function scene(w: number, h: number, seed: number): Uint8Array {
+  const px = new Uint8Array(w * h * 4);
+  const hue = (seed * 47) % 360;
+  const rgb = (hh: number, l: number): [number, number, number] => {
+    const k = (n: number): number => (n + hh / 30) % 12;
+    const a = 0.55 * Math.min(l, 1 - l);
+    return [0, 8, 4].map((n) => Math.round(255 * (l - a * Math.max(-1, Math.min(k(n) - 3, 9 - k(n), 1))))) as [number, number, number];
+  };
+  const sunX = w * (0.2 + ((seed * 37) % 60) / 100);
+  const sunY = h * 0.3;
+  for (let y = 0; y < h; y++)
+    for (let x = 0; x < w; x++) {
+      const hill1 = h * (0.62 + 0.08 * Math.sin(x / (w / 5) + seed));
+      const hill2 = h * (0.75 + 0.06 * Math.sin(x / (w / 9) + seed * 2));
+      let c: [number, number, number];
+      if (y > hill2) c = rgb((hue + 120) % 360, 0.25 + 0.1 * (y / h));
+      else if (y > hill1) c = rgb((hue + 90) % 360, 0.4);
+      else if (Math.hypot(x - sunX, y - sunY) < h * 0.09) c = [255, 236, 170];
+      else c = rgb(hue, 0.75 - 0.35 * (y / h));
+      px.set([...c, 255], (y * w + x) * 4);
+    }
+  return px;
+}
+
+/** A JPEG of `scene` with an EXIF APP1 segment right after SOI. */
+function photoJpeg(w: number, h: number, seed: number, spec: Parameters<typeof buildTiff>[0]): Buffer {
+  const raw = Buffer.from(jpeg.encode({ width: w, height: h, data: scene(w, h, seed) }, 85).data);
+  const tiff = Buffer.from(buildTiff(spec));
+  const body = Buffer.concat([Buffer.from('Exif\0\0', 'latin1'), tiff]);
+  const seg = Buffer.concat([Buffer.from([0xff, 0xe1, (body.length + 2) >> 8, (body.length + 2) & 255]), body]);
+  return Buffer.concat([raw.subarray(0, 2), seg, raw.subarray(2)]);
+}
+
 function makePhotos(dir: string): Photo[] {
   const days = ['2024-06-01T09:15:00', '2024-06-01T18:40:10', '2024-06-14T12:00:00', '2024-06-30T23:59:59', '2024-04-02T08:00:00', '2024-04-02T08:00:05', '2024-04-20T16:30:00', '2024-04-21T07:07:07', '2023-12-24T19:00:00', '2023-12-25T10:11:12', '2023-12-25T10:11:13', '2023-12-31T23:30:00'];
   return days.map((taken, i) => {
@@ -56,7 +91,7 @@ function makePhotos(dir: string): Photo[] {
     const gps = i % 4 === 0 ? PLACES[(i / 4) % 2]! : undefined;
     const exif = taken.replace(/-/g, ':').replace('T', ' ');
     const name = `IMG_${String(1000 + i)}.jpg`;
-    const bytes = Buffer.from(makeJpeg(320 + 16 * i, 240, 100 + i, { make: cam.make, model: cam.model, dateTimeOriginal: exif, ...(gps ? { gps } : {}) }));
+    const bytes = photoJpeg(i % 3 === 1 ? 300 : 480, i % 3 === 1 ? 400 : 320, i, { make: cam.make, model: cam.model, dateTimeOriginal: exif, ...(gps ? { gps } : {}) });
     const sub = path.join(dir, taken.slice(0, 7));
     fs.mkdirSync(sub, { recursive: true });
     fs.writeFileSync(path.join(sub, name), bytes);
