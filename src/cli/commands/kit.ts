@@ -16,6 +16,7 @@ import { CofferError, isCofferError } from '../../core/errors.js';
 import { copyKindOf, redactUrl, type CopyEntry } from '../../core/engine/settings/settings.js';
 import { readSecrets } from '../../core/engine/secrets/secrets.js';
 import { renderKitHtml } from '../../core/kit/kit-html.js';
+import { renderKitPdf } from '../../core/kit/kit-pdf.js';
 import { keySha8, parseKit, renderKitText, SPLIT_2OF3, type Kit, type KitCopy } from '../../core/kit/kit-text.js';
 import { formatRecoveryKey, generateRecoveryKey, parseRecoveryKey } from '../../core/kit/recovery-key.js';
 import { combineMnemonics, splitMnemonic } from '../../core/kit/slip39.js';
@@ -141,7 +142,7 @@ export async function pushRecordToCopies(cli: Cli, primary: Repository, config: 
   return failed;
 }
 
-function writeOut(cli: Cli, file: string | undefined, text: string): void {
+function writeOut(cli: Cli, file: string | undefined, text: string | Uint8Array): void {
   if (!file) {
     cli.io.stdout.write(text);
     return;
@@ -150,19 +151,22 @@ function writeOut(cli: Cli, file: string | undefined, text: string): void {
   fs.writeFileSync(file, text, { mode: 0o600 });
 }
 
-function formatOf(values: Record<string, unknown>, output: string | undefined): 'txt' | 'html' {
-  const f = str(values.format as string | undefined) ?? (output && /\.html?$/i.test(output) ? 'html' : 'txt');
-  if (f === 'pdf') throw new CofferError('bad-input', 'the pdf form is not built in: write --format html and print it (or save it as PDF) from a browser');
-  if (f !== 'txt' && f !== 'html') throw new CofferError('bad-input', `unknown kit format "${f}" (txt or html)`);
+type KitFormat = 'txt' | 'html' | 'pdf';
+
+function formatOf(values: Record<string, unknown>, output: string | undefined): KitFormat {
+  const byName = output && /\.html?$/i.test(output) ? 'html' : output && /\.pdf$/i.test(output) ? 'pdf' : 'txt';
+  const f = str(values.format as string | undefined) ?? byName;
+  if (f !== 'txt' && f !== 'html' && f !== 'pdf') throw new CofferError('bad-input', `unknown kit format "${f}" (txt, html or pdf)`);
   return f;
 }
 
-function render(kit: Kit, format: 'txt' | 'html'): string {
+function render(kit: Kit, format: KitFormat): string | Uint8Array {
+  if (format === 'pdf') return renderKitPdf(kit, sha256);
   return format === 'html' ? renderKitHtml(kit, sha256) : renderKitText(kit, sha256);
 }
 
 /** Writes the kit (and, when split with --output, FILE.share1..3 each holding one share). */
-function emitKit(cli: Cli, kit: Kit, format: 'txt' | 'html', output: string | undefined): void {
+function emitKit(cli: Cli, kit: Kit, format: KitFormat, output: string | undefined): void {
   writeOut(cli, output, render(kit, format));
   if (output && kit.split !== 'none') {
     for (const [n, words] of kit.shares) writeOut(cli, `${output}.share${n}`, render({ ...kit, shares: new Map([[n, words]]) }, format));
@@ -357,11 +361,12 @@ async function retireKit(cli: Cli, id: string): Promise<number> {
 const command: Command = {
   name: 'kit',
   summary: 'Print a recovery kit (a new recovery key added to the primary and every copy).',
-  usage: '[--output FILE] [--format txt|html] [--split 2of3] [--print-secrets] [--no-credentials] | --join SHARE-FILE... | --verify KIT | --retire KIT-ID',
+  usage: '[--output FILE] [--format txt|html|pdf] [--split 2of3] [--print-secrets] [--no-credentials] | --join SHARE-FILE... | --verify KIT | --retire KIT-ID',
   help: `Options:
   -o, --output FILE        write the kit to FILE (default: stdout); with --split also FILE.share1..3
-      --format F           txt (default) or html (a printable page with a QR code; print it to PDF
-                           from a browser: there is no built-in pdf)
+      --format F           txt (default), html (a printable page with a QR code) or pdf (the same
+                           page as a PDF, with the text kit attached); also chosen by the
+                           --output name's extension
       --split 2of3         no key on the kit: three SLIP-39 shares, any two rebuild it
       --print-secrets      print the kept secrets' values on the kit (base64)
       --no-credentials     print *** instead of passwords inside copy URLs
