@@ -12,6 +12,7 @@ import { renderKitPdf } from '../../src/core/kit/kit-pdf.js';
 import { keySha8, parseKit, SPLIT_2OF3, type Kit } from '../../src/core/kit/kit-text.js';
 import { generateRecoveryKey } from '../../src/core/kit/recovery-key.js';
 import { tempDir } from '../helpers/paths.js';
+import { runCoffer, testEnv } from '../helpers/run.js';
 
 const sha256 = (d: Uint8Array) => new Uint8Array(createHash('sha256').update(d).digest());
 
@@ -100,5 +101,17 @@ describe('kit pdf', () => {
     assert.match(info, /Pages:\s+3\n/);
     const pages = poppler(t, 'pdftotext', [file, '-'])!.split('\f');
     for (const [n, words] of kit.shares) assert.ok(pages[n - 1]!.includes(words), `share ${n} on page ${n}`);
+  });
+
+  it('coffer kit --output kit.pdf writes a PDF that kit --verify accepts', async () => {
+    const dir = tempDir();
+    const env = testEnv({ COFFER_REPOSITORY: path.join(dir, 'repo'), HOME: dir, XDG_CONFIG_HOME: path.join(dir, 'config'), XDG_STATE_HOME: path.join(dir, 'state') });
+    assert.equal((await runCoffer(['init'], { env })).code, 0);
+    const kitFile = path.join(dir, 'kit.pdf');
+    const k = await runCoffer(['kit', '--output', kitFile], { env });
+    assert.equal(k.code, 0, k.stderr);
+    assert.equal(fs.readFileSync(kitFile).subarray(0, 5).toString(), '%PDF-');
+    const v = await runCoffer(['kit', '--verify', kitFile], { env });
+    assert.equal(v.code, 0, v.stdout + v.stderr);
   });
 });
