@@ -24,6 +24,9 @@ export const TEMP_PREFIX = '.tmp-';
 /** Parallel stats per folder while listing (sizes come from stat). */
 const STAT_PARALLEL = 32;
 
+/** Chunk size of streamed reads: large enough that per-chunk costs vanish, small enough to start fast. */
+const READ_CHUNK = 1024 * 1024;
+
 export class LocalBackend implements Backend {
   readonly location: string;
   readonly connections = 2;
@@ -88,6 +91,66 @@ export class LocalBackend implements Backend {
     } finally {
       await fh?.close().catch(() => undefined);
     }
+  }
+
+  /**
+   * The bytes of `get(h, range)` as a stream read in chunks, for the REST server (rest-app.ts):
+   * a whole pack is never held in memory and the first bytes leave before the last are read.
+   * The file is opened (and the range checked) before this resolves, so a missing file or a bad
+   * range fails here, not mid-stream; a file that shrinks while read errors the stream.
+   */
+  async openReadStream(h: Handle, range?: ByteRange, o?: CallOpts): Promise<ReadableStream<Uint8Array>> {
+    checkAbort(o);
+    const p = this.abs(h);
+    let fh: fsp.FileHandle;
+    let start: number;
+    let end: number;
+    try {
+      fh = await fsp.open(p, 'r');
+    } catch (e) {
+      throw mapError(e, p);
+    }
+    try {
+      const size = (await fh.stat()).size;
+      ({ start, end } = range ? resolveRange(range, size, describeHandle(h)) : { start: 0, end: size });
+    } catch (e) {
+      await fh.close().catch(() => undefined);
+      throw mapError(e, p);
+    }
+    let pos = start;
+    let closed = false;
+    const close = async (): Promise<void> => {
+      if (closed) return;
+      closed = true;
+      await fh.close().catch(() => undefined);
+    };
+    // One chunk read ahead (the default high-water mark): the disk read overlaps the socket write,
+    // and the consumer's pace (socket back-pressure) bounds what is held.
+    return new ReadableStream<Uint8Array>({
+      pull: async (controller) => {
+        try {
+          if (pos >= end) {
+            await close();
+            controller.close();
+            return;
+          }
+          checkAbort(o);
+          const buf = new Uint8Array(Math.min(READ_CHUNK, end - pos));
+          let done = 0;
+          while (done < buf.length) {
+            const { bytesRead } = await fh.read(buf, done, buf.length - done, pos + done);
+            if (bytesRead === 0) throw new CofferError('range', `${describeHandle(h)}: file ended at ${pos + done} bytes while reading (it shrank)`);
+            done += bytesRead;
+          }
+          pos += done;
+          controller.enqueue(buf);
+        } catch (e) {
+          await close();
+          controller.error(mapError(e, p));
+        }
+      },
+      cancel: close,
+    });
   }
 
   async put(h: Handle, data: Uint8Array, o?: CallOpts): Promise<void> {

@@ -80,7 +80,7 @@ export async function writeWebResponse(response: Response, res: http.ServerRespo
       const { done, value } = await reader.read();
       if (done) break;
       // Respect back-pressure: wait for drain before reading more.
-      if (!res.write(value)) await new Promise<void>((resolve) => res.once('drain', resolve).once('close', resolve));
+      if (!res.write(value)) await drained(res);
       if (res.destroyed) {
         await reader.cancel().catch(() => undefined);
         return;
@@ -90,6 +90,17 @@ export async function writeWebResponse(response: Response, res: http.ServerRespo
   } finally {
     reader.releaseLock();
   }
+}
+
+/** Resolves on 'drain' or 'close', removing both listeners (one 'close' per chunk would pile up). */
+function drained(res: http.ServerResponse): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = (): void => {
+      res.off('drain', done).off('close', done);
+      resolve();
+    };
+    res.once('drain', done).once('close', done);
+  });
 }
 
 export interface Listening {

@@ -10,7 +10,7 @@
  * The handler never touches node:*, so it can sit behind node:http (node-listener.ts) or any
  * other host of web Requests, and the Backend can be a local disk, memory, or S3.
  */
-import type { Backend, FileType, Handle } from '../core/backend/backend.js';
+import type { Backend, ByteRange, CallOpts, FileType, Handle } from '../core/backend/backend.js';
 import { CofferError, isCofferError } from '../core/errors.js';
 import { concatBytes, constantTimeEqual, fromBase64, toHex, utf8Encode } from '../core/bytes.js';
 
@@ -127,14 +127,21 @@ export function createRestApp(opts: RestAppOptions): RestApp {
     if (r === 'unsatisfiable') {
       return new Response('Requested Range Not Satisfiable', { status: 416, headers: { 'Content-Range': `bytes */${size}`, 'Content-Type': 'text/plain; charset=utf-8' } });
     }
-    if (r === undefined) {
-      const data = await backend.get(h, undefined, o);
-      return new Response(data as Uint8Array<ArrayBuffer>, { status: 200, headers: binaryHeaders(data.length) });
+    const range = r === undefined ? undefined : { offset: r.start, length: r.end - r.start + 1 };
+    const length = range ? range.length : size;
+    const headers = binaryHeaders(length);
+    if (r !== undefined) headers['Content-Range'] = `bytes ${r.start}-${r.end}/${size}`;
+    const status = r === undefined ? 200 : 206;
+    if (streams(backend)) {
+      // Streamed from the storage: Content-Length is the stat's; a file that changes size while
+      // read (never, for restic's content-addressed files) errors the stream and the listener
+      // cuts the connection rather than send a short body as complete.
+      const body = await backend.openReadStream(h, range, o);
+      return new Response(body, { status, headers });
     }
-    const data = await backend.get(h, { offset: r.start, length: r.end - r.start + 1 }, o);
-    const headers = binaryHeaders(data.length);
-    headers['Content-Range'] = `bytes ${r.start}-${r.end}/${size}`;
-    return new Response(data as Uint8Array<ArrayBuffer>, { status: 206, headers });
+    const data = await backend.get(h, range, o);
+    headers['Content-Length'] = String(data.length);
+    return new Response(data as Uint8Array<ArrayBuffer>, { status, headers });
   }
 
   async function write(req: Request, h: Handle): Promise<Response> {
@@ -170,6 +177,19 @@ export function createRestApp(opts: RestAppOptions): RestApp {
       throw e;
     }
   }
+}
+
+/**
+ * A Backend that can also stream a file (node/local-backend.ts does): the server then sends
+ * responses while reading instead of holding each file or range whole. Optional: any other
+ * Backend is served through `get`.
+ */
+export interface StreamingReads {
+  openReadStream(h: Handle, range: ByteRange | undefined, o?: CallOpts): Promise<ReadableStream<Uint8Array>>;
+}
+
+function streams(b: Backend): b is Backend & StreamingReads {
+  return typeof (b as Partial<StreamingReads>).openReadStream === 'function';
 }
 
 class TooLarge extends Error {}
