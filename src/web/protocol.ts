@@ -5,6 +5,7 @@
  * listings, metadata and plaintext bytes the user asked for; never the password after unlock,
  * never a key. Add an operation here, in worker/worker.ts and in app/worker-client.ts.
  */
+import type { DrillReport } from '../core/engine/drill/drill.js';
 import type { Geo, Months, Shard } from '../core/gallery/index-files.js';
 
 export interface SnapshotInfo {
@@ -112,7 +113,9 @@ export type WorkerRequest =
   /** `/geo.json`: every geotagged item's [lat, lon, id]. */
   | { op: 'galleryGeo' }
   /** Marks or unmarks a favourite: a new gallery snapshot whose `/state.json` alone changed. */
-  | { op: 'galleryFavorite'; id: string; on: boolean };
+  | { op: 'galleryFavorite'; id: string; on: boolean }
+  /** A sampled drill of this repository with the kit's recovery key (worker/drill.ts). */
+  | { op: 'drill'; repo: string; kit: string; key?: string; sample: number };
 
 export interface WorkerResults {
   unlock: { repoId: string; version: number; remembered: boolean };
@@ -137,6 +140,7 @@ export interface WorkerResults {
   galleryOriginal: GalleryOriginal;
   galleryGeo: Geo;
   galleryFavorite: { favorites: string[] };
+  drill: DrillReport;
 }
 
 export interface WorkerEnvelope {

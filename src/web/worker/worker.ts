@@ -8,6 +8,7 @@
 import { isCofferError } from '../../core/errors.js';
 import type { RangeAnswer, RangeRequest, StreamPull, StreamPush, WorkerEnvelope, WorkerReply, WorkerRequest } from '../protocol.js';
 import { forget, isRemembered, recall, remember } from './remember.js';
+import { webDrill } from './drill.js';
 import { Session } from './session.js';
 import { galleryFavorite, galleryGeo, galleryImage, galleryMonths, galleryOriginal, galleryShard } from '../gallery/worker-gallery.js';
 
@@ -140,6 +141,8 @@ async function handle(req: WorkerRequest, ports: readonly MessagePort[]): Promis
       return { value: await galleryFavorite(need(), req.id, req.on) };
     case 'galleryGeo':
       return { value: await galleryGeo(need()) };
+    case 'drill':
+      return { value: await webDrill(need(), req.repo, req.kit, req.key, req.sample) };
     case 'galleryOriginal':
       return { value: await galleryOriginal(need(), req.id, req.name) };
     case 'ranges': {

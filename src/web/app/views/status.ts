@@ -5,10 +5,11 @@
  * health, and two pictures drawn from the snapshots' own summaries: the size of what was backed
  * up and what each backup added to the repository over time, and how long backups took.
  */
+import type { DrillReport } from '../../../core/engine/drill/drill.js';
 import type { SnapshotInfo } from '../../protocol.js';
-import { h } from '../dom.js';
+import { clear, h } from '../dom.js';
 import { bytes, dateTime } from '../format.js';
-import { registerView } from '../views.js';
+import { registerView, type AppContext } from '../views.js';
 
 const SVG = 'http://www.w3.org/2000/svg';
 
@@ -129,6 +130,64 @@ registerView({
         h('p', { class: 'muted' }, report.kit ? `Recovery kit ${report.kit.id}, ${report.kit.ageDays} days old${report.kit.stale ? ' (stale: make a new one)' : ''}.` : 'No recovery kit yet ("coffer kit").', report.lastBackup ? ` Last backup ${dateTime(Date.parse(report.lastBackup.at))}${report.lastBackup.ok ? '' : ' (some files unreadable)'}.` : ''),
       );
     }
-    main.append(h('div', { class: 'charts' }, ...charts(snaps)));
+    main.append(h('div', { class: 'charts' }, ...charts(snaps)), drillCard(ctx));
   },
 });
+
+/** The sampled drill of this repository with the recovery kit (worker/drill.ts). */
+function drillCard(ctx: AppContext): HTMLElement {
+  const kitInput = h('input', { type: 'file', accept: '.txt,.html,.htm,.pdf,text/plain,text/html,application/pdf', testid: 'drill-kit', 'aria-label': 'Recovery kit file' });
+  const keyInput = h('input', { type: 'password', autocomplete: 'off', spellcheck: 'false', placeholder: 'only for a split kit', testid: 'drill-key', 'aria-label': 'Recovery key' });
+  const sampleInput = h('input', { type: 'number', min: '1', max: '1000', value: '20', testid: 'drill-sample', 'aria-label': 'Files to restore' });
+  const out = h('div', { testid: 'drill-report', 'aria-live': 'polite' });
+  const run = h('button', { type: 'button', testid: 'drill-run' }, 'Run a drill');
+  run.addEventListener('click', async () => {
+    clear(out);
+    const file = kitInput.files?.[0];
+    if (!file) {
+      out.append(h('p', { class: 'error', testid: 'drill-error' }, 'Choose the recovery kit file first.'));
+      return;
+    }
+    run.disabled = true;
+    out.append(h('p', { class: 'muted' }, 'Opening this repository with the kit\u2019s key, restoring a sample and checking every byte…'));
+    try {
+      const report = await ctx.client().call({ op: 'drill', repo: ctx.repo, kit: await file.text(), ...(keyInput.value ? { key: keyInput.value } : {}), sample: Math.max(1, Number(sampleInput.value) || 20) });
+      keyInput.value = '';
+      clear(out);
+      out.append(drillReport(report));
+    } catch (e) {
+      clear(out);
+      out.append(h('p', { class: 'error', testid: 'drill-error' }, e instanceof Error ? e.message : String(e)));
+    } finally {
+      run.disabled = false;
+    }
+  });
+  return h('section', { class: 'card drill', testid: 'drill' },
+    h('h2', {}, 'Drill'),
+    h('p', { class: 'muted' }, 'Proves that this copy opens with your recovery kit alone and that its files come back intact: a sample is restored in this page and checked byte by byte; the result is recorded in the repository. The kit file is read here and never sent.'),
+    h('label', {}, 'Recovery kit ', kitInput), ' ',
+    h('label', {}, 'Recovery key ', keyInput), ' ',
+    h('label', {}, 'Files ', sampleInput), ' ',
+    run,
+    out,
+  );
+}
+
+function drillReport(r: DrillReport): HTMLElement {
+  const ms = (v: number | null): string => (v === null ? '–' : `${Math.round(v)} ms`);
+  return h('div', { class: `verdict ${r.verdict === 'pass' ? 'safe' : 'unsafe'}`, testid: 'drill-verdict', 'data-verdict': r.verdict },
+    h('p', {}, r.verdict === 'pass' ? 'Drill passed.' : 'Drill failed.', ` Kit ${r.kitId}, sample of ${r.sample ?? 0} files (seed ${r.seed ?? '–'}).`),
+    ...r.copies.map((c) =>
+      h('dl', { class: 'facts', testid: 'drill-copy', 'data-name': c.name, 'data-verdict': c.verdict },
+        h('dt', {}, 'Reachable'), h('dd', {}, c.reachable ? 'yes' : 'no'),
+        h('dt', {}, 'Opened in'), h('dd', {}, ms(c.openMs)),
+        h('dt', {}, 'First file'), h('dd', {}, ms(c.firstFileMs)),
+        h('dt', {}, 'Restore'), h('dd', {}, ms(c.restoreMs)),
+        h('dt', {}, 'Verified'), h('dd', { testid: 'drill-verified', 'data-files': c.filesVerified, 'data-bytes': c.bytesVerified }, `${c.filesVerified} files, ${bytes(c.bytesVerified)}`),
+        h('dt', {}, 'Packs checked'), h('dd', {}, String(c.packsChecked)),
+        h('dt', {}, 'Recorded'), h('dd', {}, c.recorded ? 'yes' : 'no'),
+        ...(c.failures.length ? [h('dt', {}, 'Failures'), h('dd', {}, h('ul', {}, ...c.failures.map((f) => h('li', { testid: 'drill-failure', 'data-code': f.code }, `${f.code}: ${f.detail}`))))] : []),
+      ),
+    ),
+  );
+}
