@@ -5,7 +5,7 @@
  * only serves what the module graph imports. Colours come from the app's theme variables.
  */
 const CSS = `
-.gallery { position: relative; overflow-y: auto; height: calc(100vh - 60px); margin: -16px -16px 0; padding: 0 16px; }
+.gallery { position: relative; overflow-y: auto; overflow-anchor: none; height: calc(100vh - 60px); margin: -16px -16px 0; padding: 0 16px; }
 .gallery-space { position: relative; width: 100%; }
 .gallery-space > * { position: absolute; left: 0; right: 0; }
 .g-month { display: flex; align-items: baseline; gap: 10px; padding-top: 14px; font-size: 20px; font-weight: 650; }

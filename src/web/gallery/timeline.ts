@@ -89,11 +89,16 @@ class Timeline {
 
   private relayout(changed?: string): void {
     const before = changed ? this.lay.months.get(changed) : undefined;
+    const y = this.element.scrollTop;
+    const atEnd = y > 0 && y + this.element.clientHeight >= this.lay.height - 2;
     this.lay = layout(this.info.months.months, this.shards, { cols: this.cols, row: this.cell + GAP, monthHeader: MONTH_H, dayHeader: DAY_H });
     this.space.style.height = `${this.lay.height}px`;
     const after = changed ? this.lay.months.get(changed) : undefined;
-    // Anchoring: a month above the viewport that changed height moves everything below it.
-    if (before && after && before.top + before.height <= this.element.scrollTop) this.element.scrollTop += after.height - before.height;
+    // Anchoring: a month above the viewport that changed height moves everything below it; in
+    // the month under the top edge the view keeps its place in proportion; the end stays the end.
+    if (atEnd) this.element.scrollTop = this.lay.height;
+    else if (before && after && before.top + before.height <= y) this.element.scrollTop = y + after.height - before.height;
+    else if (before && after && before.top < y) this.element.scrollTop = after.top + ((y - before.top) / before.height) * after.height;
     for (const el of this.shown.values()) el.remove();
     this.shown.clear();
     this.cells.clear();
