@@ -6,8 +6,9 @@
  * come newest first, `data-taken` is the EXIF date, thumbnails are decoded images, the viewer's
  * info panel shows the camera, date and place, ←/→/Esc work, F saves a favourite (a new gallery
  * snapshot written by the browser, read back with the core; `restic check --read-data` passes), and its download is byte-identical
- * to the source; the map's markers count the photos at each place. Nothing plain crossed the wire: no JPEG or WebP header of any photo, no
- * EXIF camera text, never the password. Screenshots: docs/screenshots/gallery-*.png.
+ * to the source; the map's markers count the photos at each place. Nothing plain crossed the
+ * wire or sits in the repository's files: no JPEG or WebP header of any photo, no EXIF camera
+ * text, never the password. Screenshots: docs/screenshots/gallery-*.png.
  */
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -269,5 +270,9 @@ test('web gallery: timeline, viewer, original download; nothing plain on the wir
   }
   for (const c of CAMERAS) forbidden.push({ what: `camera ${c.model}`, bytes: Buffer.from(c.model) });
   for (const f of forbidden) assert.equal(wire.indexOf(f.bytes), -1, `${f.what} was seen on the wire`);
+  // Nor in the server's storage (the favourite's snapshot included).
+  const stored = Buffer.concat((fs.readdirSync(repo, { recursive: true }) as string[]).map((f) => path.join(repo, f)).filter((f) => fs.statSync(f).isFile()).map((f) => fs.readFileSync(f)));
+  assert.ok(stored.length > 50_000, `the repository holds the photos (${stored.length} bytes)`);
+  for (const f of forbidden) assert.equal(stored.indexOf(f.bytes), -1, `${f.what} is in the repository's files`);
   assert.deepEqual(logs.filter((l) => /^error|^pageerror|Content Security Policy|Refused to/.test(l)), []);
 });
