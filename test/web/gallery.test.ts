@@ -4,9 +4,10 @@
  * `coffer backup --gallery`, served by `coffer web` behind a recording proxy, and opened after
  * unlocking: every photo appears exactly once while scrolling the virtual grid, month headers
  * come newest first, `data-taken` is the EXIF date, thumbnails are decoded images, the viewer's
- * info panel shows the camera, date and place, ←/→/Esc work, F saves a favourite (a new gallery
- * snapshot written by the browser, read back with the core; `restic check --read-data` passes), and its download is byte-identical
- * to the source; the map's markers count the photos at each place. Nothing plain crossed the
+ * info panel shows the camera, date and place, ←/→/Esc work, F saves a favourite (a new
+ * gallery snapshot written by the browser, read back with the core; `restic check --read-data`
+ * passes), and its download is byte-identical to the source; the map's markers count the photos
+ * at each place. Nothing plain crossed the
  * wire or sits in the repository's files: no JPEG or WebP header of any photo, no EXIF camera
  * text, never the password. Screenshots: docs/screenshots/gallery-*.png.
  */
