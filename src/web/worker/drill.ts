@@ -4,7 +4,8 @@
  * run in the worker against the repository this page serves. The user gives the kit (its text,
  * html or pdf file; a split kit needs the key typed, e.g. after `coffer kit --join`); the page's
  * own unlock is not used to open anything, only to tell which of the kit's copies this
- * repository is, so the drill proves what a stranger with the kit could do. Restored files go to
+ * repository is (or that it is the primary, which the kit's key also opens), so the drill proves
+ * what a stranger with the kit could do. Restored files go to
  * memory (a sample, not the whole repository) and are verified byte by byte; the result is
  * recorded in the repository, so `coffer status` counts it.
  */
@@ -51,9 +52,10 @@ export async function webDrill(session: Session, repoUrl: string, kitText: strin
   const key = typedKey?.trim() ? parseRecoveryKey(typedKey).key : kit.recoveryKey;
   if (!key) throw new CofferError('bad-input', 'this kit is split: type the recovery key (rebuild it with "coffer kit --join" from two shares)');
   const id = session.repo.config.id;
-  const copy = kit.copies.find((c) => c.repositoryId === id);
-  if (!copy) throw new CofferError('bad-input', `this kit does not name this repository (${id.slice(0, 8)}): it is for other copies, or older than this repository`);
   const url = new URL(repoUrl, self.location.href).href;
+  // This repository as the kit names it; the primary (which the kit's key also opens) is not
+  // in its copy list. A kit for other repositories then fails the drill with key-rejected.
+  const copy = kit.copies.find((c) => c.repositoryId === id) ?? { name: 'this repository', url, repositoryId: id, keyId: '', options: [], needsEnv: [], needs: [] };
   return runDrill(
     { kitId: kit.id, kitCreated: kit.created, recoveryKey: key, copies: [{ ...copy, url }], mode: 'sample', sample, record: true },
     {
