@@ -185,9 +185,9 @@ export class Cli {
     }
   }
 
-  async openRepository(): Promise<Repository> {
+  /** The chosen repository's backend, once its config file is known to exist ('no-repository' otherwise). */
+  async existingBackend(): Promise<Backend> {
     const backend = this.backend();
-    // Say "no repository" before asking for a password that could not be used anyway.
     try {
       await backend.stat({ type: 'config', name: '' }, { signal: this.signal });
     } catch (e) {
@@ -196,6 +196,12 @@ export class Cli {
       }
       throw e;
     }
+    return backend;
+  }
+
+  async openRepository(): Promise<Repository> {
+    // Say "no repository" before asking for a password that could not be used anyway.
+    const backend = await this.existingBackend();
     const platform = await this.platform();
     const password = await this.password();
     const hint = str(this.globals['key-hint']) ?? this.envVar('KEY_HINT');

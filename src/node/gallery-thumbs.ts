@@ -9,6 +9,7 @@
  * hash are made from that preview-size raster. A file sharp cannot decode (damaged, HEIC with
  * HEVC, RAW) gets the shared placeholder: identical bytes, so it is stored once.
  */
+import type { RenderedMedia } from '../core/engine/gallery/build.js';
 import sharp from 'sharp';
 import { toBase64 } from '../core/bytes.js';
 import { thumbHash } from '../core/gallery/thumbhash.js';
@@ -26,20 +27,8 @@ export const PREVIEW_QUALITY = 80;
  */
 export const PREVIEW_EFFORT = 1;
 
-export interface Rendered {
-  readonly thumb: Uint8Array;
-  readonly thumbSize: Size2;
-  readonly preview: Uint8Array;
-  readonly previewSize: Size2;
-  /** ThumbHash, base64; null for placeholders. */
-  readonly hash: string | null;
-  /** The original's displayed size (upright). */
-  readonly w: number;
-  readonly h: number;
-  readonly orientation: number;
-  /** Why a placeholder was used. */
-  readonly warning?: string;
-}
+/** What the gallery build needs from the renderer (engine/gallery/build.ts owns the shape). */
+export type Rendered = RenderedMedia;
 
 // Two images at a time already fill this machine's two cores; libvips' own threads would only contend.
 sharp.concurrency(1);

@@ -7,8 +7,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { CofferError, isCofferError } from '../../core/errors.js';
-import { openRepository } from '../../core/repository/open.js';
+import { CofferError } from '../../core/errors.js';
 import type { Repository } from '../../core/repository/repository.js';
 import { AEGIS_SCRYPT, newVaultKey, plainAegisVault, sealAegisVault } from '../../core/otp/aegis.js';
 import { base32Decode } from '../../core/otp/base32.js';
@@ -44,18 +43,10 @@ async function ask(q: string): Promise<string> {
   }
 }
 
-/** Opens the repository as Cli.openRepository does, keeping the password for the vault (asked once). */
+/** Opens the repository and the vault with the same password (asked once). */
 async function openSession(cli: Cli): Promise<OtpSession> {
-  const backend = cli.backend();
-  try {
-    await backend.stat({ type: 'config', name: '' }, { signal: cli.signal });
-  } catch (e) {
-    if (isCofferError(e, 'not-found')) throw new CofferError('no-repository', `no repository found at ${backend.location} (create one with "coffer init")`, { cause: e });
-    throw e;
-  }
-  const password = await cli.password();
-  const hint = str(cli.globals['key-hint']) ?? cli.envVar('KEY_HINT');
-  const repo = await openRepository(backend, await cli.platform(), { password, ...(hint ? { keyHint: hint } : {}), ...cli.repositoryOptions() }, { signal: cli.signal });
+  const repo = await cli.openRepository();
+  const password = await cli.password(); // asked once: openRepository's prompt is reused
   const vault = await loadOtpVault(repo, password, { signal: cli.signal });
   return { repo, password, vault };
 }

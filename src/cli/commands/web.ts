@@ -4,7 +4,7 @@
  * and decrypts in the browser. This process never reads a password (design web-gallery.md §2).
  */
 import { spawn } from 'node:child_process';
-import { CofferError, isCofferError } from '../../core/errors.js';
+import { CofferError } from '../../core/errors.js';
 import { PROGRAM_VERSION } from '../../core/engine/backup/backup.js';
 import { listenServer } from '../../server/node-listener.js';
 import { createRestApp } from '../../server/rest-app.js';
@@ -44,13 +44,7 @@ Options:
   async run(cli, values, positionals) {
     if (positionals.length) throw new CofferError('usage', `unexpected argument "${positionals[0]}" (see "coffer web --help")`);
     const { host, port } = parseListen(str(values.listen) ?? '127.0.0.1:8080');
-    const backend = cli.backend();
-    try {
-      await backend.stat({ type: 'config', name: '' }, { signal: cli.signal });
-    } catch (e) {
-      if (isCofferError(e, 'not-found')) throw new CofferError('no-repository', `no repository found at ${backend.location} (create one with "coffer init")`, { cause: e });
-      throw e;
-    }
+    const backend = await cli.existingBackend();
     let assets;
     try {
       assets = loadWebAssets();
