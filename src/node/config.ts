@@ -38,6 +38,8 @@ export interface CofferConfig {
   readonly kit?: KitInfo;
   readonly schedule?: ScheduleInfo;
   readonly alerts: readonly AlertChannel[];
+  /** Folders `coffer inbox scan` picks new files up from (absolute paths). */
+  readonly inbox?: { readonly watch: readonly string[] };
 }
 
 type Env = NodeJS.ProcessEnv;
@@ -103,6 +105,8 @@ export function validateConfig(v: unknown, file = 'config.json'): CofferConfig {
     if (o.schedule !== undefined) checkSchedule(o.schedule);
     if (o.alerts !== undefined && !Array.isArray(o.alerts)) throw new CofferError('corrupt', 'alerts is not an array');
     ((o.alerts as unknown[] | undefined) ?? []).forEach(checkAlert);
+    const ib = o.inbox as { watch?: unknown } | undefined;
+    if (ib !== undefined && (!ib || !Array.isArray(ib.watch) || !ib.watch.every((w) => typeof w === 'string'))) throw new CofferError('corrupt', 'inbox.watch is not a list of folders');
   } catch (e) {
     throw bad((e as Error).message.replace(/^settings: /, ''));
   }
