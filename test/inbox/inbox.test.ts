@@ -72,7 +72,10 @@ test('inbox: add, watch, scan, list, approve, private, reject; only decided item
   assert.match(bad.stderr, /^coffer: no pending inbox item deadbeef0000/);
   assert.equal((JSON.parse((await ok('inbox', 'list', '--json')).stdout) as Listed[]).length, 5);
 
-  await ok('inbox', 'approve', by('photo.jpg').id, by('dull.bin').id, '--album', 'Holiday');
+  const approvedOut = JSON.parse((await ok('--json', 'inbox', 'approve', by('photo.jpg').id, by('dull.bin').id, '--album', 'Holiday', '--gallery')).stdout.trim().split('\n').at(-1)!) as { gallery: { added: number } };
+  assert.equal(approvedOut.gallery.added, 1, 'the approved photo (not the .bin) is added to the gallery');
+  const privGallery = await coffer('inbox', 'private', by('secret.bin').id, '--gallery');
+  assert.equal(privGallery.code, 2, 'no private item into the shared gallery');
   await ok('inbox', 'private', by('secret.bin').id);
   await ok('inbox', 'reject', by('reject-me.bin').id);
   const after = JSON.parse((await ok('inbox', 'list', '--json')).stdout) as Listed[];
@@ -85,6 +88,7 @@ test('inbox: add, watch, scan, list, approve, private, reject; only decided item
   // The real restic as the oracle.
   const snaps = JSON.parse((await runRestic(restic, ['snapshots', '--json'], { env })).stdout) as { id: string; tags?: string[] }[];
   const user = snaps.filter((s) => s.tags?.includes('inbox'));
+  assert.ok(snaps.some((s) => s.tags?.includes('coffer-gallery')), 'a gallery snapshot was written');
   assert.equal(user.length, 2);
   const approved = user.find((s) => !s.tags!.includes('private'))!;
   const priv = user.find((s) => s.tags!.includes('private'))!;

@@ -12,7 +12,7 @@ import { decide, pending, resolveIds, type Decision, type InboxItem } from '../.
 import { loadConfig, updateConfig } from '../../node/config.js';
 import { NodeFileSource } from '../../node/fs-source.js';
 import { addFile, dropStaged, itemFile, loadInbox, saveInbox, scanFolders } from '../../node/inbox.js';
-import { str, type Command } from '../command.js';
+import { flag, str, type Command } from '../command.js';
 import type { Cli } from '../context.js';
 import { formatBytes } from '../format.js';
 
@@ -24,7 +24,9 @@ function listJson(items: readonly InboxItem[]) {
   return items.map((i) => ({ id: i.id, name: i.name, size: i.size, taken: i.taken, source: i.source, added: i.added, path: i.path }));
 }
 
-async function store(cli: Cli, ids: string[], decision: 'approve' | 'private', album: string | undefined): Promise<number> {
+async function store(cli: Cli, ids: string[], decision: 'approve' | 'private', album: string | undefined, gallery: boolean): Promise<number> {
+  // The gallery is shared by everyone who opens the repository: private items stay out of it.
+  if (gallery && decision === 'private') throw new CofferError('bad-input', '--gallery is for approve only: there is no private gallery yet');
   let index = loadInbox(cli.env);
   const items = resolveIds(index, ids);
   const files: string[] = [];
@@ -33,14 +35,19 @@ async function store(cli: Cli, ids: string[], decision: 'approve' | 'private', a
   const repo = await cli.openRepository();
   const result = await backup(repo, new NodeFileSource(), { targets: files, hostname: os.hostname(), owner: cli.lockOwner(), tags, force: true, signal: cli.signal });
   const snapshot = result.snapshotId ?? '';
+  // Stored: decided now, so a failing gallery build never offers the item a second time.
   index = decide(index, items, decision, new Date().toISOString(), snapshot);
   saveInbox(index, cli.env);
   for (const item of items) dropStaged(item, cli.env);
-  if (cli.json) cli.jsonLine({ decision, snapshot, tags, items: items.map((i) => i.id) });
-  else {
+  if (!cli.json) {
     for (const i of items) cli.info(`${decision === 'private' ? 'kept private' : 'approved'}  ${i.id}  ${i.name}`);
     cli.info(`snapshot ${snapshot.slice(0, 8)} saved (tags ${tags.join(',')})`);
   }
+  // Loaded on use, as backup --gallery does (sharp is heavy).
+  const galleryCli = gallery ? await import('./gallery.js') : undefined;
+  const built = galleryCli ? await galleryCli.runGalleryBuild(cli, repo, [result.snapshotId!]) : undefined;
+  if (cli.json) cli.jsonLine({ decision, snapshot, tags, items: items.map((i) => i.id), ...(built ? { gallery: galleryCli!.galleryCounts(built) } : {}) });
+  else if (built) galleryCli!.reportGallery(cli, built);
   return 0;
 }
 
@@ -57,9 +64,10 @@ const command: Command = {
   private ID...        store them too, tagged "inbox" and "private"
   reject ID...         never store them, and never offer the same content again
 Options:
-      --album A            with approve/private: also tag the snapshot "album:A"`,
+      --album A            with approve/private: also tag the snapshot "album:A"
+      --gallery            with approve: then add the new photos and videos to the gallery (coffer gallery build)`,
   usageExitCode: 2,
-  options: { album: { type: 'string' } },
+  options: { album: { type: 'string' }, gallery: { type: 'boolean' } },
   async run(cli, values, positionals) {
     const [sub, ...args] = positionals;
     const album = str(values.album);
@@ -113,7 +121,7 @@ Options:
       }
       case 'approve':
       case 'private':
-        return store(cli, args, sub, album);
+        return store(cli, args, sub, album, flag(values.gallery));
       case 'reject': {
         const index = loadInbox(cli.env);
         const items = resolveIds(index, args);
