@@ -102,10 +102,25 @@ function walk(dir: string, out: string[]): void {
   }
 }
 
-/** `inbox scan`: every file in the watched folders that is neither pending nor decided. */
-export async function scanFolders(index: InboxIndex, folders: readonly string[]): Promise<{ index: InboxIndex; added: InboxItem[] }> {
+/** Whether a pending watched item's file is still there with the size and mtime it was listed with. */
+function unchanged(item: InboxItem): boolean {
+  try {
+    const st = fs.statSync(item.path);
+    return st.isFile() && st.size === item.size && Math.trunc(st.mtimeMs) === item.mtimeMs;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * `inbox scan`: every file in the watched folders that is neither pending nor decided. A watched
+ * item whose file changed or went away is dropped (a changed file comes back as a new item);
+ * added items have their own copy and stay.
+ */
+export async function scanFolders(index: InboxIndex, folders: readonly string[]): Promise<{ index: InboxIndex; added: InboxItem[]; dropped: InboxItem[] }> {
   const added: InboxItem[] = [];
-  let next = index;
+  const dropped = index.items.filter((i) => !i.staged && !unchanged(i));
+  let next: InboxIndex = { ...index, items: index.items.filter((i) => !dropped.includes(i)) };
   for (const folder of folders) {
     const files: string[] = [];
     walk(folder, files);
@@ -119,7 +134,7 @@ export async function scanFolders(index: InboxIndex, folders: readonly string[])
       added.push(item);
     }
   }
-  return { index: next, added };
+  return { index: next, added, dropped };
 }
 
 /** The file an item's decision reads: the inbox copy, or the watched file (checked unchanged). */

@@ -15,7 +15,8 @@ import { makeJpeg } from '../gallery/photo-maker.js';
 interface Listed { id: string; name: string; size: number; taken: string | null; source: string; added: string }
 
 test('inbox: add, watch, scan, list, approve, private, reject; only decided items reach the repository', async (t) => {
-  const restic = resticBinaries()[0];
+  const bins = resticBinaries();
+  const restic = bins[0];
   if (!restic) return t.skip('restic not installed');
   const root = tempDir('coffer-inbox-');
   const repo = path.join(root, 'repo');
@@ -84,6 +85,16 @@ test('inbox: add, watch, scan, list, approve, private, reject; only decided item
   const rescan = JSON.parse((await ok('--json', 'inbox', 'scan')).stdout) as Listed[];
   assert.deepEqual(rescan, []);
   assert.deepEqual((JSON.parse((await ok('inbox', 'list', '--json')).stdout) as Listed[]).map((i) => i.name), ['pending.bin']);
+  // A changed watched file is a new item; the old one is gone and its ID refused.
+  const oldId = by('pending.bin').id;
+  const keepPending2 = Buffer.concat([keepPending, Buffer.from('edited')]);
+  fs.writeFileSync(path.join(watchDir, 'DCIM', 'pending.bin'), keepPending2);
+  const changed = JSON.parse((await ok('--json', 'inbox', 'scan')).stdout) as Listed[];
+  assert.equal(changed.length, 1);
+  assert.notEqual(changed[0]!.id, oldId);
+  assert.equal(changed[0]!.size, keepPending2.length);
+  assert.deepEqual((JSON.parse((await ok('inbox', 'list', '--json')).stdout) as Listed[]).map((i) => i.id), [changed[0]!.id]);
+  assert.equal((await coffer('inbox', 'approve', oldId)).code, 2);
 
   // The real restic as the oracle.
   const snaps = JSON.parse((await runRestic(restic, ['snapshots', '--json'], { env })).stdout) as { id: string; tags?: string[] }[];
@@ -126,6 +137,13 @@ test('inbox: add, watch, scan, list, approve, private, reject; only decided item
   assert.match(listed, /photo\.jpg/);
   assert.match(listed, /secret\.bin/);
   assert.doesNotMatch(listed, /pending\.bin|reject-me\.bin/);
+  // Every restic (0.14 and the current one) checks the repository and reads the approved photo.
+  for (const bin of bins) {
+    const c = await runRestic(bin, ['check', '--read-data'], { env });
+    assert.equal(c.code, 0, `${bin.name} check: ${c.stderr}`);
+    const p = restoredPath(await runRestic(bin, ['ls', '--json', approved.id], { env }), 'photo.jpg');
+    assert.ok((await runRestic(bin, ['dump', approved.id, p], { env })).stdoutBytes.equals(files['photo.jpg']!), bin.name);
+  }
   // Decided items' inbox copies are gone.
   assert.deepEqual(fs.existsSync(path.join(inboxDir, 'items')) ? fs.readdirSync(path.join(inboxDir, 'items')) : [], []);
 });

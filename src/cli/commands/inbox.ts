@@ -105,6 +105,7 @@ Options:
         saveInbox(r.index, cli.env);
         if (cli.json) cli.jsonLine(listJson(r.added));
         else {
+          for (const i of r.dropped) cli.info(`gone    ${i.id}  ${i.name} (changed or removed)`);
           for (const i of r.added) cli.info(`added   ${i.id}  ${i.name}`);
           cli.info(`${r.added.length} new item(s)`);
         }
