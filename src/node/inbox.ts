@@ -43,6 +43,47 @@ export function saveInbox(index: InboxIndex, env: Env = process.env): void {
   writeFileAtomic(indexPath(env), JSON.stringify(index, null, 1) + '\n', 0o600);
 }
 
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Runs `fn` holding `inbox/lock` (created exclusively, holds the pid), so a scheduled scan and a
+ * decision never lose each other's index update. A lock whose process is gone is taken over;
+ * a live one is waited for up to `waitMs`, then 'locked' (exit 11).
+ */
+export async function withInboxLock<T>(env: Env, fn: () => Promise<T>, waitMs = 5000): Promise<T> {
+  const dir = inboxDir(env);
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const lock = path.join(dir, 'lock');
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    try {
+      fs.writeFileSync(lock, String(process.pid), { flag: 'wx', mode: 0o600 });
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      const pid = Number(fs.readFileSync(lock, 'utf8').trim());
+      if (!Number.isInteger(pid) || pid <= 0 || !alive(pid)) {
+        fs.rmSync(lock, { force: true });
+        continue;
+      }
+      if (Date.now() >= deadline) throw new CofferError('locked', `the inbox is in use by process ${pid} (${lock})`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    fs.rmSync(lock, { force: true });
+  }
+}
+
 /** SHA-256 of a file, streamed; also returns its first 256 KiB (enough for the EXIF header). */
 export async function hashFile(file: string): Promise<{ sha256: string; head: Uint8Array }> {
   const h = createHash('sha256');

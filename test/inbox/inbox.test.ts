@@ -156,3 +156,20 @@ function restoredPath(ls: { stdout: string }, name: string): string {
   }
   throw new Error(`${name} not in snapshot`);
 }
+
+test('inbox: one action at a time (a live lock holder is waited for, then exit 11; a dead one is taken over)', async () => {
+  const root = tempDir('coffer-inbox-lock-');
+  const env = testEnv({ XDG_STATE_HOME: path.join(root, 'state'), XDG_CONFIG_HOME: path.join(root, 'config') });
+  const lock = path.join(root, 'state', 'coffer', 'inbox', 'lock');
+  fs.mkdirSync(path.dirname(lock), { recursive: true });
+  fs.writeFileSync(lock, String(process.pid)); // this test process: alive
+  const busy = await runCoffer(['inbox', 'list'], { env });
+  assert.equal(busy.code, 11, busy.stderr);
+  assert.match(busy.stderr, /inbox is in use by process/);
+  fs.writeFileSync(lock, '2147483646'); // no such process
+  const file = path.join(root, 'a.bin');
+  fs.writeFileSync(file, randomBytes(100));
+  const r = await runCoffer(['inbox', 'add', file], { env });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(fs.existsSync(lock), false, 'released after the action');
+});

@@ -11,8 +11,8 @@ import { CofferError } from '../../core/errors.js';
 import { decide, pending, resolveIds, type Decision, type InboxItem } from '../../core/inbox/inbox.js';
 import { loadConfig, updateConfig } from '../../node/config.js';
 import { NodeFileSource } from '../../node/fs-source.js';
-import { addFile, dropStaged, itemFile, loadInbox, saveInbox, scanFolders } from '../../node/inbox.js';
-import { flag, str, type Command } from '../command.js';
+import { addFile, dropStaged, itemFile, loadInbox, saveInbox, scanFolders, withInboxLock } from '../../node/inbox.js';
+import { flag, str, type Command, type Values } from '../command.js';
 import type { Cli } from '../context.js';
 import { formatBytes } from '../format.js';
 
@@ -69,73 +69,78 @@ Options:
   usageExitCode: 2,
   options: { album: { type: 'string' }, gallery: { type: 'boolean' } },
   async run(cli, values, positionals) {
-    const [sub, ...args] = positionals;
-    const album = str(values.album);
-    if (album !== undefined && (album === '' || album.includes(','))) throw new CofferError('bad-input', '--album: give a name without commas');
-    switch (sub) {
-      case 'add': {
-        if (args.length === 0) throw new CofferError('bad-input', 'coffer inbox add: give at least one file');
-        let index = loadInbox(cli.env);
-        const out: { id: string; name: string; added: boolean }[] = [];
-        for (const f of args) {
-          const r = await addFile(index, f, cli.env);
-          index = r.index;
-          out.push({ id: r.item.id, name: r.item.name, added: r.added });
-        }
-        saveInbox(index, cli.env);
-        if (cli.json) cli.jsonLine(out);
-        else for (const o of out) cli.info(`${o.added ? 'added  ' : 'known  '} ${o.id}  ${o.name}`);
-        return 0;
-      }
-      case 'watch': {
-        if (args.length !== 1) throw new CofferError('bad-input', 'coffer inbox watch: give one folder');
-        const dir = path.resolve(args[0]!);
-        if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new CofferError('bad-input', `${args[0]} is not a folder`);
-        updateConfig(cli.env, cli.repositoryLocation().location, (c) => {
-          const list = c.inbox?.watch ?? [];
-          return list.includes(dir) ? c : { ...c, inbox: { watch: [...list, dir] } };
-        });
-        cli.info(`watching ${dir} (coffer inbox scan picks up new files)`);
-        return 0;
-      }
-      case 'scan': {
-        const folders = watched(cli);
-        if (folders.length === 0) throw new CofferError('bad-input', 'no watched folder: add one with coffer inbox watch DIR');
-        const r = await scanFolders(loadInbox(cli.env), folders);
-        saveInbox(r.index, cli.env);
-        if (cli.json) cli.jsonLine(listJson(r.added));
-        else {
-          for (const i of r.dropped) cli.info(`gone    ${i.id}  ${i.name} (changed or removed)`);
-          for (const i of r.added) cli.info(`added   ${i.id}  ${i.name}`);
-          cli.info(`${r.added.length} new item(s)`);
-        }
-        return 0;
-      }
-      case 'list': {
-        const items = pending(loadInbox(cli.env));
-        if (cli.json) cli.jsonLine(listJson(items));
-        else {
-          if (items.length === 0) cli.info('the inbox is empty');
-          for (const i of items) cli.out(`${i.id}  ${formatBytes(i.size).padStart(10)}  ${(i.taken ?? '-').padEnd(19)}  ${i.source.padEnd(8)}  ${i.name}`);
-        }
-        return 0;
-      }
-      case 'approve':
-      case 'private':
-        return store(cli, args, sub, album, flag(values.gallery));
-      case 'reject': {
-        const index = loadInbox(cli.env);
-        const items = resolveIds(index, args);
-        saveInbox(decide(index, items, 'reject' as Decision, new Date().toISOString()), cli.env);
-        for (const item of items) dropStaged(item, cli.env);
-        if (cli.json) cli.jsonLine({ decision: 'reject', items: items.map((i) => i.id) });
-        else for (const i of items) cli.info(`rejected  ${i.id}  ${i.name}`);
-        return 0;
-      }
-      default:
-        throw new CofferError('bad-input', `coffer inbox: unknown action ${sub === undefined ? '(none)' : JSON.stringify(sub)}; use add, watch, scan, list, approve, private or reject`);
-    }
+    // Every action reads and rewrites the local index: one at a time.
+    return withInboxLock(cli.env, () => act(cli, values, positionals));
   },
 };
+
+async function act(cli: Cli, values: Values, positionals: string[]): Promise<number> {
+  const [sub, ...args] = positionals;
+  const album = str(values.album);
+  if (album !== undefined && (album === '' || album.includes(','))) throw new CofferError('bad-input', '--album: give a name without commas');
+  switch (sub) {
+    case 'add': {
+      if (args.length === 0) throw new CofferError('bad-input', 'coffer inbox add: give at least one file');
+      let index = loadInbox(cli.env);
+      const out: { id: string; name: string; added: boolean }[] = [];
+      for (const f of args) {
+        const r = await addFile(index, f, cli.env);
+        index = r.index;
+        out.push({ id: r.item.id, name: r.item.name, added: r.added });
+      }
+      saveInbox(index, cli.env);
+      if (cli.json) cli.jsonLine(out);
+      else for (const o of out) cli.info(`${o.added ? 'added  ' : 'known  '} ${o.id}  ${o.name}`);
+      return 0;
+    }
+    case 'watch': {
+      if (args.length !== 1) throw new CofferError('bad-input', 'coffer inbox watch: give one folder');
+      const dir = path.resolve(args[0]!);
+      if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new CofferError('bad-input', `${args[0]} is not a folder`);
+      updateConfig(cli.env, cli.repositoryLocation().location, (c) => {
+        const list = c.inbox?.watch ?? [];
+        return list.includes(dir) ? c : { ...c, inbox: { watch: [...list, dir] } };
+      });
+      cli.info(`watching ${dir} (coffer inbox scan picks up new files)`);
+      return 0;
+    }
+    case 'scan': {
+      const folders = watched(cli);
+      if (folders.length === 0) throw new CofferError('bad-input', 'no watched folder: add one with coffer inbox watch DIR');
+      const r = await scanFolders(loadInbox(cli.env), folders);
+      saveInbox(r.index, cli.env);
+      if (cli.json) cli.jsonLine(listJson(r.added));
+      else {
+        for (const i of r.dropped) cli.info(`gone    ${i.id}  ${i.name} (changed or removed)`);
+        for (const i of r.added) cli.info(`added   ${i.id}  ${i.name}`);
+        cli.info(`${r.added.length} new item(s)`);
+      }
+      return 0;
+    }
+    case 'list': {
+      const items = pending(loadInbox(cli.env));
+      if (cli.json) cli.jsonLine(listJson(items));
+      else {
+        if (items.length === 0) cli.info('the inbox is empty');
+        for (const i of items) cli.out(`${i.id}  ${formatBytes(i.size).padStart(10)}  ${(i.taken ?? '-').padEnd(19)}  ${i.source.padEnd(8)}  ${i.name}`);
+      }
+      return 0;
+    }
+    case 'approve':
+    case 'private':
+      return store(cli, args, sub, album, flag(values.gallery));
+    case 'reject': {
+      const index = loadInbox(cli.env);
+      const items = resolveIds(index, args);
+      saveInbox(decide(index, items, 'reject' as Decision, new Date().toISOString()), cli.env);
+      for (const item of items) dropStaged(item, cli.env);
+      if (cli.json) cli.jsonLine({ decision: 'reject', items: items.map((i) => i.id) });
+      else for (const i of items) cli.info(`rejected  ${i.id}  ${i.name}`);
+      return 0;
+    }
+    default:
+      throw new CofferError('bad-input', `coffer inbox: unknown action ${sub === undefined ? '(none)' : JSON.stringify(sub)}; use add, watch, scan, list, approve, private or reject`);
+  }
+}
 
 export default command;
