@@ -54,7 +54,7 @@ async function store(cli: Cli, ids: string[], decision: 'approve' | 'private', a
 const command: Command = {
   name: 'inbox',
   summary: 'Review new files before they are stored: add, watch, scan, list, approve, private, reject.',
-  usage: 'add FILE... | watch DIR | scan | list [--json] | approve ID... [--album A] | private ID... | reject ID...',
+  usage: 'add FILE... | watch DIR | scan | list [--json] | approve ID... [--album A] [--gallery] | private ID... | reject ID...',
   help: `Pending items live only on this device ($XDG_STATE_HOME/coffer/inbox/), never in a repository.
   add FILE...          copy files into the inbox
   watch DIR            remember a folder (e.g. the one a phone syncs into); scan picks up its new files
@@ -80,7 +80,7 @@ async function act(cli: Cli, values: Values, positionals: string[]): Promise<num
   if (album !== undefined && (album === '' || album.includes(','))) throw new CofferError('bad-input', '--album: give a name without commas');
   switch (sub) {
     case 'add': {
-      if (args.length === 0) throw new CofferError('bad-input', 'coffer inbox add: give at least one file');
+      if (args.length === 0) throw new CofferError('bad-input', 'inbox add: give at least one file');
       let index = loadInbox(cli.env);
       const out: { id: string; name: string; added: boolean }[] = [];
       for (const f of args) {
@@ -94,7 +94,7 @@ async function act(cli: Cli, values: Values, positionals: string[]): Promise<num
       return 0;
     }
     case 'watch': {
-      if (args.length !== 1) throw new CofferError('bad-input', 'coffer inbox watch: give one folder');
+      if (args.length !== 1) throw new CofferError('bad-input', 'inbox watch: give one folder');
       const dir = path.resolve(args[0]!);
       if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new CofferError('bad-input', `${args[0]} is not a folder`);
       updateConfig(cli.env, cli.repositoryLocation().location, (c) => {
@@ -139,7 +139,7 @@ async function act(cli: Cli, values: Values, positionals: string[]): Promise<num
       return 0;
     }
     default:
-      throw new CofferError('bad-input', `coffer inbox: unknown action ${sub === undefined ? '(none)' : JSON.stringify(sub)}; use add, watch, scan, list, approve, private or reject`);
+      throw new CofferError('bad-input', `inbox: unknown action ${sub === undefined ? '(none)' : JSON.stringify(sub)}; use add, watch, scan, list, approve, private or reject`);
   }
 }
 
