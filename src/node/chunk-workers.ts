@@ -119,7 +119,7 @@ export class ChunkWorkerPool implements FileProcessor {
         if (r.type === 'error') {
           finished = true;
           if (r.job === -1) throw new CofferError('internal', r.message);
-          throw new CofferError('source', `${item.path}: ${r.errno ? `${r.errno}: ` : ''}${r.message}`);
+          throw new CofferError('source', `${item.path}: ${systemErrorText(r.message)}`);
         }
         // Give the worker one more credit for the chunk taken.
         Atomics.add(slot.credits, 0, 1);
@@ -151,4 +151,9 @@ export class ChunkWorkerPool implements FileProcessor {
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
     this.slots.length = 0;
   }
+}
+
+/** "EACCES: permission denied, open '/x'" -> "permission denied": the path is already named. */
+function systemErrorText(message: string): string {
+  return /^[A-Z][A-Z0-9]+: (.*?)(?:, \w+ '.*')?$/s.exec(message)?.[1] ?? message;
 }
