@@ -8,32 +8,18 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { before, test } from 'node:test';
-import { tempDir } from '../helpers/paths.js';
-import { resticBinaries, runCoffer, runRestic, testEnv } from '../helpers/run.js';
+import { resticBinaries, runRestic } from '../helpers/run.js';
 import { requireTool } from '../rest/services.js';
+import { copiesHarness, type CopiesHarness } from './harness.js';
 
 let dir: string;
 let env: NodeJS.ProcessEnv;
+let coffer: CopiesHarness['coffer'];
+let resticSnapshots: CopiesHarness['resticSnapshots'];
 
 before(() => {
-  dir = tempDir('coffer-copies-local-');
-  env = testEnv({ HOME: dir, XDG_CONFIG_HOME: path.join(dir, 'cfg'), XDG_STATE_HOME: path.join(dir, 'state'), XDG_DATA_HOME: path.join(dir, 'data') });
-  fs.mkdirSync(path.join(dir, 'src'));
-  fs.writeFileSync(path.join(dir, 'src', 'a.txt'), 'a\n');
+  ({ dir, env, coffer, resticSnapshots } = copiesHarness('coffer-copies-local-'));
 });
-
-async function coffer(args: string[], code = 0): Promise<{ stdout: string; stderr: string }> {
-  const r = await runCoffer(args, { env });
-  assert.equal(r.code, code, `coffer ${args.join(' ')} → ${r.code}: ${r.stderr}`);
-  return r;
-}
-
-async function resticSnapshots(repo: string): Promise<{ id: string; hostname: string; tags?: string[]; original?: string }[]> {
-  const latest = resticBinaries().at(-1)!;
-  const r = await runRestic(latest, ['-r', repo, 'snapshots', '--json'], { env });
-  assert.equal(r.code, 0, r.stderr);
-  return JSON.parse(r.stdout);
-}
 
 test('refusals are exit 2 with one line, before any work', async () => {
   const noConfig = await coffer(['status'], 2);
