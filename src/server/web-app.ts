@@ -53,6 +53,8 @@ export interface WebAppOptions {
   readonly protocolNeedsSession: boolean;
   /** More JSON routes for signed-in users: `GET /api/<name>` (the status, later the inbox and shares). */
   readonly api?: Readonly<Record<string, (user: WebUser) => Promise<unknown>>>;
+  /** Feature routes (see WebRoute), tried in order before `/api/*` and the protocol. */
+  readonly routes?: readonly WebRoute[];
   /** The body of `/api/info` for a signed-in user. */
   readonly info: (user: WebUser) => Promise<Record<string, unknown>> | Record<string, unknown>;
   /** Host names (no port) accepted besides loopback names; 'any' turns the check off. */
@@ -67,6 +69,16 @@ export interface WebAppOptions {
 }
 
 export type WebApp = (req: Request, info?: { remoteAddress?: string }) => Promise<Response>;
+
+/**
+ * A feature's own routes (share links, the inbox), tried in order before `/api/*` and the
+ * protocol. The route does its own access check (`user` is undefined without a session: a share
+ * page is public, an inbox upload carries its own token). Return undefined to pass the request on.
+ */
+export interface WebRoute {
+  readonly name: string;
+  handle(req: Request, url: URL, user: WebUser | undefined): Promise<Response | undefined> | Response | undefined;
+}
 
 export function newToken(): string {
   return randomBytes(32).toString('base64url');
@@ -171,6 +183,10 @@ export function createWebApp(opts: WebAppOptions): WebApp {
       const id = cookieOf(req, SESSION_COOKIE);
       if (id) sessions.delete(id);
       return new Response(null, { status: 204, headers: { 'Set-Cookie': `${SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0` } });
+    }
+    for (const route of opts.routes ?? []) {
+      const res = await route.handle(req, url, user);
+      if (res) return res;
     }
     if (p === '/api' || p.startsWith('/api/')) {
       if (!user) return new Response(JSON.stringify({ error: 'not signed in', login: opts.verify ? '/login' : null }) + '\n', { status: 401, headers: { 'Content-Type': 'application/json' } });

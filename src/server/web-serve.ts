@@ -13,7 +13,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { PROGRAM_VERSION } from '../core/engine/backup/backup.js';
 import type { ServeApp } from './serve-app.js';
-import { createWebApp, type WebApp } from './web-app.js';
+import { createWebApp, type WebApp, type WebRoute } from './web-app.js';
 import { loadWebAssets } from './web-assets.js';
 
 export interface ServeWebOptions {
@@ -26,6 +26,8 @@ export interface ServeWebOptions {
   readonly allowedHosts: readonly string[] | 'any';
   readonly secure: boolean;
   readonly log?: (line: string) => void;
+  /** Feature routes (share links, the inbox). */
+  readonly routes?: readonly WebRoute[];
 }
 
 const SEGMENT = /^[A-Za-z0-9_-][A-Za-z0-9._-]*$/;
@@ -56,6 +58,7 @@ export function findRepositories(dir: string, under = ''): string[] {
 export function createServeWeb(o: ServeWebOptions): WebApp {
   return createWebApp({
     assets: loadWebAssets(),
+    ...(o.routes ? { routes: o.routes } : {}),
     ...(o.verify ? { verify: o.verify } : { anonymous: true }),
     protocol: (req, user, info) => o.serve(req, { ...(info?.remoteAddress ? { remoteAddress: info.remoteAddress } : {}), ...(user?.name !== undefined ? { sessionUser: user.name } : {}) }),
     protocolNeedsSession: false,

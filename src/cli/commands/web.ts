@@ -8,7 +8,7 @@ import { CofferError } from '../../core/errors.js';
 import { PROGRAM_VERSION } from '../../core/engine/backup/backup.js';
 import { listenServer } from '../../server/node-listener.js';
 import { createRestApp } from '../../server/rest-app.js';
-import { createWebApp, newToken } from '../../server/web-app.js';
+import { createWebApp, newToken, type WebRoute } from '../../server/web-app.js';
 import { loadWebAssets } from '../../server/web-assets.js';
 import { offlineStatus } from '../../server/web-status.js';
 import { flag, str, type Command } from '../command.js';
@@ -54,7 +54,10 @@ Options:
     const rest = createRestApp({ backend, prefix: '/repo/' });
     const token = newToken();
     const log = cli.quiet ? undefined : (l: string) => process.stderr.write(l + '\n');
+    // Feature routes (share links, the inbox): each feature pushes its own, in its own line.
+    const routes: WebRoute[] = [];
     const app = createWebApp({
+      routes,
       assets,
       token,
       protocol: async (req) => {
