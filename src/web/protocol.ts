@@ -7,6 +7,9 @@
  */
 import type { DrillReport } from '../core/engine/drill/drill.js';
 import type { Geo, Months, Shard } from '../core/gallery/index-files.js';
+import type { GalleryItem } from '../core/gallery/item.js';
+import type { GalleryEdit, StateView } from './gallery/state-edit.js';
+import type { GallerySearchQuery } from './gallery/search-query.js';
 
 export interface SnapshotInfo {
   readonly id: string;
@@ -77,6 +80,17 @@ export interface GalleryInfo {
   readonly snapshot: string;
   readonly months: Months;
   readonly favorites: readonly string[];
+  /** Favourites, albums, hidden and trashed ids (the latter two are left out of `months`). */
+  readonly state: StateView;
+}
+
+/** Search results (gallery/search-query.ts) and the choices the search form offers. */
+export interface GallerySearchResult {
+  readonly cameras: readonly string[];
+  readonly countries: readonly string[];
+  /** Matches, before the limit. */
+  readonly total: number;
+  readonly items: readonly GalleryItem[];
 }
 
 /** Where an original sits in the gallery snapshot: download it with the `stream` operation. */
@@ -114,6 +128,11 @@ export type WorkerRequest =
   | { op: 'galleryGeo' }
   /** Marks or unmarks a favourite: a new gallery snapshot whose `/state.json` alone changed. */
   | { op: 'galleryFavorite'; id: string; on: boolean }
+  /** Items by id (albums), in that order; hidden, trashed and unknown ids are left out. */
+  | { op: 'galleryItems'; ids: readonly string[] }
+  | { op: 'gallerySearch'; query: GallerySearchQuery }
+  /** One edit of `/state.json` (albums, favourites, hide, trash): a new gallery snapshot. */
+  | { op: 'galleryEdit'; edit: GalleryEdit }
   /** A sampled drill of this repository with the kit's recovery key (worker/drill.ts). */
   | { op: 'drill'; repo: string; kit: string; key?: string; sample: number };
 
@@ -140,6 +159,9 @@ export interface WorkerResults {
   galleryOriginal: GalleryOriginal;
   galleryGeo: Geo;
   galleryFavorite: { favorites: string[] };
+  galleryItems: GalleryItem[];
+  gallerySearch: GallerySearchResult;
+  galleryEdit: StateView;
   drill: DrillReport;
 }
 

@@ -10,7 +10,7 @@ import type { RangeAnswer, RangeRequest, StreamPull, StreamPush, WorkerEnvelope,
 import { forget, isRemembered, recall, remember } from './remember.js';
 import { webDrill } from './drill.js';
 import { Session } from './session.js';
-import { galleryFavorite, galleryGeo, galleryImage, galleryMonths, galleryOriginal, galleryShard } from '../gallery/worker-gallery.js';
+import { galleryEdit, galleryFavorite, galleryGeo, galleryImage, galleryItems, galleryMonths, galleryOriginal, gallerySearch, galleryShard } from '../gallery/worker-gallery.js';
 
 interface WorkerScope {
   postMessage(message: unknown, transfer?: Transferable[]): void;
@@ -139,6 +139,12 @@ async function handle(req: WorkerRequest, ports: readonly MessagePort[]): Promis
     }
     case 'galleryFavorite':
       return { value: await galleryFavorite(need(), req.id, req.on) };
+    case 'galleryItems':
+      return { value: await galleryItems(need(), req.ids) };
+    case 'gallerySearch':
+      return { value: await gallerySearch(need(), req.query) };
+    case 'galleryEdit':
+      return { value: await galleryEdit(need(), req.edit) };
     case 'galleryGeo':
       return { value: await galleryGeo(need()) };
     case 'drill':
