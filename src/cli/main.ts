@@ -31,7 +31,7 @@ const COMMANDS: Record<string, string> = {
   unlock: 'remove stale locks',
   otp: 'keep 2FA codes in an encrypted Aegis vault inside the repository',
   serve: "serve repositories over restic's REST protocol",
-  copies: "manage the primary's copies (add, list, remove)",
+  copies: "manage the primary's copies (add, list, remove, policy, purge)",
   sync: 'bring every copy up to date and verify it',
   status: 'am I safe? every copy, the kit, drills, with reasons',
   kit: 'print the recovery kit (a new recovery key in every copy); --join, --verify',

@@ -1,11 +1,13 @@
 /**
- * `coffer copies add|list|remove`: the primary's copies (../shared/design/no-lockout.md §2).
+ * `coffer copies add|list|remove|policy|purge`: the primary's copies (../shared/design/no-lockout.md §2).
+ * A policy change never deletes: `policy` reports what no longer belongs, `purge` removes it.
  * Also exports what sync, status and schedule share: finding and opening the primary, opening
  * a copy, and writing the settings record to the primary and every copy.
  */
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { CofferError, isCofferError } from '../../core/errors.js';
+import { formatGoTime } from '../../core/format/go-time.js';
 import { loadMasterIndex } from '../../core/repository/master-index.js';
 import { initRepository } from '../../core/repository/open.js';
 import type { Repository } from '../../core/repository/repository.js';
@@ -20,10 +22,13 @@ import {
   writeSettingsRecord,
   type CopyEntry,
 } from '../../core/engine/settings/settings.js';
-import { syncCopy } from '../../core/engine/sync/sync.js';
+import { purgeExcluded } from '../../core/engine/sync/purge.js';
+import { excludedSnapshots, syncCopy, type SyncPolicy } from '../../core/engine/sync/sync.js';
+import type { SnapshotEntry } from '../../core/repository/snapshots.js';
 import { emptyConfig, findCopy, loadConfig, requireConfig, saveConfig, settingsFromConfig, type CofferConfig } from '../../node/config.js';
 import { copyBackend, openCopyRepository } from '../../node/open-copy.js';
 import { flag, list, str, type Command, type Values } from '../command.js';
+import { formatBytes } from '../format.js';
 import { newKeyKdf, type Cli } from '../context.js';
 
 /** A local path made absolute (the config is read from any folder later); URLs unchanged. */
@@ -281,6 +286,84 @@ async function removeCopy(cli: Cli, name: string, forgetKeys: boolean): Promise<
   return 0;
 }
 
+function policyText(p: SyncPolicy): string {
+  const parts = [...p.onlyTags.map((t) => `only ${t}`), ...p.excludeTags.map((t) => `not ${t}`)];
+  return parts.length ? parts.join(', ') : 'everything';
+}
+
+/** One line per snapshot a copy holds but its policy does not admit. */
+export function describeExcluded(e: SnapshotEntry): string {
+  const s = e.snapshot;
+  return `${e.id.slice(0, 8)} ${formatGoTime(s.time).slice(0, 19).replace('T', ' ')} ${s.hostname} ${s.paths.join(',')}${s.tags?.length ? ` [${s.tags.join(',')}]` : ''}`;
+}
+
+/** `copies policy NAME ...`: a new policy; what the copy holds that no longer belongs is reported, not deleted. */
+async function setPolicy(cli: Cli, values: Values, name: string): Promise<number> {
+  const config = requireConfig(cli.env);
+  const entry = findCopy(config, name);
+  const clear = flag(values.clear);
+  const excludeTags = tags(list(values['exclude-tag']), 'exclude-tag');
+  const onlyTags = tags(list(values['only-tag']), 'only-tag');
+  if (!clear && excludeTags.length === 0 && onlyTags.length === 0) {
+    cli.out(`${name}: ${policyText(entry.policy)}`);
+    return 0;
+  }
+  const policy: SyncPolicy = { excludeTags, onlyTags };
+  const next: CofferConfig = { ...config, copies: config.copies.map((c) => (c.name === name ? { ...c, policy } : c)) };
+  saveConfig(next, cli.env);
+  const primary = await openPrimary(cli, next);
+  try {
+    await publishSettings(cli, primary, next);
+  } finally {
+    await primary.backend.close?.().catch(() => undefined);
+  }
+  cli.info(`copy ${name} now takes: ${policyText(policy)} (was: ${policyText(entry.policy)})`);
+  const copy = await openCopyFor(cli, { ...entry, policy });
+  try {
+    const excluded = excludedSnapshots(await loadSnapshots(copy, { signal: cli.signal }), policy);
+    if (cli.json) cli.out(JSON.stringify({ name, policy, excluded: excluded.map((e) => e.id) }));
+    reportExcluded(cli, name, excluded);
+  } finally {
+    await copy.backend.close?.().catch(() => undefined);
+  }
+  return 0;
+}
+
+/** Warns about snapshots a copy holds against its policy, and says how to remove them. */
+export function reportExcluded(cli: Cli, name: string, excluded: readonly SnapshotEntry[]): void {
+  if (excluded.length === 0) return;
+  cli.warn(`coffer: copy ${name} holds ${excluded.length} snapshot(s) its policy no longer admits; they are kept until you run "coffer copies purge ${name}":`);
+  for (const e of excluded.slice(0, 20)) cli.warn(`  ${describeExcluded(e)}`);
+  if (excluded.length > 20) cli.warn(`  (and ${excluded.length - 20} more)`);
+}
+
+/** `copies purge NAME [--dry-run]`: removes what the policy no longer admits, and its data. */
+async function purgeCopy(cli: Cli, name: string, dryRun: boolean): Promise<number> {
+  const config = requireConfig(cli.env);
+  const entry = findCopy(config, name);
+  const copy = await openCopyFor(cli, entry);
+  try {
+    const r = await purgeExcluded(copy, entry.policy, {
+      owner: cli.lockOwner(),
+      dryRun,
+      signal: cli.signal,
+      onStage: (m) => {
+        if (!cli.json) cli.info(`${name}: ${m}`);
+      },
+    });
+    const freed = r.prune ? r.prune.plan.stats.remove.bytes + r.prune.plan.stats.repackRemove.bytes + r.prune.plan.stats.unreferencedBytes : 0;
+    if (cli.json) cli.out(JSON.stringify({ name, dryRun, removed: r.removed.map((e) => e.id), bytesFreed: freed }));
+    else if (r.removed.length === 0) cli.info(`copy ${name} holds nothing its policy (${policyText(entry.policy)}) excludes`);
+    else {
+      for (const e of r.removed) cli.info(`${dryRun ? 'would remove' : 'removed'} ${describeExcluded(e)}`);
+      if (!dryRun) cli.info(`copy ${name}: ${r.removed.length} snapshot(s) removed and ${formatBytes(freed)} of their data deleted`);
+    }
+    return 0;
+  } finally {
+    await copy.backend.close?.().catch(() => undefined);
+  }
+}
+
 /**
  * `copies list --kit KIT --copy NAME`: the copy list as the settings record inside that copy has
  * it (URLs redacted), read with the kit's recovery key alone: no config needed (a new machine).
@@ -324,18 +407,23 @@ function listCopies(cli: Cli): number {
 
 const command: Command = {
   name: 'copies',
-  summary: "Manage the primary's copies: add, list, remove.",
-  usage: 'add NAME URL [--option K=V]... [--credentials-env VAR,...] [--exclude-tag T]... [--only-tag T]... | list [--json] [--kit KIT --copy NAME] | remove NAME [--forget-keys]',
+  summary: "Manage the primary's copies: add, list, remove, change a policy, purge what it excludes.",
+  usage: 'add NAME URL [--option K=V]... [--credentials-env VAR,...] [--exclude-tag T]... [--only-tag T]... | list [--json] [--kit KIT --copy NAME] | remove NAME [--forget-keys] | policy NAME [--exclude-tag T]... [--only-tag T]... [--clear] | purge NAME [--dry-run]',
   help: `A copy is a complete restic repository of its own (local path, sftp:, rest:, s3:, rclone:),
 opened with the primary's password. "add" creates it with the primary's chunker polynomial (so
 syncing uploads only new blobs) or adopts an existing repository with the same polynomial.
 "remove" forgets it here; its data is never deleted.
+"policy" changes what a copy takes (no tag flags: shows it); what it already holds against the
+new policy is reported and kept. "purge" removes that: the snapshots, then every blob only they
+used (a prune that leaves no unused data), so not even their ciphertext stays in the copy.
 Options:
       --option K=V            backend option (s3.region, s3.bucket-lookup=path|dns)
       --credentials-env VARS  environment variables needed to reach it (names only; for the kit)
       --exclude-tag T         never sync snapshots tagged T (e.g. private)
       --only-tag T            sync only snapshots tagged T (Coffer's records always go)
       --forget-keys           (remove) also delete Coffer's key files from the copy
+      --clear                 (policy) take everything again
+      --dry-run               (purge) only list what would be removed
       --kit KIT --copy NAME   (list) read the copy list from that copy's settings record with
                               the kit's recovery key (on a new machine, without a config)`,
   options: {
@@ -344,6 +432,8 @@ Options:
     'exclude-tag': { type: 'string', multiple: true },
     'only-tag': { type: 'string', multiple: true },
     'forget-keys': { type: 'boolean' },
+    clear: { type: 'boolean' },
+    'dry-run': { type: 'boolean', short: 'n' },
     kit: { type: 'string' },
     copy: { type: 'string' },
   },
@@ -363,7 +453,15 @@ Options:
       if (args.length !== 1) throw new CofferError('bad-input', 'usage: coffer copies remove NAME');
       return removeCopy(cli, args[0]!, flag(values['forget-keys']));
     }
-    throw new CofferError('bad-input', `unknown subcommand "copies ${sub}" (use add, list or remove)`);
+    if (sub === 'policy') {
+      if (args.length !== 1) throw new CofferError('bad-input', 'usage: coffer copies policy NAME [--exclude-tag T]... [--only-tag T]... [--clear]');
+      return setPolicy(cli, values, args[0]!);
+    }
+    if (sub === 'purge') {
+      if (args.length !== 1) throw new CofferError('bad-input', 'usage: coffer copies purge NAME [--dry-run]');
+      return purgeCopy(cli, args[0]!, flag(values['dry-run']));
+    }
+    throw new CofferError('bad-input', `unknown subcommand "copies ${sub}" (use add, list, remove, policy or purge)`);
   },
 };
 export default command;

@@ -18,7 +18,7 @@ import { copyBackend } from '../../node/open-copy.js';
 import { flag, type Command } from '../command.js';
 import type { Cli } from '../context.js';
 import { formatBytes } from '../format.js';
-import { openCopyFor, openPrimary } from './copies.js';
+import { openCopyFor, openPrimary, reportExcluded } from './copies.js';
 
 export interface CopySyncOutcome {
   readonly name: string;
@@ -32,6 +32,8 @@ export interface CopySyncOutcome {
   readonly packsRead: number;
   readonly missing: number;
   readonly structureErrors: string[];
+  /** Snapshots the copy holds that its policy no longer admits (kept, reported). */
+  readonly excluded: string[];
   readonly error?: string;
   readonly errorCode?: string;
 }
@@ -81,6 +83,7 @@ async function syncOne(cli: Cli, primary: Repository, index: Awaited<ReturnType<
       ...(r.structure ? { lastCheck: { at, ok: structureErrors.length === 0, ...(structureErrors.length ? { error: structureErrors.slice(0, 3).join('; ') } : {}) } } : {}),
     });
     for (const e of structureErrors) cli.warn(`coffer: copy ${c.name}: ${e}`);
+    reportExcluded(cli, c.name, r.excluded);
     if (r.copied.length) say(`${r.copied.length} snapshot(s) copied, ${r.newPacks.length} new pack(s), ${formatBytes(r.bytesAdded)} stored, verified`);
     return {
       ...base,
@@ -93,6 +96,7 @@ async function syncOne(cli: Cli, primary: Repository, index: Awaited<ReturnType<
       packsRead: r.packsRead,
       missing: r.missingAfter,
       structureErrors,
+      excluded: r.excluded.map((e) => e.id),
       ...(structureErrors.length ? { error: `structure check found ${structureErrors.length} problem(s): ${structureErrors[0]}`, errorCode: 'check-failed' } : {}),
     };
   } catch (e) {
@@ -114,6 +118,7 @@ async function syncOne(cli: Cli, primary: Repository, index: Awaited<ReturnType<
       packsRead: 0,
       missing: -1,
       structureErrors: [],
+      excluded: [],
       error: message,
       errorCode: isCofferError(e) ? e.code : 'unexpected',
     };
@@ -152,7 +157,9 @@ const command: Command = {
   usage: '[NAME...] [--verify-data] [--json]',
   help: `Copies run in parallel; one that is down or full does not stop the others (exit 1 names it).
 Coffer's records (settings, secrets, OTP vault) go to every copy; drill records stay where they
-were made; user snapshots follow each copy's --only-tag/--exclude-tag policy.
+were made; user snapshots follow each copy's --only-tag/--exclude-tag policy (records too follow
+--exclude-tag: the private gallery is tagged private). Snapshots a copy holds that its policy
+no longer admits are reported and kept ("coffer copies purge NAME" removes them).
 Verification: every new pack is listed with its size and its header re-read; every new
 snapshot's tree is loaded from the copy; then a structure check of the whole copy.
 Options:

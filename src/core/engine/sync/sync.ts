@@ -36,14 +36,18 @@ export interface SyncPolicy {
 /** Record kinds that stay in the repository that made them. */
 export const LOCAL_RECORD_KINDS: readonly string[] = ['drill'];
 
-/** Whether `s` should be in a copy with `policy`. */
+/**
+ * Whether `s` should be in a copy with `policy`. Records go to every copy (`--only-tag` does not
+ * filter them) but an excluded tag keeps out records too: the private gallery is a record tagged
+ * `private`, and a copy excluding `private` must not hold even its thumbnails.
+ */
 export function admits(s: Snapshot, policy: SyncPolicy): boolean {
+  const tags = s.tags ?? [];
+  if (policy.excludeTags.some((t) => tags.includes(t))) return false;
   if (isRecordSnapshot(s)) {
     const kind = recordKindOf(s);
     return kind === undefined || !LOCAL_RECORD_KINDS.includes(kind);
   }
-  const tags = s.tags ?? [];
-  if (policy.excludeTags.some((t) => tags.includes(t))) return false;
   if (policy.onlyTags.length > 0 && !policy.onlyTags.some((t) => tags.includes(t))) return false;
   return true;
 }
@@ -51,6 +55,15 @@ export function admits(s: Snapshot, policy: SyncPolicy): boolean {
 /** The primary's snapshots a copy with `policy` should hold. */
 export function wantedSnapshots(primary: readonly SnapshotEntry[], policy: SyncPolicy): SnapshotEntry[] {
   return primary.filter((e) => admits(e.snapshot, policy));
+}
+
+/**
+ * Snapshots a copy holds that its policy does not admit (the policy changed after they were
+ * synced). Sync reports them and never deletes them; `purgeExcluded` removes them on request.
+ * Drill records are the copy's own and always belong.
+ */
+export function excludedSnapshots(copy: readonly SnapshotEntry[], policy: SyncPolicy): SnapshotEntry[] {
+  return copy.filter((e) => !admits(e.snapshot, policy) && !(isRecordSnapshot(e.snapshot) && LOCAL_RECORD_KINDS.includes(recordKindOf(e.snapshot) ?? '')));
 }
 
 /** Of `wanted`, those the copy does not hold yet. */
@@ -132,6 +145,8 @@ export interface SyncResult {
   readonly packsRead: number;
   /** Snapshots the copy holds of those the primary wants it to, after the sync. */
   readonly missingAfter: number;
+  /** Snapshots in the copy its policy no longer admits (kept; see excludedSnapshots). */
+  readonly excluded: readonly SnapshotEntry[];
   readonly structure?: StructureResult;
 }
 
@@ -214,6 +229,7 @@ export async function syncCopy(src: RepoWithIndex, srcSnapshots: readonly Snapsh
       bytesAdded: res.stats.bytesAddedPacked,
       packsRead,
       missingAfter: missingSnapshots(wanted, dstAfter).length,
+      excluded: excludedSnapshots(dstAfter, opts.policy),
       ...(structure ? { structure } : {}),
     };
   } finally {
