@@ -7,6 +7,7 @@ import type { Repository } from '../../core/repository/repository.js';
 import { findSnapshot, loadSnapshots, type SnapshotEntry } from '../../core/repository/snapshots.js';
 import { hostOffsetAt } from '../../core/gallery/metadata.js';
 import { sharpRenderer } from '../../node/gallery-thumbs.js';
+import { loadCountryLookup } from '../../node/gallery-countries.js';
 import type { Command } from '../command.js';
 import type { Cli } from '../context.js';
 import { formatDuration } from '../format.js';
@@ -34,6 +35,7 @@ export async function runGalleryBuild(cli: Cli, repo: Repository, snapshotIds?: 
     owner: cli.lockOwner(),
     renderer: sharpRenderer,
     offsetAt: hostOffsetAt,
+    countryOf: loadCountryLookup(),
     signal: cli.signal,
     ...(snapshots ? { snapshots } : {}),
     events: {
@@ -66,6 +68,7 @@ function describe(cli: Cli, r: GalleryBuildResult): void {
   cli.info(`gallery: ${r.items} item${r.items === 1 ? '' : 's'}, ${r.added} added, ${r.removed} removed, ${r.processed} processed in ${formatDuration(r.ms / 1000)}`);
   if (r.warnings.length) cli.info(`gallery: ${r.warnings.length} file${r.warnings.length === 1 ? '' : 's'} could not be decoded (placeholders)`);
   cli.info(r.snapshotId ? `gallery snapshot ${r.snapshotId.slice(0, 8)} saved` : 'gallery unchanged: no new snapshot');
+  if (r.privateSnapshotId) cli.info(`private gallery snapshot ${r.privateSnapshotId.slice(0, 8)} saved`);
 }
 
 export function reportGallery(cli: Cli, r: GalleryBuildResult): void {
@@ -92,7 +95,7 @@ const command: Command = {
     }
     const r = await runGalleryBuild(cli, repo, ids);
     if (cli.json) {
-      cli.jsonLine({ message_type: 'summary', gallery: galleryCounts(r), ...(r.snapshotId ? { snapshot_id: r.snapshotId } : {}), warnings: r.warnings.length });
+      cli.jsonLine({ message_type: 'summary', gallery: galleryCounts(r), ...(r.snapshotId ? { snapshot_id: r.snapshotId } : {}), ...(r.privateSnapshotId ? { private_snapshot_id: r.privateSnapshotId } : {}), warnings: r.warnings.length });
     } else describe(cli, r);
     return 0;
   },

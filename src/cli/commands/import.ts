@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { importTakeout, type ImportFile } from '../../core/engine/gallery/import.js';
 import { CofferError } from '../../core/errors.js';
 import { hostOffsetAt } from '../../core/gallery/metadata.js';
+import { loadCountryLookup } from '../../node/gallery-countries.js';
 import { sharpRenderer } from '../../node/gallery-thumbs.js';
 import { ZipReader } from '../../node/gallery-zip.js';
 import type { Command } from '../command.js';
@@ -59,6 +60,7 @@ its albums. Give every part of a split export (takeout-...-001.zip, -002.zip, ..
         label,
         renderer: sharpRenderer,
         offsetAt: hostOffsetAt,
+        countryOf: loadCountryLookup(),
         signal: cli.signal,
         events: {
           onFile: (done, total, p) => {

@@ -1,7 +1,12 @@
 /**
  * @module gallery/index-files
  * JSON codecs for the gallery snapshot's index (../shared/design/web-gallery.md §3):
- * `/months.json`, `/index/YYYY-MM.json`, `/geo.json`, `/search.json`, `/state.json`.
+ * `/months.json`, `/index/YYYY-MM.json`, `/geo.json`, `/search.json`, `/state.json`,
+ * `/hidden/index.json`.
+ *
+ * Hidden items (`state.hidden`) are left out of the shards, the counts, `geo.json` and
+ * `search.json` and go to `/hidden/index.json` alone (same item shape), which the web app loads
+ * only after the password is typed again.
  *
  * Encoding is deterministic (fixed key order, fixed item order: newest first, then name, then
  * id), so a month whose items did not change encodes to the same bytes, hence the same blob, and
@@ -65,9 +70,18 @@ export interface GalleryState {
   readonly albums: readonly Album[];
   readonly trash: readonly { id: string; deleted: string }[];
   readonly edits: Readonly<Record<string, { taken?: string; gps?: [number, number] | null; caption?: string }>>;
+  /** Ids kept out of every view, map and search: their items sit in `/hidden/index.json`. */
+  readonly hidden: readonly string[];
+}
+/** `/hidden/index.json`: the hidden items, newest first. */
+export interface HiddenIndex {
+  readonly version: 1;
+  readonly items: readonly GalleryItem[];
 }
 
-export const EMPTY_STATE: GalleryState = { version: 1, favorites: [], albums: [], trash: [], edits: {} };
+export const HIDDEN_INDEX = 'hidden/index.json';
+
+export const EMPTY_STATE: GalleryState = { version: 1, favorites: [], albums: [], trash: [], edits: {}, hidden: [] };
 
 /** Newest first; ties by name, then id, so the order never depends on input order. */
 export function compareItems(a: GalleryItem, b: GalleryItem): number {
@@ -118,7 +132,9 @@ export function encodeJson(value: unknown): Uint8Array {
 
 /** Every index file of a gallery, keyed by its path in the snapshot (`months.json`, `index/2024-06.json`, ...). */
 export function encodeGalleryIndex(items: readonly GalleryItem[], state: GalleryState): Map<string, Uint8Array> {
-  const sorted = items.map(canonicalItem).sort(compareItems);
+  const hiddenIds = new Set(state.hidden ?? []);
+  const all = items.map(canonicalItem).sort(compareItems);
+  const sorted = all.filter((i) => !hiddenIds.has(i.id));
   const byMonth = new Map<string, GalleryItem[]>();
   for (const it of sorted) {
     const m = monthOf(it.taken);
@@ -161,6 +177,7 @@ export function encodeGalleryIndex(items: readonly GalleryItem[], state: Gallery
   };
   files.set('search.json', encodeJson(search));
   files.set('state.json', encodeJson(canonicalState(state)));
+  files.set(HIDDEN_INDEX, encodeJson({ version: GALLERY_VERSION, items: all.filter((i) => hiddenIds.has(i.id)) } satisfies HiddenIndex));
   return files;
 }
 
@@ -172,7 +189,7 @@ export function cameraLabel(c: { make: string; model: string }): string {
 }
 
 export function canonicalState(s: GalleryState): GalleryState {
-  return { version: 1, favorites: [...s.favorites], albums: s.albums.map((a) => ({ id: a.id, name: a.name, items: [...a.items], cover: a.cover ?? null, created: a.created })), trash: s.trash.map((t) => ({ id: t.id, deleted: t.deleted })), edits: { ...s.edits } };
+  return { version: 1, favorites: [...s.favorites], albums: s.albums.map((a) => ({ id: a.id, name: a.name, items: [...a.items], cover: a.cover ?? null, created: a.created })), trash: s.trash.map((t) => ({ id: t.id, deleted: t.deleted })), edits: { ...s.edits }, hidden: [...new Set(s.hidden ?? [])].sort() };
 }
 
 // ---- decoding (the web app and the incremental build read what an earlier build wrote) ----
@@ -291,5 +308,13 @@ export function decodeState(bytes: Uint8Array): GalleryState {
     : [];
   const trash = Array.isArray(o.trash) ? o.trash.filter((t: Record<string, unknown>) => t && isItemId(t.id) && isStr(t.deleted)).map((t: Record<string, unknown>) => ({ id: t.id as string, deleted: t.deleted as string })) : [];
   const edits = o.edits && typeof o.edits === 'object' && !Array.isArray(o.edits) ? (o.edits as GalleryState['edits']) : {};
-  return { version: 1, favorites, albums, trash, edits };
+  const hidden = Array.isArray(o.hidden) ? o.hidden.filter(isItemId) : [];
+  return { version: 1, favorites, albums, trash, edits, hidden };
+}
+
+export function decodeHidden(bytes: Uint8Array): HiddenIndex {
+  const what = HIDDEN_INDEX;
+  const o = parse(bytes, what);
+  if (!Array.isArray(o.items)) throw bad(what, 'no items');
+  return { version: 1, items: o.items.map((i) => decodeItem(i, what)) };
 }

@@ -13,7 +13,13 @@
  *    originals' content blobs (nothing stored twice; restic keeps and checks every photo).
  *    When every index file comes out byte-identical, nothing is written.
  *
- * Browser-safe (no Node imports): the renderer and the time zone come from the caller.
+ * Two libraries: backups tagged `private` (the inbox's "keep private") feed only the private
+ * gallery (`/coffer/gallery-private`, tagged `private` too), the others only the main one, so a
+ * copy that excludes the tag `private` never holds a private photo, not even its thumbnail.
+ * Hidden items (`state.hidden`) stay in their library but move to `/hidden/index.json`.
+ *
+ * Browser-safe (no Node imports): the renderer, the time zone and the country lookup come from
+ * the caller.
  */
 import { CofferError, isCofferError } from '../../errors.js';
 import { utf8Decode, utf8Encode } from '../../bytes.js';
@@ -33,7 +39,8 @@ import { loadSnapshots, type SnapshotEntry } from '../../repository/snapshots.js
 import { PROGRAM_VERSION } from '../backup/backup.js';
 import { INTERNAL_TAG, isRecordSnapshot, latestRecordEntry, RECORD_HOST, recordPath, recordTag } from '../records/records.js';
 import { TreeLoader, walkTree } from '../walk/tree-walker.js';
-import { decodeShard, decodeState, EMPTY_STATE, encodeGalleryIndex, type GalleryState } from '../../gallery/index-files.js';
+import { decodeHidden, decodeShard, decodeState, EMPTY_STATE, encodeGalleryIndex, HIDDEN_INDEX, type GalleryState } from '../../gallery/index-files.js';
+import type { CountryOf } from '../../gallery/countries.js';
 import { itemId, mediaFromMagic, mediaFromName, originalName, type GalleryItem, type MediaKind, type Size2 } from '../../gallery/item.js';
 import { describeImage, describeVideo, hostOffsetAt, type CaptureInfo } from '../../gallery/metadata.js';
 import { formatOffset, wallTime } from '../../gallery/dates.js';
@@ -41,6 +48,25 @@ import type { TakeoutSide } from '../../gallery/takeout.js';
 import { readVideoMeta, type RangeReader } from '../../gallery/mp4.js';
 
 export const GALLERY_KIND = 'gallery';
+/** The private library's record kind: paths `["/coffer/gallery-private"]`. */
+export const PRIVATE_GALLERY_KIND = 'gallery-private';
+/** User snapshots with this tag feed the private library only. */
+export const PRIVATE_TAG = 'private';
+export type GalleryLibrary = 'main' | 'private';
+
+export function galleryKind(library: GalleryLibrary = 'main'): string {
+  return library === 'private' ? PRIVATE_GALLERY_KIND : GALLERY_KIND;
+}
+
+/** Tags of a library's snapshot: both carry `coffer-gallery`; the private one also `private`. */
+export function galleryTags(library: GalleryLibrary): string[] {
+  return library === 'private' ? [INTERNAL_TAG, recordTag(GALLERY_KIND), recordTag(PRIVATE_GALLERY_KIND), PRIVATE_TAG] : [INTERNAL_TAG, recordTag(GALLERY_KIND)];
+}
+
+/** Whether a user snapshot belongs to the private library. */
+export function isPrivateSnapshot(s: Snapshot): boolean {
+  return !isRecordSnapshot(s) && (s.tags ?? []).includes(PRIVATE_TAG);
+}
 /** Images larger than this are not read (a placeholder instead): memory stays bounded. */
 export const MAX_IMAGE_BYTES = 256 * 1024 * 1024;
 /** Items stay in the trash this long, then a build leaves them out of the library. */
@@ -102,11 +128,27 @@ export interface GalleryBuildOptions extends CallOpts {
   readonly now?: number;
   /** Side-file facts by snapshot path (Google Takeout): a date and place when the file has none. */
   readonly takeout?: ReadonlyMap<string, TakeoutSide>;
+  /** Country of a position (ISO alpha-2); without it items keep the country they had. */
+  readonly countryOf?: CountryOf;
 }
 
-export interface GalleryBuildResult {
-  /** The new gallery snapshot, undefined when nothing changed. */
+/** One library's part of a build. */
+export interface LibraryBuildResult {
   readonly snapshotId?: Id;
+  readonly items: number;
+  readonly added: number;
+  readonly removed: number;
+  readonly processed: number;
+  readonly sourcesAdded: number;
+}
+
+/** Counts are the sum over both libraries. */
+export interface GalleryBuildResult {
+  /** The new (main) gallery snapshot, undefined when nothing changed. */
+  readonly snapshotId?: Id;
+  /** The new private gallery snapshot, undefined when nothing changed (or there is none). */
+  readonly privateSnapshotId?: Id;
+  readonly libraries: { readonly main: LibraryBuildResult; readonly private?: LibraryBuildResult };
   readonly items: number;
   readonly added: number;
   readonly removed: number;
@@ -152,8 +194,8 @@ async function readFile(repo: Repository, index: MasterIndex, node: TreeNode, o:
   return out;
 }
 
-async function loadPrevious(repo: Repository, index: MasterIndex, loader: TreeLoader, entries: readonly SnapshotEntry[], o: CallOpts): Promise<PreviousGallery | undefined> {
-  const entry = await latestRecordEntry(repo, GALLERY_KIND, o, entries);
+async function loadPrevious(repo: Repository, index: MasterIndex, loader: TreeLoader, entries: readonly SnapshotEntry[], kind: string, o: CallOpts): Promise<PreviousGallery | undefined> {
+  const entry = await latestRecordEntry(repo, kind, o, entries);
   if (!entry) return undefined;
   const root = await loader.load(entry.snapshot.tree);
   const files = new Map<string, Uint8Array>();
@@ -171,6 +213,13 @@ async function loadPrevious(repo: Repository, index: MasterIndex, loader: TreeLo
         const bytes = await readFile(repo, index, s, o);
         files.set(sname, bytes);
         for (const it of decodeShard(bytes, `${entry.id.slice(0, 8)}:/${sname}`).items) items.set(it.id, it);
+      }
+    } else if (n.type === 'dir' && n.subtree && name === 'hidden') {
+      const h = (await loader.load(n.subtree)).nodes.find((x) => x.type === 'file' && utf8Decode(x.name) === 'index.json');
+      if (h) {
+        const bytes = await readFile(repo, index, h, o);
+        files.set(HIDDEN_INDEX, bytes);
+        for (const it of decodeHidden(bytes).items) items.set(it.id, it);
       }
     } else if (n.type === 'dir' && n.subtree && (name === 'thumbs' || name === 'previews' || name === 'originals')) {
       for (const d of (await loader.load(n.subtree)).nodes) {
@@ -373,6 +422,102 @@ async function pool<T>(items: readonly T[], limit: number, fn: (x: T, i: number)
   await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, run));
 }
 
+/** The tree nodes of the index files: root files, `index/`, `hidden/`. */
+export async function saveIndexNodes(repo: Repository, saver: BlobSaver, files: ReadonlyMap<string, Uint8Array>, time: GoTime): Promise<TreeNode[]> {
+  const root: TreeNode[] = [];
+  const dirs = new Map<string, TreeNode[]>([['index', []]]);
+  for (const [name, data] of files) {
+    const slash = name.indexOf('/');
+    const node = fileNode(slash < 0 ? name : name.slice(slash + 1), data.length, await saveFile(repo, saver, data), time);
+    if (slash < 0) root.push(node);
+    else {
+      const d = name.slice(0, slash);
+      dirs.set(d, [...(dirs.get(d) ?? []), node]);
+    }
+  }
+  for (const [d, nodes] of dirs) root.push(await saveDir(saver, d, nodes, time));
+  return root;
+}
+
+/** A library's gallery snapshot (not saved). */
+export function gallerySnapshot(library: GalleryLibrary, tree: Id, time: GoTime, owner: LockOwner, parent: Id | undefined): Snapshot {
+  return {
+    time,
+    ...(parent ? { parent } : {}),
+    tree,
+    paths: [recordPath(galleryKind(library))],
+    hostname: RECORD_HOST,
+    username: owner.username,
+    ...(owner.uid ? { uid: owner.uid } : {}),
+    ...(owner.gid ? { gid: owner.gid } : {}),
+    tags: galleryTags(library),
+    programVersion: PROGRAM_VERSION,
+  };
+}
+
+/** One library's plan after the walk. */
+interface LibraryPlan {
+  readonly library: GalleryLibrary;
+  readonly prev: PreviousGallery | undefined;
+  readonly items: Map<string, GalleryItem>;
+  readonly todo: Candidate[];
+  readonly extraSources: Map<string, { path: string; snapshot: Id }[]>;
+  readonly removed: number;
+  sourcesAdded: number;
+}
+
+async function planLibrary(loader: TreeLoader, library: GalleryLibrary, prev: PreviousGallery | undefined, sources: readonly SnapshotEntry[], privateIds: ReadonlySet<Id>, now: number): Promise<LibraryPlan> {
+  // Items 30 days in the trash leave the library; their trash entry stays as a tombstone so a
+  // backup that still holds the file does not bring them back.
+  const purged = purgedIds(prev?.state ?? EMPTY_STATE, now);
+  const items = new Map<string, GalleryItem>();
+  for (const [id, it] of prev?.items ?? []) {
+    if (purged.has(id)) continue;
+    // The main library never keeps a source from a private backup (an older build mixed them):
+    // an item seen only there leaves it.
+    if (library === 'main' && it.sources.some((x) => privateIds.has(x.snapshot))) {
+      const kept = it.sources.filter((x) => !privateIds.has(x.snapshot));
+      if (kept.length) items.set(id, { ...it, sources: kept });
+      continue;
+    }
+    items.set(id, it);
+  }
+  const removed = (prev?.items.size ?? 0) - items.size;
+  const queued = new Map<string, Candidate>();
+  const extraSources = new Map<string, { path: string; snapshot: Id }[]>();
+  let sourcesAdded = 0;
+  // Walk: ids from content IDs; known ids gain sources, new ids are queued once.
+  for (const s of sources) {
+    await walkTree(loader, s.snapshot.tree, (e) => {
+      if (e.node.type !== 'file' || !e.node.content || e.node.content.length === 0) return;
+      const name = utf8Decode(e.node.name);
+      const media = mediaFromName(name);
+      if (!media) return;
+      const id = itemId(e.node.content);
+      if (purged.has(id)) return;
+      const known = items.get(id);
+      if (known) {
+        if (!known.sources.some((x) => x.path === e.path)) {
+          items.set(id, { ...known, sources: [...known.sources, { path: e.path, snapshot: s.id }] });
+          sourcesAdded++;
+        }
+        return;
+      }
+      const q = queued.get(id);
+      if (q) {
+        const extra = extraSources.get(id) ?? [];
+        if (q.path !== e.path && !extra.some((x) => x.path === e.path)) extra.push({ path: e.path, snapshot: s.id });
+        extraSources.set(id, extra);
+        return;
+      }
+      queued.set(id, { id, node: e.node, path: e.path, snapshot: s.id, name, ...media });
+    });
+  }
+  // Newest mtime first: a cheap guess of display order before any date is read.
+  const todo = [...queued.values()].sort((x, y) => y.node.mtime.sec - x.node.mtime.sec || (x.id < y.id ? -1 : 1));
+  return { library, prev, items, todo, extraSources, removed, sourcesAdded };
+}
+
 export async function buildGallery(repo: Repository, opts: GalleryBuildOptions): Promise<GalleryBuildResult> {
   const started = Date.now();
   const o: CallOpts = opts.signal ? { signal: opts.signal } : {};
@@ -382,149 +527,129 @@ export async function buildGallery(repo: Repository, opts: GalleryBuildOptions):
     const entries = await loadSnapshots(repo, o);
     const index = opts.index ?? (await loadMasterIndex(repo, o));
     const loader = new TreeLoader(repo, index);
-    const prev = await loadPrevious(repo, index, loader, entries, o);
     const sources = opts.snapshots ?? newestUserSnapshots(entries);
     for (const s of sources) {
       if (isRecordSnapshot(s.snapshot)) throw new CofferError('usage', `snapshot ${s.id.slice(0, 8)} is one of Coffer's own records, not a backup`);
     }
+    const privateIds = new Set([...entries, ...sources].filter((e) => isPrivateSnapshot(e.snapshot)).map((e) => e.id));
+    const now = opts.now ?? Date.now();
 
-    // 1-2. Walk: ids from content IDs; known ids gain sources, new ids are queued once. Items
-    // 30 days in the trash leave the library; their trash entry stays as a tombstone so a backup
-    // that still holds the file does not bring them back.
-    const purged = purgedIds(prev?.state ?? EMPTY_STATE, opts.now ?? Date.now());
-    const items = new Map<string, GalleryItem>([...(prev?.items ?? [])].filter(([id]) => !purged.has(id)));
-    const removed = (prev?.items.size ?? 0) - items.size;
-    const queued = new Map<string, Candidate>();
-    const extraSources = new Map<string, { path: string; snapshot: Id }[]>();
-    let sourcesAdded = 0;
-    for (const s of sources) {
-      await walkTree(loader, s.snapshot.tree, (e) => {
-        if (e.node.type !== 'file' || !e.node.content || e.node.content.length === 0) return;
-        const name = utf8Decode(e.node.name);
-        const media = mediaFromName(name);
-        if (!media) return;
-        const id = itemId(e.node.content);
-        if (purged.has(id)) return;
-        const known = items.get(id);
-        if (known) {
-          if (!known.sources.some((x) => x.path === e.path)) {
-            items.set(id, { ...known, sources: [...known.sources, { path: e.path, snapshot: s.id }] });
-            sourcesAdded++;
-          }
-          return;
-        }
-        const q = queued.get(id);
-        if (q) {
-          const extra = extraSources.get(id) ?? [];
-          if (q.path !== e.path && !extra.some((x) => x.path === e.path)) extra.push({ path: e.path, snapshot: s.id });
-          extraSources.set(id, extra);
-          return;
-        }
-        queued.set(id, { id, node: e.node, path: e.path, snapshot: s.id, name, ...media });
-      });
-    }
-    // Newest mtime first: a cheap guess of display order before any date is read.
-    const todo = [...queued.values()].sort((x, y) => y.node.mtime.sec - x.node.mtime.sec || (x.id < y.id ? -1 : 1));
-    opts.events?.onPlanned?.(todo.length, items.size);
+    // 1-2. Read each library's newest gallery and walk its backups. The private library is
+    // planned only when it has a backup or a gallery already.
+    const plans: LibraryPlan[] = [];
+    plans.push(await planLibrary(loader, 'main', await loadPrevious(repo, index, loader, entries, GALLERY_KIND, o), sources.filter((s) => !privateIds.has(s.id)), privateIds, now));
+    const privSources = sources.filter((s) => privateIds.has(s.id));
+    const privPrev = await loadPrevious(repo, index, loader, entries, PRIVATE_GALLERY_KIND, o);
+    if (privSources.length || privPrev) plans.push(await planLibrary(loader, 'private', privPrev, privSources, privateIds, now));
+    const total = plans.reduce((n, p) => n + p.todo.length, 0);
+    opts.events?.onPlanned?.(total, plans.reduce((n, p) => n + p.items.size, 0));
 
     const time = opts.time ?? nowGoTime();
     saver = new BlobSaver(repo, index, o);
-    const thumbs = new Map<string, TreeNode>(prev?.nodes.thumbs ?? []);
-    const previews = new Map<string, TreeNode>(prev?.nodes.previews ?? []);
-    const originals = new Map<string, TreeNode>(prev?.nodes.originals ?? []);
     const warnings: { path: string; message: string }[] = [];
-
-    // 3. New ids: metadata, thumbnail, preview. Saved per batch in display order (newest first),
-    // so a screen of thumbnails tends to share packs.
-    const BATCH = 32;
+    const results: LibraryBuildResult[] = [];
     let done = 0;
-    for (let b = 0; b < todo.length; b += BATCH) {
-      const batch = todo.slice(b, b + BATCH);
-      const results: Processed[] = [];
-      await pool(batch, opts.concurrency ?? 2, async (c) => {
-        let r: Processed & { warning?: string };
-        try {
-          r = await processOne(repo, index, c, opts.renderer, opts.offsetAt, opts.takeout?.get(c.path), o);
-        } catch (e) {
-          // Cancellation and repository errors stop the build; anything else is this file's
-          // problem: it gets the placeholder and a warning.
-          if (opts.signal?.aborted || isCofferError(e)) throw e;
-          const warning = `cannot process: ${(e as Error).message}`;
-          const fallback: GalleryRenderer = { placeholder: (k) => opts.renderer.placeholder(k), renderImage: async () => ({ ...(await opts.renderer.placeholder('image')), warning }) };
-          r = await processOne(repo, index, c, fallback, opts.offsetAt, opts.takeout?.get(c.path), o);
+    for (const plan of plans) {
+      const { prev, items, todo, extraSources } = plan;
+      const thumbs = new Map<string, TreeNode>(prev?.nodes.thumbs ?? []);
+      const previews = new Map<string, TreeNode>(prev?.nodes.previews ?? []);
+      const originals = new Map<string, TreeNode>(prev?.nodes.originals ?? []);
+
+      // 3. New ids: metadata, thumbnail, preview. Saved per batch in display order (newest
+      // first), so a screen of thumbnails tends to share packs.
+      const BATCH = 32;
+      for (let b = 0; b < todo.length; b += BATCH) {
+        const batch = todo.slice(b, b + BATCH);
+        const processed: Processed[] = [];
+        await pool(batch, opts.concurrency ?? 2, async (c) => {
+          let r: Processed & { warning?: string };
+          try {
+            r = await processOne(repo, index, c, opts.renderer, opts.offsetAt, opts.takeout?.get(c.path), o);
+          } catch (e) {
+            // Cancellation and repository errors stop the build; anything else is this file's
+            // problem: it gets the placeholder and a warning.
+            if (opts.signal?.aborted || isCofferError(e)) throw e;
+            const warning = `cannot process: ${(e as Error).message}`;
+            const fallback: GalleryRenderer = { placeholder: (k) => opts.renderer.placeholder(k), renderImage: async () => ({ ...(await opts.renderer.placeholder('image')), warning }) };
+            r = await processOne(repo, index, c, fallback, opts.offsetAt, opts.takeout?.get(c.path), o);
+          }
+          if (r.warning) {
+            warnings.push({ path: c.path, message: r.warning });
+            opts.events?.onWarning?.(c.path, r.warning);
+          }
+          const extra = extraSources.get(c.id) ?? [];
+          processed.push(extra.length ? { ...r, item: { ...r.item, sources: [...r.item.sources, ...extra] } } : r);
+          plan.sourcesAdded += extra.length;
+          opts.events?.onProcessed?.(++done, total, c.path);
+        });
+        processed.sort((x, y) => (x.item.taken < y.item.taken ? 1 : x.item.taken > y.item.taken ? -1 : x.item.id < y.item.id ? -1 : 1));
+        for (const r of processed) thumbs.set(r.item.id, fileNode(`${r.item.id}.webp`, r.thumb.length, await saveFile(repo, saver, r.thumb), time));
+        for (const r of processed) previews.set(r.item.id, fileNode(`${r.item.id}.webp`, r.preview.length, await saveFile(repo, saver, r.preview), time));
+        for (const r of processed) {
+          originals.set(r.item.id, r.original);
+          items.set(r.item.id, r.item);
         }
-        if (r.warning) {
-          warnings.push({ path: c.path, message: r.warning });
-          opts.events?.onWarning?.(c.path, r.warning);
-        }
-        const extra = extraSources.get(c.id) ?? [];
-        results.push(extra.length ? { ...r, item: { ...r.item, sources: [...r.item.sources, ...extra] } } : r);
-        sourcesAdded += extra.length;
-        opts.events?.onProcessed?.(++done, todo.length, c.path);
-      });
-      results.sort((x, y) => (x.item.taken < y.item.taken ? 1 : x.item.taken > y.item.taken ? -1 : x.item.id < y.item.id ? -1 : 1));
-      for (const r of results) thumbs.set(r.item.id, fileNode(`${r.item.id}.webp`, r.thumb.length, await saveFile(repo, saver, r.thumb), time));
-      for (const r of results) previews.set(r.item.id, fileNode(`${r.item.id}.webp`, r.preview.length, await saveFile(repo, saver, r.preview), time));
-      for (const r of results) {
-        originals.set(r.item.id, r.original);
-        items.set(r.item.id, r.item);
       }
-    }
 
-    // Hints follow the blobs: a prune that moved them is repaired by the next build.
-    for (const [id, it] of items) {
-      const hints = hintsOf(index, it.content);
-      if (hints.length && JSON.stringify(hints) !== JSON.stringify(it.hints)) items.set(id, { ...it, hints });
-    }
+      for (const [id, it] of items) {
+        // Hints follow the blobs: a prune that moved them is repaired by the next build.
+        const hints = hintsOf(index, it.content);
+        let next = hints.length && JSON.stringify(hints) !== JSON.stringify(it.hints) ? { ...it, hints } : it;
+        // The country follows the lookup (an older build had none).
+        if (opts.countryOf) {
+          const country = next.gps ? opts.countryOf(next.gps[0], next.gps[1]) : null;
+          if (country !== (next.country ?? null)) next = { ...next, country };
+        }
+        if (next !== it) items.set(id, next);
+      }
 
-    // 4. Write, unless every index file is unchanged. The web app may have saved a new state
-    // (favourites, albums) while we worked: take the newest.
-    let state = prev?.state ?? EMPTY_STATE;
-    const latest = await latestRecordEntry(repo, GALLERY_KIND, o);
-    if (latest && latest.id !== prev?.entry.id) {
-      const stateNode = (await loader.load(latest.snapshot.tree)).nodes.find((n) => n.type === 'file' && utf8Decode(n.name) === 'state.json');
-      if (stateNode) state = decodeState(await readFile(repo, index, stateNode, o));
-    }
-    const files = encodeGalleryIndex([...items.values()], state);
-    // No gallery yet and nothing to put in one: nothing to write either.
-    const unchanged = prev === undefined ? items.size === 0 : todo.length === 0 && files.size === prev.files.size && [...files].every(([k, v]) => bytesEqual(v, prev.files.get(k)));
-    const base = { items: items.size, added: todo.length, removed, processed: todo.length, sourcesAdded, warnings };
-    if (unchanged) {
+      // 4. Write, unless every index file is unchanged. The web app may have saved a new state
+      // (favourites, albums, hidden) while we worked: take the newest.
+      const kind = galleryKind(plan.library);
+      let state = prev?.state ?? EMPTY_STATE;
+      const latest = await latestRecordEntry(repo, kind, o);
+      if (latest && latest.id !== prev?.entry.id) {
+        const stateNode = (await loader.load(latest.snapshot.tree)).nodes.find((n) => n.type === 'file' && utf8Decode(n.name) === 'state.json');
+        if (stateNode) state = decodeState(await readFile(repo, index, stateNode, o));
+      }
+      const files = encodeGalleryIndex([...items.values()], state);
+      // No gallery yet and nothing to put in one: nothing to write either.
+      const unchanged = prev === undefined ? items.size === 0 : todo.length === 0 && files.size === prev.files.size && [...files].every(([k, v]) => bytesEqual(v, prev.files.get(k)));
+      const base: LibraryBuildResult = { items: items.size, added: todo.length, removed: plan.removed, processed: todo.length, sourcesAdded: plan.sourcesAdded };
+      if (unchanged) {
+        results.push(base);
+        continue;
+      }
+      // Items whose thumbnail or original node is missing (a damaged earlier gallery) would break
+      // the web app: say so rather than write a snapshot that points nowhere.
+      for (const id of items.keys()) {
+        if (!thumbs.has(id) || !previews.has(id) || !originals.has(id)) throw new CofferError('corrupt', `gallery item ${id} has no thumbnail, preview or original in ${prev?.entry.id.slice(0, 8) ?? 'the gallery'}`);
+      }
+      const keep = (m: Map<string, TreeNode>) => new Map([...m].filter(([id]) => items.has(id)));
+      const root = await saveIndexNodes(repo, saver, files, time);
+      root.push(await saveFanout(saver, 'thumbs', keep(thumbs), time));
+      root.push(await saveFanout(saver, 'previews', keep(previews), time));
+      root.push(await saveFanout(saver, 'originals', keep(originals), time));
+      const tree = (await saver.save('tree', encodeTree({ nodes: sortNodes(root) }))).id;
       await saver.flush();
-      return { ...base, ms: Date.now() - started };
+      const snapshotId = await repo.saveUnpacked('snapshots', encodeSnapshot(gallerySnapshot(plan.library, tree, time, opts.owner, prev?.entry.id)), o);
+      results.push({ ...base, snapshotId });
     }
-    // Items whose thumbnail or original node is missing (a damaged earlier gallery) would break
-    // the web app: say so rather than write a snapshot that points nowhere.
-    for (const id of items.keys()) {
-      if (!thumbs.has(id) || !previews.has(id) || !originals.has(id)) throw new CofferError('corrupt', `gallery item ${id} has no thumbnail, preview or original in ${prev?.entry.id.slice(0, 8) ?? 'the gallery'}`);
-    }
-    const keep = (m: Map<string, TreeNode>) => new Map([...m].filter(([id]) => items.has(id)));
-    const root: TreeNode[] = [];
-    const indexNodes: TreeNode[] = [];
-    for (const [name, data] of files) {
-      const node = fileNode(name.replace(/^index\//, ''), data.length, await saveFile(repo, saver, data), time);
-      (name.startsWith('index/') ? indexNodes : root).push(node);
-    }
-    root.push(await saveDir(saver, 'index', indexNodes, time));
-    root.push(await saveFanout(saver, 'thumbs', keep(thumbs), time));
-    root.push(await saveFanout(saver, 'previews', keep(previews), time));
-    root.push(await saveFanout(saver, 'originals', keep(originals), time));
-    const tree = (await saver.save('tree', encodeTree({ nodes: sortNodes(root) }))).id;
     await saver.flush();
-    const snapshot: Snapshot = {
-      time,
-      ...(prev ? { parent: prev.entry.id } : {}),
-      tree,
-      paths: [recordPath(GALLERY_KIND)],
-      hostname: RECORD_HOST,
-      username: opts.owner.username,
-      ...(opts.owner.uid ? { uid: opts.owner.uid } : {}),
-      ...(opts.owner.gid ? { gid: opts.owner.gid } : {}),
-      tags: [INTERNAL_TAG, recordTag(GALLERY_KIND)],
-      programVersion: PROGRAM_VERSION,
+    const sum = (k: 'items' | 'added' | 'removed' | 'processed' | 'sourcesAdded') => results.reduce((n, r) => n + r[k], 0);
+    const [main, priv] = results as [LibraryBuildResult, LibraryBuildResult | undefined];
+    return {
+      ...(main.snapshotId ? { snapshotId: main.snapshotId } : {}),
+      ...(priv?.snapshotId ? { privateSnapshotId: priv.snapshotId } : {}),
+      libraries: { main, ...(priv ? { private: priv } : {}) },
+      items: sum('items'),
+      added: sum('added'),
+      removed: sum('removed'),
+      processed: sum('processed'),
+      sourcesAdded: sum('sourcesAdded'),
+      warnings,
+      ms: Date.now() - started,
     };
-    const snapshotId = await repo.saveUnpacked('snapshots', encodeSnapshot(snapshot), o);
-    return { ...base, snapshotId, ms: Date.now() - started };
   } catch (e) {
     // Interrupted or failed: index the packs already uploaded, so the next build reuses them.
     await saver?.flushUploaded().catch(() => undefined);

@@ -24,6 +24,7 @@ import { itemId, mediaFromName } from '../../gallery/item.js';
 import { isYearFolder, parseAlbumMetadata, parseSideFile, sideFileFor, type TakeoutSide } from '../../gallery/takeout.js';
 import { buildGallery, saveFile, type GalleryBuildResult, type GalleryEvents, type GalleryRenderer } from './build.js';
 import { updateGalleryState } from './read.js';
+import type { CountryOf } from '../../gallery/countries.js';
 
 export const TAKEOUT_TAG = 'google-takeout';
 
@@ -43,6 +44,8 @@ export interface ImportOptions extends CallOpts {
   readonly label: string;
   readonly renderer: GalleryRenderer;
   readonly offsetAt?: (epochSec: number) => number;
+  /** Country of a position (see buildGallery). */
+  readonly countryOf?: CountryOf;
   readonly events?: GalleryEvents & { onFile?(done: number, total: number, path: string): void };
   readonly time?: GoTime;
 }
@@ -174,6 +177,7 @@ export async function importTakeout(repo: Repository, files: readonly ImportFile
     snapshots: [entry],
     takeout: sides,
     ...(opts.offsetAt ? { offsetAt: opts.offsetAt } : {}),
+    ...(opts.countryOf ? { countryOf: opts.countryOf } : {}),
     ...(opts.events ? { events: opts.events } : {}),
     ...(opts.signal ? { signal: opts.signal } : {}),
   });
