@@ -20,6 +20,8 @@ import './views/otp.js';
 import './views/status.js';
 import '../gallery/timeline.js';
 import '../gallery/map.js';
+import '../gallery/albums.js';
+import '../gallery/search.js';
 
 const IDLE_MS = 15 * 60_000;
 const THEMES = ['auto', 'light', 'dark'] as const;

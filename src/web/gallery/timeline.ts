@@ -3,17 +3,24 @@
  * The gallery's timeline view, `#/gallery` (design web-gallery.md §4 and §11): months and days
  * newest first, a virtualized grid (only blocks within one screen of the viewport are in the
  * DOM), shards loaded for the months near the viewport, thumbnails for the cells on screen only
- * (thumbs.ts; `data-thumb-requests` counts what went to the worker), and the viewer (viewer.ts) on a click or Enter.
+ * (thumbs.ts; `data-thumb-requests` counts what went to the worker), the viewer (viewer.ts) on
+ * a click or Enter, the scrubber (scrubber.ts) down the right edge, and a selection (a cell's
+ * check box, Space or X on a focused cell, shift-click for a range, a long press on touch) with
+ * a bar to favourite, add to an album, hide or trash the selected photos.
  *
  * The scroll height comes from `months.json` before any shard loads (layout.ts estimates); when
  * a shard above the viewport arrives, the scroll position moves by the same amount its month
- * grew or shrank, so what is on screen stays still.
+ * grew or shrank, so what is on screen stays still. Hidden and trashed items never arrive (the
+ * worker leaves them out); one hidden here leaves the grid and the counts at once.
  */
 import type { GalleryItem } from '../../core/gallery/item.js';
 import { h } from '../app/dom.js';
 import { registerView, type AppContext } from '../app/views.js';
 import type { GalleryInfo } from '../protocol.js';
+import { pickAlbum } from './album-picker.js';
 import { firstBlockAt, layout, type Block, type Layout } from './layout.js';
+import { Scrubber } from './scrubber.js';
+import { GalleryStore } from './store.js';
 import { installGalleryStyle } from './style.js';
 import { hashUrl, ThumbLoader } from './thumbs.js';
 import { Viewer } from './viewer.js';
@@ -21,12 +28,19 @@ import { dayTitle, monthTitle } from './when.js';
 
 const GAP = 4;
 const MIN_CELL = 150;
+const MIN_CELL_PHONE = 96;
 const MONTH_H = 52;
 const DAY_H = 32;
+const LONG_PRESS_MS = 450;
 
 class Timeline {
   readonly element: HTMLElement;
+  /** The scroll container (hook `gallery`). */
+  private readonly scroller: HTMLElement;
   private readonly space: HTMLElement;
+  private readonly scrubber: Scrubber;
+  private readonly bar: HTMLElement;
+  private readonly barCount: HTMLElement;
   private readonly shards = new Map<string, readonly GalleryItem[]>();
   private readonly loading = new Map<string, Promise<void>>();
   private readonly shown = new Map<string, HTMLElement>();
@@ -34,40 +48,65 @@ class Timeline {
   private readonly cells = new Map<string, HTMLElement>();
   private readonly thumbs: ThumbLoader;
   private readonly viewer: Viewer;
+  private readonly store: GalleryStore;
+  private readonly selected = new Set<string>();
+  private anchor: string | undefined;
+  private months: { month: string; count: number }[];
+  private count: number;
   private lay: Layout = { blocks: [], height: 0, months: new Map() };
   private cols = 4;
   private cell = MIN_CELL;
   private frame = 0;
-  private readonly favorites: Set<string>;
 
   constructor(
     private readonly ctx: AppContext,
-    private readonly info: GalleryInfo,
+    info: GalleryInfo,
     private readonly signal: AbortSignal,
   ) {
-    this.favorites = new Set(info.favorites);
+    this.months = info.months.months.map((m) => ({ month: m.month, count: m.count }));
+    this.count = info.months.count;
+    this.store = new GalleryStore(ctx, info.state);
     this.space = h('div', { class: 'gallery-space' });
-    this.element = h('div', { class: 'gallery', testid: 'gallery', 'data-count': info.months.count, tabindex: 0, role: 'region', 'aria-label': 'Photos' }, this.space);
+    this.scroller = h('div', { class: 'gallery', testid: 'gallery', 'data-count': this.count, tabindex: 0, role: 'region', 'aria-label': 'Photos' }, this.space);
+    this.scrubber = new Scrubber((m) => void this.jump(m));
+    this.barCount = h('span', { testid: 'selection-count', 'aria-live': 'polite' });
+    const act = (testid: string, label: string, fn: () => void, title?: string): HTMLButtonElement => h('button', { type: 'button', testid, title: title ?? label, onclick: fn }, label);
+    this.bar = h(
+      'div',
+      { class: 'g-selbar', testid: 'selection-bar', role: 'toolbar', 'aria-label': 'Selected photos', hidden: true },
+      act('selection-clear', '✕', () => this.clearSelection(), 'Clear the selection (Esc)'),
+      this.barCount,
+      h('span', { class: 'spacer' }),
+      act('selection-favorite', '☆ Favourite', () => void this.favoriteSelection()),
+      act('selection-album', '＋ Album', () => void this.albumSelection(), 'Add to an album'),
+      act('selection-hide', 'Hide', () => void this.removeSelection('hide'), 'Hide from every view'),
+      act('selection-trash', 'Trash', () => void this.removeSelection('trash'), 'Move to the trash'),
+    );
+    this.element = h('div', { class: 'g-wrap' }, this.bar, this.scroller, this.scrubber.element);
     this.thumbs = new ThumbLoader(
       (id) => ctx.client().call({ op: 'galleryThumb', id }),
       (id) => !signal.aborted && this.onScreen(id),
     );
-    this.viewer = new Viewer(ctx, {
+    this.viewer = new Viewer(ctx, this.store, {
       step: (i, d) => this.step(i, d),
       shown: (i) => this.reveal(i),
-      isFavorite: (id) => this.favorites.has(id),
-      setFavorite: async (id, on) => {
-        const r = await ctx.client().call({ op: 'galleryFavorite', id, on });
-        this.favorites.clear();
-        for (const f of r.favorites) this.favorites.add(f);
-        const cell = this.cells.get(id);
-        if (cell) cell.toggleAttribute('data-favorite', this.favorites.has(id));
-      },
-    }, () => this.element.focus());
-    this.element.addEventListener('scroll', () => this.schedule(), { passive: true });
+      removed: (ids) => this.drop(ids),
+    }, () => this.scroller.focus({ preventScroll: true }));
+    const off = this.store.onChange((s) => {
+      const fav = new Set(s.favorites);
+      for (const [id, cell] of this.cells) cell.toggleAttribute('data-favorite', fav.has(id));
+    });
+    this.scroller.addEventListener('scroll', () => this.schedule(), { passive: true });
+    this.scroller.addEventListener('keydown', (e) => {
+      if (e.key === 'Escape' && this.selected.size && !this.viewer.open) {
+        e.preventDefault();
+        this.clearSelection();
+      }
+    });
     const ro = new ResizeObserver(() => this.resize());
-    ro.observe(this.element);
+    ro.observe(this.scroller);
     signal.addEventListener('abort', () => {
+      off();
       ro.disconnect();
       this.viewer.close();
       this.viewer.element.remove();
@@ -76,10 +115,15 @@ class Timeline {
     document.body.appendChild(this.viewer.element);
   }
 
+  focus(): void {
+    this.scroller.focus({ preventScroll: true });
+  }
+
   private resize(): void {
-    const width = this.space.clientWidth || this.element.clientWidth;
+    const width = this.space.clientWidth || this.scroller.clientWidth;
     if (!width) return;
-    const cols = Math.max(2, Math.floor((width + GAP) / (MIN_CELL + GAP)));
+    const min = width < 560 ? MIN_CELL_PHONE : MIN_CELL;
+    const cols = Math.max(3, Math.floor((width + GAP) / (min + GAP)));
     const cell = Math.floor((width - GAP * (cols - 1)) / cols);
     if (cols === this.cols && cell === this.cell && this.lay.blocks.length) return;
     this.cols = cols;
@@ -89,19 +133,21 @@ class Timeline {
 
   private relayout(changed?: string): void {
     const before = changed ? this.lay.months.get(changed) : undefined;
-    const y = this.element.scrollTop;
-    const atEnd = y > 0 && y + this.element.clientHeight >= this.lay.height - 2;
-    this.lay = layout(this.info.months.months, this.shards, { cols: this.cols, row: this.cell + GAP, monthHeader: MONTH_H, dayHeader: DAY_H });
+    const el = this.scroller;
+    const y = el.scrollTop;
+    const atEnd = y > 0 && y + el.clientHeight >= this.lay.height - 2;
+    this.lay = layout(this.months, this.shards, { cols: this.cols, row: this.cell + GAP, monthHeader: MONTH_H, dayHeader: DAY_H });
     this.space.style.height = `${this.lay.height}px`;
     const after = changed ? this.lay.months.get(changed) : undefined;
     // Anchoring: a month above the viewport that changed height moves everything below it; in
     // the month under the top edge the view keeps its place in proportion; the end stays the end.
-    if (atEnd) this.element.scrollTop = this.lay.height;
-    else if (before && after && before.top + before.height <= y) this.element.scrollTop = y + after.height - before.height;
-    else if (before && after && before.top < y) this.element.scrollTop = after.top + ((y - before.top) / before.height) * after.height;
-    for (const el of this.shown.values()) el.remove();
+    if (atEnd) el.scrollTop = this.lay.height;
+    else if (before && after && before.top + before.height <= y) el.scrollTop = y + after.height - before.height;
+    else if (before && after && before.top < y) el.scrollTop = after.top + ((y - before.top) / before.height) * after.height;
+    for (const b of this.shown.values()) b.remove();
     this.shown.clear();
     this.cells.clear();
+    this.scrubber.update(this.months.map((m) => ({ month: m.month, top: this.lay.months.get(m.month)?.top ?? 0 })), this.lay.height);
     this.draw();
   }
 
@@ -116,14 +162,15 @@ class Timeline {
     const el = this.cells.get(id);
     if (!el) return false;
     const top = Number(el.parentElement?.dataset.top ?? -1);
-    const y = this.element.scrollTop;
-    return top + this.cell > y && top < y + this.element.clientHeight;
+    const y = this.scroller.scrollTop;
+    return top + this.cell > y && top < y + this.scroller.clientHeight;
   }
 
   private draw(): void {
     if (this.signal.aborted) return;
-    const y = this.element.scrollTop;
-    const vh = this.element.clientHeight || 800;
+    const y = this.scroller.scrollTop;
+    const vh = this.scroller.clientHeight || 800;
+    this.scrubber.position(y);
     const blocks = this.lay.blocks;
     const keep = new Set<string>();
     const visible: GalleryItem[] = [];
@@ -146,7 +193,7 @@ class Timeline {
       this.shown.delete(k);
       el.querySelectorAll<HTMLElement>('[data-item-id]').forEach((c) => this.cells.delete(c.dataset.itemId!));
     }
-    this.element.dataset.thumbRequests = String(this.thumbs.requested);
+    this.scroller.dataset.thumbRequests = String(this.thumbs.requested);
     // Thumbnails in view order, for cells on screen only.
     for (const item of visible) {
       const cell = this.cells.get(item.id);
@@ -155,8 +202,8 @@ class Timeline {
         if (!url || this.cells.get(item.id) !== cell || cell.querySelector('img')) return;
         const img = h('img', { src: url, alt: '', draggable: 'false' });
         await img.decode().catch(() => undefined);
-        if (this.cells.get(item.id) === cell && !cell.querySelector('img')) cell.appendChild(img);
-        this.element.dataset.thumbRequests = String(this.thumbs.requested);
+        if (this.cells.get(item.id) === cell && !cell.querySelector('img')) cell.firstElementChild!.appendChild(img);
+        this.scroller.dataset.thumbRequests = String(this.thumbs.requested);
       });
     }
   }
@@ -177,27 +224,187 @@ class Timeline {
     }
   }
 
+  /** A cell: the photo (a button that opens the viewer) and its check box. */
   private cellOf(item: GalleryItem): HTMLElement {
-    const el = h('button', {
+    const sel = this.selected.has(item.id);
+    let pressTimer = 0;
+    let pressed = false;
+    const open = h('button', {
       type: 'button',
-      class: 'g-cell',
-      role: 'listitem',
-      testid: 'gallery-item',
-      'data-item-id': item.id,
-      'data-taken': item.taken,
-      'data-name': item.name,
-      'data-kind': item.kind,
-      'aria-label': `${item.name}, ${item.taken.replace('T', ' ')}`,
-      onclick: () => void this.viewer.show(item),
+      class: 'g-open',
+      'aria-label': `${item.name}, ${item.taken.replace('T', ' ')}${item.kind === 'video' ? ', video' : ''}`,
+      onclick: (e: Event) => {
+        if (pressed) return void (pressed = false);
+        const me = e as MouseEvent;
+        if (me.shiftKey) this.selectRange(item.id);
+        else if (me.ctrlKey || me.metaKey || this.selected.size) this.toggle(item.id);
+        else void this.viewer.show(item);
+      },
+      onkeydown: (e: Event) => {
+        const k = (e as KeyboardEvent).key;
+        if (k === ' ' || k === 'x' || k === 'X') {
+          e.preventDefault();
+          if ((e as KeyboardEvent).shiftKey) this.selectRange(item.id);
+          else this.toggle(item.id);
+        }
+      },
+      onpointerdown: (e: Event) => {
+        if ((e as PointerEvent).pointerType !== 'touch') return;
+        pressTimer = window.setTimeout(() => {
+          pressed = true;
+          this.toggle(item.id);
+        }, LONG_PRESS_MS);
+      },
+      onpointerup: () => clearTimeout(pressTimer),
+      onpointercancel: () => clearTimeout(pressTimer),
+      onpointermove: () => clearTimeout(pressTimer),
+      oncontextmenu: (e: Event) => {
+        if (pressed) e.preventDefault();
+      },
     });
+    const check = h('button', {
+      type: 'button',
+      class: 'g-check',
+      testid: 'gallery-select',
+      role: 'checkbox',
+      tabindex: -1,
+      'aria-checked': String(sel),
+      'aria-label': `Select ${item.name}`,
+      onclick: (e: Event) => {
+        e.stopPropagation();
+        if ((e as MouseEvent).shiftKey) this.selectRange(item.id);
+        else this.toggle(item.id);
+      },
+    });
+    const el = h(
+      'div',
+      {
+        class: 'g-cell',
+        role: 'listitem',
+        testid: 'gallery-item',
+        'data-item-id': item.id,
+        'data-taken': item.taken,
+        'data-name': item.name,
+        'data-kind': item.kind,
+        'aria-selected': String(sel),
+      },
+      open,
+      check,
+      item.kind === 'video' ? h('span', { class: 'g-badge', 'aria-hidden': 'true' }, item.duration ? `▶ ${duration(item.duration)}` : '▶') : null,
+    );
     el.style.width = el.style.height = `${this.cell}px`;
-    if (this.favorites.has(item.id)) el.setAttribute('data-favorite', '');
+    if (this.store.isFavorite(item.id)) el.setAttribute('data-favorite', '');
     const bg = hashUrl(item.hash);
     if (bg) el.style.backgroundImage = `url("${bg}")`;
     const cached = this.thumbs.cached(item.id);
-    if (cached) el.appendChild(h('img', { src: cached, alt: '', draggable: 'false' }));
+    if (cached) open.appendChild(h('img', { src: cached, alt: '', draggable: 'false' }));
     this.cells.set(item.id, el);
     return el;
+  }
+
+  // ---- selection ----
+
+  private toggle(id: string): void {
+    if (this.selected.has(id)) this.selected.delete(id);
+    else this.selected.add(id);
+    this.anchor = id;
+    this.drawSelection();
+  }
+
+  /** Loaded items in display order. */
+  private ordered(): GalleryItem[] {
+    return this.months.flatMap((m) => this.shards.get(m.month) ?? []);
+  }
+
+  private selectRange(id: string): void {
+    const all = this.ordered();
+    const a = this.anchor ? all.findIndex((i) => i.id === this.anchor) : -1;
+    const b = all.findIndex((i) => i.id === id);
+    if (a < 0 || b < 0) return this.toggle(id);
+    for (let i = Math.min(a, b); i <= Math.max(a, b); i++) this.selected.add(all[i]!.id);
+    this.anchor = id;
+    this.drawSelection();
+  }
+
+  private clearSelection(): void {
+    this.selected.clear();
+    this.anchor = undefined;
+    this.drawSelection();
+    this.scroller.focus({ preventScroll: true });
+  }
+
+  private drawSelection(): void {
+    const n = this.selected.size;
+    this.bar.hidden = n === 0;
+    this.barCount.textContent = `${n} selected`;
+    this.barCount.dataset.count = String(n);
+    this.element.classList.toggle('selecting', n > 0);
+    for (const [id, cell] of this.cells) {
+      const on = this.selected.has(id);
+      cell.setAttribute('aria-selected', String(on));
+      cell.querySelector('.g-check')?.setAttribute('aria-checked', String(on));
+    }
+  }
+
+  private async favoriteSelection(): Promise<void> {
+    const ids = [...this.selected];
+    const on = !ids.every((id) => this.store.isFavorite(id));
+    await this.store.favorite(ids, on).catch(() => undefined);
+  }
+
+  private async albumSelection(): Promise<void> {
+    const ids = [...this.selected];
+    const album = await pickAlbum(this.store, ids);
+    if (album) {
+      this.ctx.notify(`${ids.length} added to ${this.store.state.albums.find((a) => a.id === album)?.name ?? 'the album'}.`);
+      this.clearSelection();
+    }
+  }
+
+  private async removeSelection(how: 'hide' | 'trash'): Promise<void> {
+    const ids = [...this.selected];
+    try {
+      await (how === 'hide' ? this.store.hide(ids) : this.store.trash(ids));
+    } catch {
+      return;
+    }
+    this.drop(ids);
+    this.clearSelection();
+    this.ctx.notify(how === 'hide' ? `${ids.length} hidden.` : `${ids.length} moved to the trash (30 days).`);
+  }
+
+  /** Items that left the library's views: out of the grid and the counts. */
+  private drop(ids: readonly string[]): void {
+    const gone = new Set(ids);
+    let changed = false;
+    for (const m of this.months) {
+      const items = this.shards.get(m.month);
+      if (!items) continue;
+      const rest = items.filter((i) => !gone.has(i.id));
+      if (rest.length === items.length) continue;
+      this.shards.set(m.month, rest);
+      m.count = rest.length;
+      this.count -= items.length - rest.length;
+      changed = true;
+    }
+    for (const id of ids) this.selected.delete(id);
+    if (!changed) return;
+    this.months = this.months.filter((m) => m.count > 0);
+    this.scroller.dataset.count = String(this.count);
+    this.relayout();
+  }
+
+  // ---- navigation ----
+
+  /** Scrubber: loads the month's shard first, then scrolls to it. */
+  private async jump(month: string): Promise<void> {
+    const p = this.load(month);
+    const top = this.lay.months.get(month)?.top;
+    if (top !== undefined) this.scroller.scrollTop = top;
+    await p.catch(() => undefined);
+    // The month is exact now; months above may still change (anchoring keeps it in place).
+    const exact = this.lay.months.get(month)?.top;
+    if (exact !== undefined && Math.abs(this.scroller.scrollTop - exact) > 1 && this.scrubber.element.classList.contains('dragging') === false) this.scroller.scrollTop = exact;
   }
 
   /** Loads a month's shard once, then lays it out exactly. */
@@ -210,6 +417,12 @@ class Timeline {
         .then((s) => {
           if (this.signal.aborted) return;
           this.shards.set(month, s.items);
+          const m = this.months.find((x) => x.month === month);
+          if (m && m.count !== s.items.length) {
+            this.count += s.items.length - m.count;
+            m.count = s.items.length;
+            this.scroller.dataset.count = String(this.count);
+          }
           this.relayout(month);
         });
       p.catch((e: Error) => {
@@ -222,7 +435,7 @@ class Timeline {
   }
 
   private async step(item: GalleryItem, d: -1 | 1): Promise<GalleryItem | undefined> {
-    const months = this.info.months.months.map((m) => m.month);
+    const months = this.months.map((m) => m.month);
     let mi = months.indexOf(item.taken.slice(0, 7));
     const inMonth = this.shards.get(months[mi] ?? '') ?? [];
     const at = inMonth.findIndex((x) => x.id === item.id);
@@ -239,9 +452,14 @@ class Timeline {
   private reveal(item: GalleryItem): void {
     const b = this.lay.blocks.find((x) => x.kind === 'row' && x.items.some((i) => i.id === item.id));
     if (!b) return;
-    const y = this.element.scrollTop;
-    if (b.top < y || b.top + b.height > y + this.element.clientHeight) this.element.scrollTop = Math.max(0, b.top - MONTH_H);
+    const y = this.scroller.scrollTop;
+    if (b.top < y || b.top + b.height > y + this.scroller.clientHeight) this.scroller.scrollTop = Math.max(0, b.top - MONTH_H);
   }
+}
+
+function duration(s: number): string {
+  const m = Math.floor(s / 60);
+  return `${m}:${String(Math.round(s % 60)).padStart(2, '0')}`;
 }
 
 registerView({
@@ -259,6 +477,6 @@ registerView({
     }
     const t = new Timeline(ctx, info, signal);
     main.appendChild(t.element);
-    t.element.focus({ preventScroll: true });
+    t.focus();
   },
 });
