@@ -26,6 +26,7 @@ import type { BlobSaver } from '../../repository/blob-saver.js';
 import type { MasterIndex } from '../../repository/master-index.js';
 import type { Repository } from '../../repository/repository.js';
 import { InProcessFileProcessor, type FileProcessor } from './file-processor.js';
+import { treesEncodeAlike } from './node-equal.js';
 import type { FileSource, SourceItem } from './source.js';
 
 export interface ArchiverEvents {
@@ -65,8 +66,11 @@ export interface ArchiveCounts {
 /** Finds a node by name in a parent tree (trees are small enough to index once). */
 class ParentTree {
   private readonly byName = new Map<string, TreeNode>();
+  /** The parent tree's nodes in stored order (empty when there is no parent tree). */
+  readonly nodes: readonly TreeNode[];
   constructor(tree: Tree | undefined) {
-    if (tree) for (const n of tree.nodes) this.byName.set(toHex(n.name), n);
+    this.nodes = tree?.nodes ?? [];
+    for (const n of this.nodes) this.byName.set(toHex(n.name), n);
   }
   get(name: Uint8Array): TreeNode | undefined {
     return this.byName.get(toHex(name));
@@ -256,8 +260,10 @@ export class Archiver {
       return { node: Promise.resolve(undefined) };
     }
     for (const err of listing.errors) this.reportError(err.path, err.error);
-    const parent = await this.loadParentTree(prev?.type === 'dir' ? prev.subtree : undefined);
-    const pending: Promise<TreeNode | undefined>[] = [];
+    const prevTree = prev?.type === 'dir' ? prev.subtree : undefined;
+    const parent = await this.loadParentTree(prevTree);
+    // Unchanged files are settled here, synchronously: no file slot, no promise per file.
+    const pending: (TreeNode | undefined | Promise<TreeNode | undefined>)[] = [];
     const observe = (p: Promise<TreeNode | undefined>) => {
       // Observed below; meanwhile a failure stops the walk instead of being unhandled.
       p.catch((e) => (this.walkFailure ??= { e }));
@@ -271,15 +277,22 @@ export class Archiver {
         if (this.opts.oneFileSystem && rootDevice !== undefined && child.meta.deviceId !== rootDevice) continue;
         observe((await this.walkDir(child, prevChild, rootDevice)).node);
       } else if (child.meta.type === 'file') {
-        await this.fileSlots.acquire();
-        observe(this.processFile(child, prevChild).finally(() => this.fileSlots.release()));
+        this.checkCancelled();
+        const same = this.unchangedNode(child, prevChild);
+        if (same) pending.push(same);
+        else {
+          await this.fileSlots.acquire();
+          observe(this.processFile(child, prevChild).finally(() => this.fileSlots.release()));
+        }
       } else {
         observe(this.processItem(child, prevChild, rootDevice));
       }
     }
     const node = (async (): Promise<TreeNode | undefined> => {
       const nodes = (await Promise.all(pending)).filter((n): n is TreeNode => n !== undefined);
-      const subtree = await this.saveTree(nodes);
+      // Every child encodes as in the parent tree: that tree is this folder's tree, already stored
+      // (loadParentTree found it in the index). Saves encoding, hashing and the lookup.
+      const subtree = prevTree !== undefined && parent.nodes.length > 0 && treesEncodeAlike(nodes, parent.nodes) ? prevTree : await this.saveTree(nodes);
       const status = !prev ? 'new' : prev.subtree === subtree ? 'unmodified' : 'changed';
       if (status === 'new') this.counts.dirsNew++;
       else if (status === 'changed') this.counts.dirsChanged++;
@@ -296,21 +309,29 @@ export class Archiver {
     if ((prev.size ?? 0) !== (m.size ?? 0)) return false;
     if (!timeEqual(prev.mtime, m.mtime) || !timeEqual(prev.ctime, m.ctime)) return false;
     if ((prev.inode ?? 0n) !== (m.inode ?? 0n)) return false;
-    return prev.content.every((id) => this.index.has('data', id) || this.saver.isKnown('data', id));
+    for (const id of prev.content) if (!this.saver.isKnown('data', id)) return false;
+    return true;
+  }
+
+  /** The node of a file found unchanged against its parent node (counted and reported), or undefined. */
+  private unchangedNode(item: SourceItem, prev: TreeNode | undefined): TreeNode | undefined {
+    if (!this.unchanged(item, prev)) return undefined;
+    const size = item.meta.size ?? 0;
+    this.events.onStart?.(item);
+    this.counts.totalFiles++;
+    this.counts.filesUnmodified++;
+    this.counts.totalBytes += size;
+    this.events.onBytes?.(size);
+    this.events.onFileDone?.(item, 'unmodified');
+    return { ...item.meta, content: prev.content };
   }
 
   private async processFile(item: SourceItem, prev: TreeNode | undefined): Promise<TreeNode | undefined> {
     this.checkCancelled();
+    const same = this.unchangedNode(item, prev);
+    if (same) return same;
     this.events.onStart?.(item);
-    const size = item.meta.size ?? 0;
     this.counts.totalFiles++;
-    if (this.unchanged(item, prev)) {
-      this.counts.filesUnmodified++;
-      this.counts.totalBytes += size;
-      this.events.onBytes?.(size);
-      this.events.onFileDone?.(item, 'unmodified');
-      return { ...item.meta, content: prev.content };
-    }
     const content: Id[] = [];
     let read = 0;
     try {
