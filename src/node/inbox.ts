@@ -1,107 +1,122 @@
 /**
  * @module node/inbox
- * The review inbox's local state: `$XDG_STATE_HOME/coffer/inbox/` (0700) with `index.json` (0600:
- * pending items and the decision log) and `items/<id>/<name>` (copies of files given by
- * `coffer inbox add`, so they survive the source going away). Lives only on this device: nothing
- * here is ever written to a repository until an item is approved or kept private.
+ * Staging files into the inbox on this device (design web-gallery.md §6) with only the inbox's
+ * public key: hash, seal the file chunk by chunk (`data`), a WebP thumbnail (`thumb`, sharp) and
+ * the meta JSON (`meta`), plus the keyed `dedup` digest, into the staging store
+ * (src/node/inbox-store.ts). Also the watched-folder scan, reading staged items back for a
+ * decision (needs the private key) and the move from the old plaintext inbox.
  */
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
+import { CHUNK_SIZE } from '../core/crypto/chunked-gcm.js';
 import { CofferError } from '../core/errors.js';
-import { checkIndex, emptyIndex, isKnown, itemIdOf, takenFromBytes, withItem, type InboxIndex, type InboxItem } from '../core/inbox/inbox.js';
-import { stateDir, writeFileAtomic } from './config.js';
+import { InboxSealer, sealForInbox, type InboxOpener } from '../core/inbox/seal.js';
+import { decodeMeta, dedupDigest, encodeMeta, takenFromBytes, typeFromBytes, type DecisionEntry, type StagedMeta } from '../core/inbox/staged.js';
+import type { StagedEntry } from '../core/inbox/source.js';
+import { stateDir } from './config.js';
+import type { InboxStore } from './inbox-store.js';
 
 type Env = NodeJS.ProcessEnv;
-
-export function inboxDir(env: Env = process.env): string {
-  return path.join(stateDir(env), 'inbox');
-}
-
-function indexPath(env: Env): string {
-  return path.join(inboxDir(env), 'index.json');
-}
-
-export function loadInbox(env: Env = process.env): InboxIndex {
-  let text: string;
-  try {
-    text = fs.readFileSync(indexPath(env), 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return emptyIndex();
-    throw new CofferError('permission', `cannot read ${indexPath(env)}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
-  try {
-    return checkIndex(JSON.parse(text));
-  } catch {
-    throw new CofferError('corrupt', `${indexPath(env)} is not a valid inbox index`);
-  }
-}
-
-export function saveInbox(index: InboxIndex, env: Env = process.env): void {
-  fs.mkdirSync(inboxDir(env), { recursive: true, mode: 0o700 });
-  fs.chmodSync(inboxDir(env), 0o700);
-  writeFileAtomic(indexPath(env), JSON.stringify(index, null, 1) + '\n', 0o600);
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/**
- * Runs `fn` holding `inbox/lock` (created exclusively, holds the pid), so a scheduled scan and a
- * decision never lose each other's index update. A lock whose process is gone is taken over;
- * a live one is waited for up to `waitMs`, then 'locked' (exit 11).
- */
-export async function withInboxLock<T>(env: Env, fn: () => Promise<T>, waitMs = 5000): Promise<T> {
-  const dir = inboxDir(env);
-  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const lock = path.join(dir, 'lock');
-  const deadline = Date.now() + waitMs;
-  for (;;) {
-    try {
-      fs.writeFileSync(lock, String(process.pid), { flag: 'wx', mode: 0o600 });
-      break;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      const pid = Number(fs.readFileSync(lock, 'utf8').trim());
-      if (!Number.isInteger(pid) || pid <= 0 || !alive(pid)) {
-        fs.rmSync(lock, { force: true });
-        continue;
-      }
-      if (Date.now() >= deadline) throw new CofferError('locked', `the inbox is in use by process ${pid} (${lock})`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-  try {
-    return await fn();
-  } finally {
-    fs.rmSync(lock, { force: true });
-  }
-}
+const HEAD = 256 * 1024;
 
 /** SHA-256 of a file, streamed; also returns its first 256 KiB (enough for the EXIF header). */
-export async function hashFile(file: string): Promise<{ sha256: string; head: Uint8Array }> {
+export async function hashFile(file: string): Promise<{ sha256: string; head: Uint8Array; size: number }> {
   const h = createHash('sha256');
   const head: Buffer[] = [];
   let headLen = 0;
+  let size = 0;
   for await (const chunk of fs.createReadStream(file)) {
     const b = chunk as Buffer;
     h.update(b);
-    if (headLen < 256 * 1024) {
-      head.push(b.subarray(0, 256 * 1024 - headLen));
-      headLen += Math.min(b.length, 256 * 1024 - headLen);
+    size += b.length;
+    if (headLen < HEAD) {
+      head.push(b.subarray(0, HEAD - headLen));
+      headLen += Math.min(b.length, HEAD - headLen);
     }
   }
-  return { sha256: h.digest('hex'), head: Buffer.concat(head) };
+  return { sha256: h.digest('hex'), head: Buffer.concat(head), size };
 }
 
-/** Describes a regular file as an inbox item (not yet in the index). */
-export async function describeFile(file: string, source: string, now = new Date()): Promise<InboxItem> {
+/**
+ * Seals `src` for `publicKey` into `dest`, chunk by chunk; returns the SHA-256 of what was read
+ * (the caller compares it with the hash it decided on: a file being written meanwhile differs).
+ */
+export async function sealFileTo(publicKey: Uint8Array, src: string, dest: string): Promise<{ sha256: string; size: number }> {
+  const sealer = new InboxSealer(publicKey);
+  const h = createHash('sha256');
+  const inFd = fs.openSync(src, 'r');
+  const outFd = fs.openSync(dest, 'w', 0o600);
+  try {
+    fs.writeSync(outFd, sealer.header);
+    const size = fs.fstatSync(inFd).size;
+    const buf = Buffer.alloc(CHUNK_SIZE);
+    let done = 0;
+    do {
+      const want = Math.min(CHUNK_SIZE, size - done);
+      let got = 0;
+      while (got < want) {
+        const n = fs.readSync(inFd, buf, got, want - got, done + got);
+        if (n === 0) throw new CofferError('source', `${src} shrank while it was staged`);
+        got += n;
+      }
+      const chunk = buf.subarray(0, want);
+      h.update(chunk);
+      done += want;
+      fs.writeSync(outFd, sealer.seal(chunk, done === size));
+    } while (done < size);
+    fs.fsyncSync(outFd);
+    return { sha256: h.digest('hex'), size };
+  } finally {
+    fs.closeSync(inFd);
+    fs.closeSync(outFd);
+  }
+}
+
+/** A WebP thumbnail (upright, long side at most 400 px, never enlarged), or undefined when sharp cannot decode the file. */
+export async function makeThumb(file: string): Promise<Uint8Array | undefined> {
+  try {
+    const sharp = (await import('sharp')).default;
+    const out = await sharp(file, { failOn: 'error', animated: false }).rotate().resize(400, 400, { fit: 'inside', withoutEnlargement: true }).webp({ quality: 70 }).toBuffer();
+    return new Uint8Array(out);
+  } catch {
+    return undefined;
+  }
+}
+
+/** What a scanner with only the public key can tell it has seen: decided content and pending digests. */
+export class KnownContent {
+  private readonly decided: Set<string>;
+  private readonly pending = new Set<string>();
+  constructor(private readonly store: InboxStore, private readonly publicKey: Uint8Array) {
+    this.decided = new Set(store.readDecisions().map((d) => d.sha256));
+    for (const { id } of store.listStaged()) {
+      const d = store.readStaged(id, 'dedup');
+      if (d) this.pending.add(Buffer.from(d).toString('utf8').trim());
+    }
+  }
+  has(sha256: string): boolean {
+    return this.decided.has(sha256) || this.pending.has(dedupDigest(this.publicKey, sha256));
+  }
+  add(sha256: string): void {
+    this.pending.add(dedupDigest(this.publicKey, sha256));
+  }
+}
+
+export interface StageOptions {
+  /** `add:<host>` or `watch:<folder>`. */
+  readonly source: string;
+  /** Watched items: kept in the meta, so an approved file keeps its place. */
+  readonly keepPath?: boolean;
+  readonly known: KnownContent;
+  readonly now?: Date;
+}
+
+export type StageResult = { readonly id: string; readonly meta: StagedMeta; readonly known: false } | { readonly sha256: string; readonly name: string; readonly known: true };
+
+/** Stages one regular file (sealed); known content (pending or decided) is not staged again. */
+export async function stageFile(store: InboxStore, publicKey: Uint8Array, file: string, opts: StageOptions): Promise<StageResult> {
   const abs = path.resolve(file);
   let st: fs.Stats;
   try {
@@ -111,20 +126,35 @@ export async function describeFile(file: string, source: string, now = new Date(
   }
   if (!st.isFile()) throw new CofferError('bad-input', `${file} is not a regular file`);
   const { sha256, head } = await hashFile(abs);
-  return { id: itemIdOf(sha256), name: path.basename(abs), size: st.size, mtimeMs: Math.trunc(st.mtimeMs), sha256, source, path: abs, added: now.toISOString(), taken: takenFromBytes(head) };
-}
-
-/** `inbox add`: the item plus a private copy in the inbox folder. Returns the new index and whether it was new. */
-export async function addFile(index: InboxIndex, file: string, env: Env = process.env): Promise<{ index: InboxIndex; item: InboxItem; added: boolean }> {
-  const item = await describeFile(file, 'added');
-  if (isKnown(index, item.sha256)) return { index, item, added: false };
-  const rel = path.join('items', item.id, item.name);
-  const dest = path.join(inboxDir(env), rel);
-  fs.mkdirSync(path.dirname(dest), { recursive: true, mode: 0o700 });
-  fs.copyFileSync(item.path, dest);
-  fs.chmodSync(dest, 0o600);
-  const staged: InboxItem = { ...item, staged: rel };
-  return { index: withItem(index, staged), item: staged, added: true };
+  const name = path.basename(abs);
+  if (opts.known.has(sha256)) return { sha256, name, known: true };
+  const id = store.newStageId();
+  try {
+    const sealed = await sealFileTo(publicKey, abs, store.pendingPartPath(id, 'data'));
+    if (sealed.sha256 !== sha256) throw new CofferError('source', `${file} changed while it was staged; try again`);
+    const thumb = await makeThumb(abs);
+    if (thumb) store.stageSealed(id, 'thumb', sealForInbox(publicKey, thumb));
+    const meta: StagedMeta = {
+      v: 1,
+      name,
+      size: sealed.size,
+      mtime: Math.trunc(st.mtimeMs),
+      sha256,
+      type: typeFromBytes(head),
+      source: opts.source,
+      added: (opts.now ?? new Date()).toISOString(),
+      taken: takenFromBytes(head),
+      ...(opts.keepPath ? { path: abs } : {}),
+    };
+    store.stageSealed(id, 'meta', sealForInbox(publicKey, encodeMeta(meta)));
+    store.stageSealed(id, 'dedup', new TextEncoder().encode(dedupDigest(publicKey, sha256) + '\n'));
+    store.commitStaged(id);
+    opts.known.add(sha256);
+    return { id, meta, known: false };
+  } catch (e) {
+    store.abortStaged(id);
+    throw e;
+  }
 }
 
 /** Regular files under `dir` (hidden names and symlinks skipped: sync tools keep temp files there). */
@@ -143,55 +173,117 @@ function walk(dir: string, out: string[]): void {
   }
 }
 
-/** Whether a pending watched item's file is still there with the size and mtime it was listed with. */
-function unchanged(item: InboxItem): boolean {
-  try {
-    const st = fs.statSync(item.path);
-    return st.isFile() && st.size === item.size && Math.trunc(st.mtimeMs) === item.mtimeMs;
-  } catch {
-    return false;
-  }
-}
+/** Files a long-running scanner (coffer web) already judged: path -> size:mtime. Memory only. */
+export type ScanCache = Map<string, string>;
 
 /**
- * `inbox scan`: every file in the watched folders that is neither pending nor decided. A watched
- * item whose file changed or went away is dropped (a changed file comes back as a new item);
- * added items have their own copy and stay.
+ * Stages every file in the watched folders whose content is neither pending nor decided. A file
+ * that cannot be read (or changes while staged) is reported and left for the next scan.
  */
-export async function scanFolders(index: InboxIndex, folders: readonly string[]): Promise<{ index: InboxIndex; added: InboxItem[]; dropped: InboxItem[] }> {
-  const added: InboxItem[] = [];
-  const dropped = index.items.filter((i) => !i.staged && !unchanged(i));
-  let next: InboxIndex = { ...index, items: index.items.filter((i) => !dropped.includes(i)) };
+export async function scanWatched(store: InboxStore, publicKey: Uint8Array, folders: readonly string[], cache?: ScanCache): Promise<{ staged: { id: string; meta: StagedMeta }[]; problems: string[] }> {
+  const known = new KnownContent(store, publicKey);
+  const staged: { id: string; meta: StagedMeta }[] = [];
+  const problems: string[] = [];
   for (const folder of folders) {
     const files: string[] = [];
     walk(folder, files);
     for (const f of files) {
-      // A pending item with the same path, size and mtime is unchanged: no need to hash it again.
-      const st = fs.statSync(f);
-      if (next.items.some((i) => i.path === f && i.size === st.size && i.mtimeMs === Math.trunc(st.mtimeMs))) continue;
-      const item = await describeFile(f, `watch:${folder}`);
-      if (isKnown(next, item.sha256)) continue;
-      next = withItem(next, item);
-      added.push(item);
+      let sig: string;
+      try {
+        const st = fs.statSync(f);
+        sig = `${st.size}:${st.mtimeMs}`;
+      } catch {
+        continue;
+      }
+      if (cache?.get(f) === sig) continue;
+      try {
+        const r = await stageFile(store, publicKey, f, { source: `watch:${folder}`, keepPath: true, known });
+        if (!r.known) staged.push({ id: r.id, meta: r.meta });
+        cache?.set(f, sig);
+      } catch (e) {
+        problems.push((e as Error).message);
+      }
     }
   }
-  return { index: next, added, dropped };
+  return { staged, problems };
 }
 
-/** The file an item's decision reads: the inbox copy, or the watched file (checked unchanged). */
-export async function itemFile(item: InboxItem, env: Env = process.env): Promise<string> {
-  const file = item.staged ? path.join(inboxDir(env), item.staged) : item.path;
-  let sha: string;
+/** Opens a staged item's meta (needs the private key). */
+export function readStagedMeta(store: InboxStore, opener: InboxOpener, id: string): StagedMeta {
+  const sealed = store.readStaged(id, 'meta');
+  if (!sealed) throw new CofferError('bad-input', `no pending inbox item ${id}`);
+  return decodeMeta(opener.open(sealed, `inbox item ${id} meta`), `inbox item ${id} meta`);
+}
+
+/** A staged item's sealed data as a backup source entry (read from the file as the archiver asks). */
+export function stagedEntry(store: InboxStore, id: string, meta: StagedMeta): StagedEntry {
+  const file = store.stagedPath(id, 'data');
+  const sealedLength = fs.statSync(file).size;
+  return {
+    id,
+    meta,
+    sealedLength,
+    read: async (offset, length) => {
+      const fh = await fs.promises.open(file, 'r');
+      try {
+        const buf = Buffer.alloc(length);
+        const { bytesRead } = await fh.read(buf, 0, length, offset);
+        if (bytesRead !== length) throw new CofferError('corrupt', `inbox item ${id}: its data is cut short`);
+        return new Uint8Array(buf.buffer, buf.byteOffset, length);
+      } finally {
+        await fh.close();
+      }
+    },
+  };
+}
+
+/** The old plaintext inbox (`$XDG_STATE_HOME/coffer/inbox/`, before items were sealed). */
+export function legacyInboxDir(env: Env = process.env): string {
+  return path.join(stateDir(env), 'inbox');
+}
+
+interface LegacyIndex {
+  items?: { name?: string; sha256?: string; source?: string; path?: string; staged?: string }[];
+  decisions?: { sha256?: string; decision?: string; time?: string; snapshot?: string }[];
+}
+
+/**
+ * Moves the old plaintext inbox into the sealed staging store, then deletes it: pending items
+ * whose file is still there (the inbox's own copy, or the watched file unchanged) are staged
+ * sealed, the decision log is carried over; the rest is dropped and counted.
+ */
+export async function migrateLegacyInbox(env: Env, store: InboxStore, publicKey: Uint8Array): Promise<{ moved: number; dropped: number } | undefined> {
+  const dir = legacyInboxDir(env);
+  const indexFile = path.join(dir, 'index.json');
+  if (!fs.existsSync(indexFile)) return undefined;
+  let old: LegacyIndex;
   try {
-    sha = (await hashFile(file)).sha256;
-  } catch (e) {
-    throw new CofferError('bad-input', `inbox item ${item.id} (${item.name}): ${file} is gone (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); reject it`);
+    old = JSON.parse(fs.readFileSync(indexFile, 'utf8')) as LegacyIndex;
+  } catch {
+    old = {};
   }
-  if (sha !== item.sha256) throw new CofferError('bad-input', `inbox item ${item.id} (${item.name}) changed since it was listed: run coffer inbox scan, then decide on the new item`);
-  return file;
-}
-
-/** Deletes an added item's inbox copy (after it was stored or rejected). */
-export function dropStaged(item: InboxItem, env: Env = process.env): void {
-  if (item.staged) fs.rmSync(path.join(inboxDir(env), path.dirname(item.staged)), { recursive: true, force: true });
+  const decisions: DecisionEntry[] = [];
+  for (const d of old.decisions ?? []) {
+    if (typeof d.sha256 === 'string' && /^[0-9a-f]{64}$/.test(d.sha256) && (d.decision === 'approve' || d.decision === 'private' || d.decision === 'reject')) {
+      decisions.push({ sha256: d.sha256, decision: d.decision, time: typeof d.time === 'string' ? d.time : new Date().toISOString(), ...(d.snapshot ? { snapshot: d.snapshot } : {}) });
+    }
+  }
+  const have = new Set(store.readDecisions().map((d) => d.sha256));
+  store.logDecisions(decisions.filter((d) => !have.has(d.sha256)));
+  const known = new KnownContent(store, publicKey);
+  let moved = 0;
+  let dropped = 0;
+  for (const it of old.items ?? []) {
+    const file = it.staged ? path.join(dir, it.staged) : it.path;
+    try {
+      if (!file || !it.sha256 || (await hashFile(file)).sha256 !== it.sha256) throw new Error('gone or changed');
+      const watch = it.source?.startsWith('watch:') ? it.source : undefined;
+      const r = await stageFile(store, publicKey, file, { source: watch ?? `add:${os.hostname()}`, keepPath: !!watch, known });
+      if (!r.known) moved++;
+    } catch {
+      dropped++;
+    }
+  }
+  fs.rmSync(dir, { recursive: true, force: true });
+  return { moved, dropped };
 }
