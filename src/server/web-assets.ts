@@ -58,7 +58,7 @@ const PACKAGE_ENTRY: Record<string, string> = {
 };
 
 /** Files loaded at run time by URL rather than by import. */
-const EXTRA_FILES = ['node_modules/@bokuweb/zstd-wasm/dist/web/zstd.wasm'];
+const EXTRA_FILES = ['node_modules/@bokuweb/zstd-wasm/dist/web/zstd.wasm', 'node_modules/world-atlas/land-110m.json'];
 
 /** Module entry points (package-relative, compiled). */
 export const ENTRIES = { app: 'dist/src/web/app/main.js', worker: 'dist/src/web/worker/worker.js', sw: 'dist/src/web/sw.js' } as const;

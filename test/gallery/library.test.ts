@@ -56,6 +56,11 @@ describe('gallery library: TopoJSON decoder', () => {
     assert.equal(inPolygon([outer, hole], 2, 5), true);
     const ring = unwrapRing([[170, 0], [-170, 0], [-170, 10], [170, 10], [170, 0]]);
     assert.deepEqual(ring.map((p) => p[0]), [170, 190, 190, 170, 170]);
+    // Around the pole: closed along it.
+    const polar = unwrapRing([[-180, -70], [0, -70], [179, -70], [-180, -71]]);
+    assert.deepEqual(polar.slice(-3), [[180, -90], [-180, -90], [-180, -70]]);
+    assert.equal(inPolygon([polar], 10, -80), true);
+    assert.equal(inPolygon([polar], 10, -60), false);
   });
 
   it('maps every countries-110m shape to an ISO 3166-1 alpha-2 code', () => {
@@ -91,6 +96,9 @@ describe('gallery library: country of a position', () => {
     ['Chukotka, east of 180', 66, -175, 'RU'],
     ['Anadyr', 64.73, 177.5, 'RU'],
     ['a longitude past 180', 66, 185, 'RU'],
+    ['Antarctica', -80, 0, 'AQ'],
+    ['the South Pole (a ring around the pole)', -89.9, 45, 'AQ'],
+    ['the North Pole', 89.9, 0, null],
   ];
   for (const [name, lat, lon, code] of cases) {
     it(`${name} → ${code ?? 'none'}`, () => assert.equal(countryOf(lat, lon), code));

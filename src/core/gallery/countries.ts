@@ -10,13 +10,16 @@
  *   in common use; Northern Cyprus and Somaliland to the states that claim them, as ISO does).
  * - Holes: a ring test is even-odd over all rings of a polygon, so a hole (Lesotho inside South
  *   Africa) is outside.
- * - Antimeridian: Natural Earth cuts shapes at ±180°, but a ring whose edge jumps more than 180°
- *   of longitude is unwrapped (made continuous) and the point is tested at lon, lon ± 360.
+ * - Antimeridian: a ring whose edge jumps more than 180° of longitude (Fiji, Chukotka,
+ *   Antarctica) is unwrapped (made continuous; one around a pole is closed along it) and the
+ *   point is tested at lon and lon ± 360.
  * - The 110m outline is coarse (a coast can be 10 km off): a point in no polygon takes the
  *   country whose border is nearest within `nearKm` (default 40 km), so a beach photo gets its
  *   country and a mid-ocean one stays null.
  */
-import { asTopology, decodeArcs, geometryPolygons, objectGeometries, type Polygon, type Position } from './topojson.js';
+import { asTopology, decodeArcs, geometryPolygons, objectGeometries, unwrapRing, type Polygon, type Position } from './topojson.js';
+
+export { unwrapRing };
 
 /** ISO 3166-1 numeric → alpha-2, for the countries of `countries-110m`. */
 const ISO_NUMERIC: Readonly<Record<string, string>> = {
@@ -57,22 +60,6 @@ interface Shape {
   /** Rings made continuous across the antimeridian (longitudes may leave [-180, 180]). */
   readonly polygons: readonly Polygon[];
   readonly box: readonly [number, number, number, number];
-}
-
-/** Makes a ring's longitudes continuous where an edge jumps over the antimeridian. */
-export function unwrapRing(ring: readonly Position[]): Position[] {
-  const out: Position[] = [];
-  let shift = 0;
-  for (let k = 0; k < ring.length; k++) {
-    const [lon, lat] = ring[k]!;
-    if (k > 0) {
-      const d = lon + shift - out[k - 1]![0];
-      if (d > 180) shift -= 360;
-      else if (d < -180) shift += 360;
-    }
-    out.push([lon + shift, lat]);
-  }
-  return out;
 }
 
 /** Even-odd ray cast (eastward ray) over one ring. */

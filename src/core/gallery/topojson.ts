@@ -90,3 +90,29 @@ export function objectGeometries(t: Topology, name: string): readonly TopoGeomet
   if (!o) throw bad(`no object ${JSON.stringify(name)}`);
   return o.type === 'GeometryCollection' ? (o.geometries ?? []) : [o];
 }
+
+/**
+ * A ring with continuous longitudes: where an edge jumps more than 180° (it crosses the
+ * antimeridian) the rest is shifted by 360°, so longitudes may leave [-180, 180]. A ring that
+ * then fails to close by a whole turn goes around a pole (Antarctica): it is closed along it.
+ */
+export function unwrapRing(ring: readonly Position[]): Position[] {
+  const out: Position[] = [];
+  let shift = 0;
+  for (let k = 0; k < ring.length; k++) {
+    const [lon, lat] = ring[k]!;
+    if (k > 0) {
+      const d = lon + shift - out[k - 1]![0];
+      if (d > 180) shift -= 360;
+      else if (d < -180) shift += 360;
+    }
+    out.push([lon + shift, lat]);
+  }
+  const first = out[0];
+  const last = out[out.length - 1];
+  if (first && last && Math.abs(last[0] - first[0]) > 180) {
+    const pole = out.reduce((s, p) => s + p[1], 0) < 0 ? -90 : 90;
+    out.push([last[0], pole], [first[0], pole], first);
+  }
+  return out;
+}

@@ -2,17 +2,34 @@
  * @module web/gallery/map
  * The map of geotagged photos, `#/map` (design web-gallery.md §4): `/geo.json` drawn as SVG in
  * Web Mercator, markers clustered on a grid that follows the zoom (cluster.ts), with no request
- * leaving the origin. The base is a graticule for now: the bundled `land-110m` outline needs the
- * world-atlas package (see docs/gallery.md). Wheel or +/− zoom, drag pans, a cluster click zooms
+ * leaving the origin. The base (`map-base`) is the world-atlas `land-110m` outline (Natural
+ * Earth, public domain), served by our own server as a static asset and decoded here by the
+ * core's TopoJSON reader, under a graticule. Wheel or +/− zoom, drag pans, a cluster click zooms
  * in on it; a single photo's marker opens the timeline.
  */
 import { h } from '../app/dom.js';
 import { registerView } from '../app/views.js';
 import { cluster, project } from './cluster.js';
 import { installGalleryStyle } from './style.js';
+import { landPathData } from '../../core/gallery/land.js';
 
 const SVG = 'http://www.w3.org/2000/svg';
 const CELL_PX = 56;
+/** The bundled outline, served beside the app (web-assets' EXTRA_FILES): same origin only. */
+const LAND_URL = new URL('../../../../node_modules/world-atlas/land-110m.json', import.meta.url);
+
+let landPath: Promise<string> | undefined;
+
+function loadLand(): Promise<string> {
+  landPath ??= fetch(LAND_URL, { credentials: 'same-origin' })
+    .then((r) => {
+      if (!r.ok) throw new Error(`land outline: HTTP ${r.status}`);
+      return r.json();
+    })
+    .then((topology) => landPathData(topology, project));
+  landPath.catch(() => (landPath = undefined)); // try again on the next visit
+  return landPath;
+}
 
 function s<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string, string | number>, ...kids: (Node | string)[]): SVGElementTagNameMap[K] {
   const el = document.createElementNS(SVG, tag);
@@ -43,9 +60,17 @@ registerView({
     let vw = 0; // set by the first draw, when the map's size is known
     let cx = (x0 + x1) / 2;
     let cy = (y0 + y1) / 2;
-    const base = s('g', { testid: 'map-base', class: 'map-base' });
+    const base = s('g', { testid: 'map-base', class: 'map-base', 'clip-path': 'url(#map-world)', 'data-land': 'loading' });
     const grid = s('path', { d: '', fill: 'none', 'stroke-width': 1, 'vector-effect': 'non-scaling-stroke', class: 'map-grid' });
-    base.append(s('rect', { x: 0, y: 0, width: 1, height: 1, class: 'map-sea' }), grid);
+    const land = s('path', { d: '', class: 'map-land', fill: '#cfd8c4', stroke: '#8a9a7e', 'stroke-width': 0.5, 'fill-rule': 'evenodd', 'vector-effect': 'non-scaling-stroke' });
+    base.append(s('rect', { x: 0, y: 0, width: 1, height: 1, class: 'map-sea' }), land, grid);
+    loadLand().then(
+      (path) => {
+        land.setAttribute('d', path);
+        base.setAttribute('data-land', 'loaded');
+      },
+      () => base.setAttribute('data-land', 'failed'),
+    );
     const d: string[] = [];
     for (let lon = -180; lon <= 180; lon += 15) d.push(`M${(lon + 180) / 360} 0V1`);
     for (let lat = -75; lat <= 75; lat += 15) {
@@ -54,7 +79,8 @@ registerView({
     }
     grid.setAttribute('d', d.join(''));
     const markers = s('g', {});
-    const svg = s('svg', { class: 'map', role: 'img', 'aria-label': `Map of ${geo.points.length} geotagged photos` }, base, markers);
+    const clip = s('clipPath', { id: 'map-world', clipPathUnits: 'userSpaceOnUse' }, s('rect', { x: 0, y: 0, width: 1, height: 1 }));
+    const svg = s('svg', { class: 'map', role: 'img', 'aria-label': `Map of ${geo.points.length} geotagged photos` }, s('defs', {}, clip), base, markers);
     const wrap = h('div', { class: 'map-wrap' }, svg,
       h('div', { class: 'map-tools' },
         h('button', { type: 'button', testid: 'map-zoom-in', 'aria-label': 'Zoom in', onclick: () => zoom(0.5) }, '+'),
