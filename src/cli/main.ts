@@ -44,6 +44,7 @@ const COMMANDS: Record<string, string> = {
   alert: 'where to send alerts (command, e-mail, webhook)',
   'run-scheduled': 'what the schedule runs (backup, sync, check, drill, status)',
   web: 'open the repository in the web app (decrypts in the browser)',
+  share: 'share files by an end-to-end encrypted link that expires (create, list, revoke)',
   inbox: 'review new files before they are stored (add, watch, scan, list, approve, private, reject)',
   version: 'print the version',
 };

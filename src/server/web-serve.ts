@@ -14,7 +14,7 @@ import * as path from 'node:path';
 import { PROGRAM_VERSION } from '../core/engine/backup/backup.js';
 import type { ServeApp } from './serve-app.js';
 import { createWebApp, type WebApp, type WebRoute } from './web-app.js';
-import { loadWebAssets } from './web-assets.js';
+import { loadWebAssets, type WebAssets } from './web-assets.js';
 
 export interface ServeWebOptions {
   readonly serve: ServeApp;
@@ -26,8 +26,8 @@ export interface ServeWebOptions {
   readonly allowedHosts: readonly string[] | 'any';
   readonly secure: boolean;
   readonly log?: (line: string) => void;
-  /** Feature routes (share links, the inbox). */
-  readonly routes?: readonly WebRoute[];
+  /** Feature routes (share links, the inbox); a function gets the loaded assets (for page shells). */
+  readonly routes?: readonly WebRoute[] | ((assets: WebAssets) => readonly WebRoute[]);
 }
 
 const SEGMENT = /^[A-Za-z0-9_-][A-Za-z0-9._-]*$/;
@@ -56,9 +56,10 @@ export function findRepositories(dir: string, under = ''): string[] {
 }
 
 export function createServeWeb(o: ServeWebOptions): WebApp {
+  const assets = loadWebAssets();
   return createWebApp({
-    assets: loadWebAssets(),
-    ...(o.routes ? { routes: o.routes } : {}),
+    assets,
+    ...(o.routes ? { routes: typeof o.routes === 'function' ? o.routes(assets) : o.routes } : {}),
     ...(o.verify ? { verify: o.verify } : { anonymous: true }),
     protocol: (req, user, info) => o.serve(req, { ...(info?.remoteAddress ? { remoteAddress: info.remoteAddress } : {}), ...(user?.name !== undefined ? { sessionUser: user.name } : {}) }),
     protocolNeedsSession: false,

@@ -10,6 +10,9 @@ import { listenServer } from '../../server/node-listener.js';
 import { QuotaBackend } from '../../server/quota.js';
 import { createServeApp } from '../../server/serve-app.js';
 import { createServeWeb } from '../../server/web-serve.js';
+import type { WebAssets } from '../../server/web-assets.js';
+import { createShareRoutes } from '../../server/share-routes.js';
+import { serveShareDir, startShareStore } from '../../server/share-store.js';
 import { flag, list, str, type Command } from '../command.js';
 
 /** "HOST:PORT", ":PORT" (all interfaces), "[::1]:PORT" or "PORT". */
@@ -143,6 +146,8 @@ Options:
           serve: app,
           ...(htpasswd ? { verify: (u: string, p: string) => htpasswd.verify(u, p) } : {}),
           ...(dir ? { dir } : {}),
+          // Share links: the store sits beside the repositories (local storage only).
+          ...(dir ? { routes: (assets: WebAssets) => [createShareRoutes({ store: startShareStore(serveShareDir(dir)), assetPrefix: assets.prefix })] } : {}),
           privateRepos,
           allowedHosts: webHosts.length ? webHosts : 'any',
           secure: !!tls,

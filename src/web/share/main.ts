@@ -1,0 +1,181 @@
+/**
+ * The share page (`/s/<id>#<key>`, design web-gallery.md §7): reads the key from the fragment
+ * (never sent to the server), fetches the sealed manifest and files of the share, and opens them
+ * here in the viewer's browser: photos show their preview, every item has a download of its
+ * original. A gone link (unknown, expired, revoked) or a wrong key shows `share-error`.
+ *
+ * Originals are opened a 1 MiB chunk at a time as the response streams in, so only the current
+ * chunk is held as ciphertext; the plaintext goes into a Blob (which the browser may keep on
+ * disk) and is saved through an ordinary `<a download>`. Names go through text nodes only.
+ */
+import { CHUNK_SIZE, chunkCount, chunkRange, openChunk, PREFIX_SIZE } from '../../core/crypto/chunked-gcm.js';
+import { fileKey, fileNumber, keyOfFragment, openFile, openManifest, sealedSize, type ShareItem, type ShareManifest } from '../../core/share/format.js';
+
+const root = document.getElementById('share')!;
+
+function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, string> = {}, text?: string): HTMLElementTagNameMap[K] {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+function showError(message: string): void {
+  root.replaceChildren(el('h1', {}, 'This link does not work'), el('p', { 'data-testid': 'share-error', class: 'share-error', role: 'alert' }, message));
+}
+
+class Gone extends Error {}
+
+function humanSize(n: number): string {
+  const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let u = 0;
+  let v = n;
+  while (v >= 1024 && u < units.length - 1) (v /= 1024), u++;
+  return u === 0 ? `${n} bytes` : `${v.toFixed(v < 10 ? 1 : 0)} ${units[u]}`;
+}
+
+async function fetchSealed(url: string): Promise<Response> {
+  const res = await fetch(url, { cache: 'no-store', credentials: 'omit', referrerPolicy: 'no-referrer' });
+  if (res.status === 404) throw new Gone('gone');
+  if (!res.ok) throw new Error(`the server answered ${res.status}`);
+  return res;
+}
+
+async function fetchBytes(url: string): Promise<Uint8Array> {
+  return new Uint8Array(await (await fetchSealed(url)).arrayBuffer());
+}
+
+/** Opens file n (`size` plaintext bytes) chunk by chunk as it downloads; returns its parts. */
+async function openStreamed(base: string, key: Uint8Array, id: string, n: number, size: number, progress: (done: number) => void): Promise<Uint8Array[]> {
+  const res = await fetchSealed(`${base}/f/${n}`);
+  if (!res.body) throw new Error('no response body');
+  const k = fileKey(key, id, n);
+  const total = sealedSize(size);
+  const reader = res.body.getReader();
+  const parts: Uint8Array[] = [];
+  let pending = new Uint8Array(0);
+  let header: Uint8Array | undefined;
+  let index = 0;
+  let received = 0;
+  const take = (need: number): Uint8Array | undefined => {
+    if (pending.length < need) return undefined;
+    const out = pending.slice(0, need);
+    pending = pending.subarray(need);
+    return out;
+  };
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (value) {
+      received += value.length;
+      if (received > total) throw new Error('the file is longer than the share says');
+      const merged = new Uint8Array(pending.length + value.length);
+      merged.set(pending, 0);
+      merged.set(value, pending.length);
+      pending = merged;
+    }
+    if (!header) header = take(PREFIX_SIZE);
+    while (header) {
+      const r = chunkRange(size, index);
+      const sealed = take(r.length);
+      if (!sealed) break;
+      parts.push(openChunk(k, header, index, r.final, sealed, `file ${n}`));
+      progress(Math.min(size, (index + 1) * CHUNK_SIZE));
+      index++;
+      if (r.final) break;
+    }
+    if (done) break;
+  }
+  if (received !== total || index !== chunkCount(size) || pending.length) throw new Error('the file was cut short');
+  return parts;
+}
+
+function saveBlob(blob: Blob, name: string): void {
+  const url = URL.createObjectURL(blob);
+  const a = el('a', { href: url, download: name });
+  a.hidden = true;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}
+
+function itemView(m: ShareManifest, item: ShareItem, k: number, base: string, key: Uint8Array, id: string): HTMLElement {
+  const li = el('li', { 'data-testid': 'share-item', class: 'share-item', 'data-name': item.name, 'data-size': String(item.size), 'data-mime': item.mime });
+  const figure = el('div', { class: 'share-figure' });
+  li.append(figure);
+  const caption = el('div', { class: 'share-caption' });
+  caption.append(el('span', { class: 'share-name' }, item.name), el('span', { class: 'share-size' }, humanSize(item.size)));
+  if (item.taken) caption.append(el('span', { class: 'share-taken' }, item.taken.replace('T', ' ')));
+  const button = el('button', { type: 'button', 'data-testid': 'share-download', class: 'share-download' }, 'Download');
+  const status = el('span', { class: 'share-progress' });
+  caption.append(button, status);
+  li.append(caption);
+
+  // The picture: the preview, else the thumbnail, else a small image original itself.
+  const which = item.hasPreview ? fileNumber(k, 'preview') : item.hasThumb ? fileNumber(k, 'thumb') : item.mime.startsWith('image/') && item.size <= 16 << 20 ? fileNumber(k, 'original') : undefined;
+  if (which !== undefined) {
+    figure.classList.add('loading');
+    void fetchBytes(`${base}/f/${which}`)
+      .then((sealed) => {
+        const plain = openFile(key, id, which, sealed);
+        const img = el('img', { alt: item.name, 'data-testid': 'share-image', decoding: 'async' });
+        img.src = URL.createObjectURL(new Blob([plain as BlobPart], { type: which === fileNumber(k, 'original') ? item.mime : 'image/webp' }));
+        if (item.w && item.h) (img.width = item.w), (img.height = item.h);
+        figure.classList.remove('loading');
+        figure.append(img);
+      })
+      .catch((e) => {
+        if (e instanceof Gone) showError('This link has expired or was revoked.');
+        else figure.classList.add('broken');
+      });
+  } else {
+    figure.classList.add('file');
+    figure.append(el('span', { class: 'share-ext' }, (item.name.split('.').pop() ?? '').slice(0, 5).toUpperCase() || 'FILE'));
+  }
+
+  button.addEventListener('click', () => {
+    button.disabled = true;
+    status.textContent = '…';
+    void openStreamed(base, key, id, fileNumber(k, 'original'), item.size, (d) => (status.textContent = `${Math.floor((100 * d) / Math.max(1, item.size))}%`))
+      .then((parts) => {
+        saveBlob(new Blob(parts as BlobPart[], { type: item.mime || 'application/octet-stream' }), item.name);
+        status.textContent = 'Saved';
+        li.setAttribute('data-downloaded', 'true');
+      })
+      .catch((e) => {
+        if (e instanceof Gone) showError('This link has expired or was revoked.');
+        else status.textContent = `Failed: ${(e as Error).message}`;
+      })
+      .finally(() => (button.disabled = false));
+  });
+  void m;
+  return li;
+}
+
+async function main(): Promise<void> {
+  const id = /^\/s\/([A-Za-z0-9_-]{22})\/?$/.exec(location.pathname)?.[1];
+  const key = keyOfFragment(location.hash);
+  if (!id || !key) return showError('The link is incomplete: the part after “#” is missing or damaged.');
+  const base = `/s/${id}`;
+  let m: ShareManifest;
+  try {
+    m = openManifest(key, id, await fetchBytes(`${base}/m`));
+  } catch (e) {
+    return showError(e instanceof Gone ? 'This link has expired, was revoked, or never existed.' : 'This link cannot be opened: its key does not match the shared files.');
+  }
+  if (m.expires <= Date.now()) return showError('This link has expired.');
+  const list = el('ul', { class: 'share-grid', 'data-testid': 'share-list', 'data-count': String(m.items.length) });
+  m.items.forEach((item, k) => list.append(itemView(m, item, k, base, key, id)));
+  const head = el('header', { class: 'share-head' });
+  head.append(
+    el('h1', {}, m.items.length === 1 ? 'A file shared with you' : `${m.items.length} files shared with you`),
+    el('p', { class: 'share-meta', 'data-testid': 'share-expires', 'data-expires': new Date(m.expires).toISOString() }, `Opened in your browser: the server only holds encrypted data. Available until ${new Date(m.expires).toLocaleString()}.`),
+  );
+  const all = el('button', { type: 'button', class: 'share-all' }, 'Download all');
+  all.addEventListener('click', () => list.querySelectorAll<HTMLButtonElement>('[data-testid=share-download]').forEach((b) => b.click()));
+  if (m.items.length > 1) head.append(all);
+  root.replaceChildren(head, list);
+  document.title = m.items.length === 1 ? `${m.items[0]!.name} · shared with Coffer` : `${m.items.length} files · shared with Coffer`;
+}
+
+void main().catch((e) => showError(`Something went wrong: ${(e as Error).message}`));
