@@ -58,12 +58,13 @@ const PACKAGE_ENTRY: Record<string, string> = {
 };
 
 /** Files loaded at run time by URL rather than by import. */
-const EXTRA_FILES = ['node_modules/@bokuweb/zstd-wasm/dist/web/zstd.wasm', 'node_modules/world-atlas/land-110m.json'];
+const EXTRA_FILES = ['node_modules/@bokuweb/zstd-wasm/dist/web/zstd.wasm', 'src/web/share/share.css', 'node_modules/world-atlas/land-110m.json'];
 
 /** Module entry points (package-relative, compiled). */
 export const ENTRIES = { app: 'dist/src/web/app/main.js', worker: 'dist/src/web/worker/worker.js', sw: 'dist/src/web/sw.js' } as const;
 
 const STATIC_DIR = 'src/web/static';
+export const SHARE_ENTRY = 'dist/src/web/share/main.js';
 
 // import … from 'x'; export … from 'x'; import 'x'; import('x')
 const IMPORT_RE = /(\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)(['"])([^'"\n\r]+)\2/g;
@@ -140,6 +141,8 @@ export function loadWebAssets(root = packageRoot()): WebAssets {
   for (const e of queue) {
     if (!isFile(path.join(root, e))) throw new Error(`the web app is not built (${e} missing): run "npm run build"`);
   }
+  // The share page (/s/<id>) is its own small bundle.
+  if (isFile(path.join(root, SHARE_ENTRY))) queue.push(SHARE_ENTRY);
   while (queue.length) {
     const rel = queue.pop()!;
     if (files.has(rel)) continue;

@@ -11,6 +11,9 @@ import { createRestApp } from '../../server/rest-app.js';
 import { createWebApp, newToken, type WebRoute } from '../../server/web-app.js';
 import { loadWebAssets } from '../../server/web-assets.js';
 import { offlineStatus } from '../../server/web-status.js';
+import { localShareDir, ShareStore } from '../../server/share-store.js';
+import { createShareRoutes } from '../../server/share-routes.js';
+import * as os from 'node:os';
 import { flag, str, type Command } from '../command.js';
 import { parseListen } from './serve.js';
 
@@ -56,6 +59,9 @@ Options:
     const log = cli.quiet ? undefined : (l: string) => process.stderr.write(l + '\n');
     // Feature routes (share links, the inbox): each feature pushes its own, in its own line.
     const routes: WebRoute[] = [];
+    const shares = new ShareStore(localShareDir(cli.env, os.homedir()));
+    const stopSweeper = shares.startSweeper();
+    routes.push(createShareRoutes({ store: shares, assetPrefix: assets.prefix }));
     const app = createWebApp({
       routes,
       assets,
@@ -90,6 +96,7 @@ Options:
       if (cli.signal.aborted) resolve();
       else cli.signal.addEventListener('abort', () => resolve(), { once: true });
     });
+    stopSweeper();
     await server.shutdown(5_000);
     await backend.close?.().catch(() => undefined);
     return 0;
