@@ -96,12 +96,12 @@ function renderList(ctx: AppContext, store: GalleryStore, main: HTMLElement, sig
   };
   const albums = [...store.state.albums].reverse();
   main.append(
-    h('div', { class: 'g-head' }, h('h1', {}, 'Albums'), h('button', { type: 'button', class: 'primary', testid: 'album-new', onclick: () => void create() }, '＋ New album')),
+    h('div', { class: 'g-head' }, h('h1', {}, 'Albums'), h('button', { type: 'button', class: 'primary', testid: 'album-new', onclick: () => void create() }, '+ New album')),
     h('ul', { class: 'g-albums', role: 'list', testid: 'album-list' },
       card(FAVORITES, '★ Favourites', store.state.favorites, coverOf({ items: [...store.state.favorites].reverse(), cover: null }, gone)),
       ...albums.map((a) => card(a.id, a.name, a.items, coverOf(a, gone), a.created))),
   );
-  if (!albums.length) main.appendChild(h('p', { class: 'muted' }, 'No albums yet: make one here, or select photos in the timeline (their check box, or Space) and choose "＋ Album".'));
+  if (!albums.length) main.appendChild(h('p', { class: 'muted' }, 'No albums yet: make one here, or select photos in the timeline (their check box, or Space) and choose "+ Album".'));
 }
 
 async function renderAlbum(ctx: AppContext, store: GalleryStore, id: string, main: HTMLElement, signal: AbortSignal): Promise<void> {
@@ -174,7 +174,7 @@ async function renderAlbum(ctx: AppContext, store: GalleryStore, id: string, mai
       isFav ? null : h('button', { type: 'button', class: 'danger', testid: 'album-delete', onclick: () => void remove() }, 'Delete')),
     grid.element,
   );
-  const empty = h('p', { class: 'muted', testid: 'album-empty', hidden: true }, 'No photos here yet: open a photo and choose "＋ Album", or select several in the timeline.');
+  const empty = h('p', { class: 'muted', testid: 'album-empty', hidden: true }, 'No photos here yet: open a photo and choose "+ Album", or select several in the timeline.');
   main.appendChild(empty);
   let items: GalleryItem[] = [];
   let loadedFor = '';

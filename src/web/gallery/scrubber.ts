@@ -35,7 +35,11 @@ export class Scrubber {
       if (e.pointerType === 'mouse' && e.button !== 0) return;
       e.preventDefault();
       this.dragging = true;
-      this.element.setPointerCapture(e.pointerId);
+      try {
+        this.element.setPointerCapture(e.pointerId);
+      } catch {
+        // synthetic pointers cannot be captured
+      }
       this.element.classList.add('dragging');
       this.pointer(e.clientY);
     });
@@ -90,14 +94,16 @@ export class Scrubber {
   position(y: number): void {
     this.now.style.top = `${(100 * y) / this.height}%`;
     const i = this.indexAt(y);
-    if (i !== this.current || !this.element.hasAttribute('aria-valuenow')) {
-      this.current = i;
-      const m = this.months[i];
-      this.element.setAttribute('aria-valuenow', String(i));
-      if (m) {
-        this.element.setAttribute('aria-valuetext', monthTitle(m.month));
-        this.element.dataset.month = m.month;
-      }
+    if (i !== this.current || !this.element.hasAttribute('aria-valuenow')) this.setCurrent(i);
+  }
+
+  private setCurrent(i: number): void {
+    this.current = i;
+    const m = this.months[i];
+    this.element.setAttribute('aria-valuenow', String(i));
+    if (m) {
+      this.element.setAttribute('aria-valuetext', monthTitle(m.month));
+      this.element.dataset.month = m.month;
     }
   }
 
@@ -162,10 +168,7 @@ export class Scrubber {
     else if (e.key === 'End') i = n - 1;
     else return;
     e.preventDefault();
-    this.current = i;
-    const m = this.months[i]!;
-    this.element.setAttribute('aria-valuenow', String(i));
-    this.element.setAttribute('aria-valuetext', monthTitle(m.month));
-    this.jump(m.month);
+    this.setCurrent(i);
+    this.jump(this.months[i]!.month);
   }
 }

@@ -78,7 +78,7 @@ class Timeline {
       this.barCount,
       h('span', { class: 'spacer' }),
       act('selection-favorite', '☆ Favourite', () => void this.favoriteSelection()),
-      act('selection-album', '＋ Album', () => void this.albumSelection(), 'Add to an album'),
+      act('selection-album', '+ Album', () => void this.albumSelection(), 'Add to an album'),
       act('selection-hide', 'Hide', () => void this.removeSelection('hide'), 'Hide from every view'),
       act('selection-trash', 'Trash', () => void this.removeSelection('trash'), 'Move to the trash'),
     );

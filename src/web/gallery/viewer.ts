@@ -55,7 +55,7 @@ export class Viewer {
       'div',
       { class: 'viewer-bar', role: 'toolbar', 'aria-label': 'Photo actions' },
       this.fav,
-      h('button', { type: 'button', testid: 'viewer-album', title: 'Add to an album (A)', onclick: () => void this.addToAlbum() }, '＋ Album'),
+      h('button', { type: 'button', testid: 'viewer-album', title: 'Add to an album (A)', onclick: () => void this.addToAlbum() }, '+ Album'),
       h('button', { type: 'button', testid: 'viewer-hide', title: 'Hide from every view (H)', onclick: () => void this.remove('hide') }, 'Hide'),
       h('button', { type: 'button', testid: 'viewer-trash', title: 'Move to the trash (Delete)', onclick: () => void this.remove('trash') }, 'Trash'),
       h('button', { type: 'button', testid: 'viewer-info-toggle', title: 'Info (I)', onclick: () => this.toggleInfo() }, 'Info'),

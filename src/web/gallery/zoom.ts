@@ -85,7 +85,11 @@ export class Zoom {
   private down(e: PointerEvent): void {
     if (this.ignore(e) || (e.pointerType === 'mouse' && e.button !== 0)) return;
     this.pts.set(e.pointerId, { x: e.clientX, y: e.clientY });
-    this.stage.setPointerCapture(e.pointerId);
+    try {
+      this.stage.setPointerCapture(e.pointerId);
+    } catch {
+      // a synthetic pointer (tests, assistive tools) cannot be captured
+    }
     this.begin();
   }
 
