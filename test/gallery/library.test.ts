@@ -12,6 +12,11 @@ import { asTopology, decodeArcs, geometryPolygons, objectGeometries } from '../.
 import { decodeGeo, decodeHidden, decodeMonths, decodeSearch, decodeShard, decodeState, EMPTY_STATE, encodeGalleryIndex, HIDDEN_INDEX } from '../../src/core/gallery/index-files.js';
 import type { GalleryItem } from '../../src/core/gallery/item.js';
 import { loadCountryLookup } from '../../src/node/gallery-countries.js';
+import { gallerySnapshot, type GalleryLibrary } from '../../src/core/engine/gallery/build.js';
+import { planRecordRetention } from '../../src/core/engine/records/retention.js';
+import { isRecordSnapshot, recordKindOf } from '../../src/core/engine/records/records.js';
+import { fromUnixNanos } from '../../src/core/format/go-time.js';
+import type { SnapshotEntry } from '../../src/core/repository/snapshots.js';
 
 const atlas = (name: string) => JSON.parse(fs.readFileSync(createRequire(import.meta.url).resolve(`world-atlas/${name}`), 'utf8'));
 
@@ -183,5 +188,28 @@ describe('gallery library: hidden items and countries in the index', () => {
   it('reads a state.json written before `hidden` existed', () => {
     const old = new TextEncoder().encode('{"version":1,"favorites":[],"albums":[],"trash":[],"edits":{}}');
     assert.deepEqual(decodeState(old).hidden, []);
+  });
+});
+
+describe('gallery library: both galleries in the record retention', () => {
+  it('keeps the newest two of each gallery as separate groups', () => {
+    const now = 1_790_000_000;
+    const entries: SnapshotEntry[] = [];
+    for (const lib of ['main', 'private'] as GalleryLibrary[]) {
+      for (let i = 0; i < 5; i++) {
+        const snapshot = gallerySnapshot(lib, 'a'.repeat(64), fromUnixNanos(BigInt(now - 3600 * (5 - i)) * 1_000_000_000n, 0), { username: 'u', hostname: 'h', pid: 1 }, undefined);
+        entries.push({ id: `${lib === 'main' ? 'a' : 'b'}${i.toString(16).padStart(63, '0')}`, snapshot });
+      }
+    }
+    const priv = entries[5]!.snapshot;
+    assert.deepEqual(priv.paths, ['/coffer/gallery-private']);
+    assert.ok(priv.tags!.includes('private') && priv.tags!.includes('coffer-gallery') && priv.tags!.includes('coffer-internal'));
+    assert.equal(recordKindOf(priv), 'gallery-private');
+    assert.equal(isRecordSnapshot(priv, 'gallery'), false, 'the private gallery is not the ordinary one');
+    assert.equal(recordKindOf(entries[0]!.snapshot), 'gallery');
+    const groups = planRecordRetention(entries, now * 1000);
+    assert.equal(groups.length, 2);
+    const kept = groups.flatMap((g) => g.keep.map((e) => e.id)).sort();
+    assert.deepEqual(kept, [entries[3]!.id, entries[4]!.id, entries[8]!.id, entries[9]!.id].sort());
   });
 });
