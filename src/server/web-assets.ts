@@ -138,11 +138,14 @@ export function loadWebAssets(root = packageRoot()): WebAssets {
   const files = new Map<string, Uint8Array>(); // package-relative path -> bytes
   const enc = new TextEncoder();
   const queue: string[] = [ENTRIES.app, ENTRIES.worker];
+  // The phone's inbox upload page (/u/<token>) is its own small bundle.
+  const inboxUpload = 'dist/src/web/inbox/upload.js';
   for (const e of queue) {
     if (!isFile(path.join(root, e))) throw new Error(`the web app is not built (${e} missing): run "npm run build"`);
   }
   // The share page (/s/<id>) is its own small bundle.
   if (isFile(path.join(root, SHARE_ENTRY))) queue.push(SHARE_ENTRY);
+  if (isFile(path.join(root, inboxUpload))) queue.push(inboxUpload);
   while (queue.length) {
     const rel = queue.pop()!;
     if (files.has(rel)) continue;

@@ -100,6 +100,42 @@ export interface GalleryOriginal {
   readonly size: number;
 }
 
+/** One pending inbox item as the review grid shows it (web/inbox/worker-inbox.ts). */
+export interface InboxItemInfo {
+  /** The stage id (32 hex). */
+  readonly id: string;
+  readonly name: string;
+  readonly size: number;
+  readonly type: string | null;
+  readonly taken: string | null;
+  /** ISO time it entered the inbox. */
+  readonly added: string;
+  /** `upload:<device>`, `watch:<folder>` or `add:<host>`. */
+  readonly source: string;
+  readonly sha256: string;
+  /** The snapshot path it will be stored under. */
+  readonly root: string;
+  /** WebP bytes of the thumbnail, when there is one. */
+  readonly thumb?: ArrayBuffer;
+  /** Set when the item cannot be opened (sealed for another key, damaged): it can only be rejected. */
+  readonly error?: string;
+}
+
+export interface InboxListing {
+  /** False until the repository has an inbox key (`coffer inbox` makes it). */
+  readonly hasKey: boolean;
+  readonly items: readonly InboxItemInfo[];
+}
+
+export interface InboxDecisionResult {
+  readonly decision: 'approve' | 'private' | 'reject';
+  readonly items: readonly string[];
+  /** The snapshot written (approve, private). */
+  readonly snapshot?: string;
+  readonly paths?: readonly string[];
+  readonly tags?: readonly string[];
+}
+
 export type WorkerRequest =
   | { op: 'unlock'; repo: string; password: string; remember: boolean }
   | { op: 'unlockRemembered'; repo: string }
@@ -134,7 +170,11 @@ export type WorkerRequest =
   /** One edit of `/state.json` (albums, favourites, hide, trash): a new gallery snapshot. */
   | { op: 'galleryEdit'; edit: GalleryEdit }
   /** A sampled drill of this repository with the kit's recovery key (worker/drill.ts). */
-  | { op: 'drill'; repo: string; kit: string; key?: string; sample: number };
+  | { op: 'drill'; repo: string; kit: string; key?: string; sample: number }
+  /** The inbox (src/web/inbox/worker-inbox.ts): pending items with their opened thumbnails. */
+  | { op: 'inboxList' }
+  /** Stores (approve, private: one snapshot in the primary) or rejects items, then unstages them. */
+  | { op: 'inboxDecide'; ids: readonly string[]; decision: 'approve' | 'private' | 'reject'; hostname: string; username: string };
 
 export interface WorkerResults {
   unlock: { repoId: string; version: number; remembered: boolean };
@@ -163,6 +203,8 @@ export interface WorkerResults {
   gallerySearch: GallerySearchResult;
   galleryEdit: StateView;
   drill: DrillReport;
+  inboxList: InboxListing;
+  inboxDecide: InboxDecisionResult;
 }
 
 export interface WorkerEnvelope {

@@ -20,6 +20,7 @@ import './views/otp.js';
 import './views/status.js';
 import '../gallery/timeline.js';
 import '../gallery/map.js';
+import '../inbox/view.js';
 import '../gallery/albums.js';
 import '../gallery/search.js';
 

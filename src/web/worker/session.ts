@@ -68,6 +68,13 @@ export class Session {
     await unlockMasterKey(backendFor(repoPath), await webPlatform(), password);
   }
 
+  /** Forgets the cached index and trees after this session wrote a snapshot (the inbox's decisions). */
+  refresh(): void {
+    this.indexP = undefined;
+    this.loaderP = undefined;
+    this.snaps = undefined;
+  }
+
   /** The index is loaded once, in the background from unlock on. */
   index(): Promise<MasterIndex> {
     this.indexP ??= loadMasterIndex(this.repo);

@@ -10,6 +10,7 @@ import type { RangeAnswer, RangeRequest, StreamPull, StreamPush, WorkerEnvelope,
 import { forget, isRemembered, recall, remember } from './remember.js';
 import { webDrill } from './drill.js';
 import { Session } from './session.js';
+import { inboxDecide, inboxList } from '../inbox/worker-inbox.js';
 import { galleryEdit, galleryFavorite, galleryGeo, galleryImage, galleryItems, galleryMonths, galleryOriginal, gallerySearch, galleryShard } from '../gallery/worker-gallery.js';
 
 interface WorkerScope {
@@ -149,6 +150,10 @@ async function handle(req: WorkerRequest, ports: readonly MessagePort[]): Promis
       return { value: await galleryGeo(need()) };
     case 'drill':
       return { value: await webDrill(need(), req.repo, req.kit, req.key, req.sample) };
+    case 'inboxList':
+      return inboxList(need());
+    case 'inboxDecide':
+      return { value: await inboxDecide(need(), req.ids, req.decision, { hostname: req.hostname, username: req.username }) };
     case 'galleryOriginal':
       return { value: await galleryOriginal(need(), req.id, req.name) };
     case 'ranges': {

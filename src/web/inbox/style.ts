@@ -1,0 +1,48 @@
+/**
+ * @module web/inbox/style
+ * The inbox's CSS (review grid and phone page) as a constructed stylesheet: the strict CSP
+ * (`style-src 'self'`) forbids inline styles, not sheets built through the CSSOM. Colours come
+ * from the app's theme variables (src/web/static/style.css, which both pages load).
+ */
+const CSS = `
+.inbox-head { display: flex; flex-wrap: wrap; align-items: center; gap: 10px; margin-bottom: 12px; }
+.inbox-head h1 { margin: 0; font-size: 22px; }
+.inbox-head .spacer { flex: 1; }
+.inbox-bar { position: sticky; top: 0; z-index: 2; display: flex; flex-wrap: wrap; gap: 8px; align-items: center; padding: 8px 0; background: var(--bg); }
+.inbox-grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(150px, 1fr)); gap: 10px; }
+.inbox-item { position: relative; display: flex; flex-direction: column; gap: 4px; padding: 6px; border: 2px solid var(--line); border-radius: var(--radius); background: var(--card); cursor: pointer; text-align: left; font: inherit; color: inherit; }
+.inbox-item[aria-selected="true"] { border-color: var(--accent); background: var(--active); }
+.inbox-item .thumb { aspect-ratio: 1; width: 100%; border-radius: 4px; background: var(--line); object-fit: cover; display: block; }
+.inbox-item .name { font-size: 13px; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+.inbox-item .sub, .inbox-item .copies-line { font-size: 12px; color: var(--muted); }
+.inbox-item .check { position: absolute; top: 10px; left: 10px; width: 22px; height: 22px; border-radius: 50%; border: 2px solid #fff; background: #0005; color: #fff; font-size: 14px; line-height: 18px; text-align: center; }
+.inbox-item[aria-selected="true"] .check { background: var(--accent); }
+.inbox-phone { display: flex; gap: 14px; align-items: center; flex-wrap: wrap; margin: 12px 0; }
+.inbox-phone img { width: 168px; height: 168px; background: #fff; padding: 6px; border-radius: 6px; }
+.inbox-phone code { word-break: break-all; }
+.inbox-empty { color: var(--muted); padding: 24px 0; }
+.upload-page main { max-width: 560px; margin: 12px auto; }
+.upload-page .card { background: var(--card); border: 1px solid var(--line); border-radius: var(--radius); padding: 16px; }
+.upload-page h1 { margin-top: 0; font-size: 22px; }
+.upload-page label.pick { display: block; padding: 18px; border: 2px dashed var(--line); border-radius: var(--radius); text-align: center; font-size: 17px; cursor: pointer; }
+.upload-page input[type=file] { width: 100%; margin-top: 8px; }
+.upload-page .row { display: flex; gap: 8px; align-items: center; margin: 10px 0; flex-wrap: wrap; }
+.upload-page button.primary { font-size: 17px; padding: 10px 18px; width: 100%; }
+.upload-list { list-style: none; padding: 0; margin: 12px 0 0; display: flex; flex-direction: column; gap: 8px; }
+.upload-item { display: grid; grid-template-columns: 56px 1fr; gap: 10px; align-items: center; }
+.upload-item img, .upload-item .ph { width: 56px; height: 56px; object-fit: cover; border-radius: 4px; background: var(--line); }
+.upload-item .name { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+.upload-item progress { width: 100%; }
+.upload-item[data-state="done"] .state { color: var(--ok); }
+.upload-item[data-state="error"] .state { color: var(--error); }
+`;
+
+let done = false;
+
+export function installInboxStyle(): void {
+  if (done) return;
+  done = true;
+  const sheet = new CSSStyleSheet();
+  sheet.replaceSync(CSS);
+  document.adoptedStyleSheets = [...document.adoptedStyleSheets, sheet];
+}

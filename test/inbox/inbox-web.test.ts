@@ -1,0 +1,191 @@
+/**
+ * The inbox in the web app (issue 12, design web-gallery.md §2, §6, §11), end to end in Debian's
+ * Chromium: a phone-sized browser uploads two photos through `/u/<upload token>` (sealed in the
+ * browser); the review grid shows them; one is approved, the other rejected; then the real restic
+ * finds the approved one byte-identical under /inbox/phone with tag coffer-inbox, and the
+ * rejected one nowhere. The staging folder and the server's request log never hold a plaintext
+ * byte or a file name, and the upload token cannot list, read or delete items.
+ */
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import sharp from 'sharp';
+import { chromium } from 'playwright-core';
+import { CHROMIUM, CHROMIUM_ARGS, requireBrowser } from '../browser/harness.js';
+import { tempDir } from '../helpers/paths.js';
+import { resticBinaries, runRestic, testEnv } from '../helpers/run.js';
+import { mustRun, startWeb, webEnv } from '../web/web-helpers.js';
+
+const PASSWORD = 'inbox-web-pw';
+
+/** A JPEG of random pixels (so any 24-byte window of it is unique). */
+async function photo(seed: number, w = 64, h = 48): Promise<Buffer> {
+  const key = crypto.createHash('sha256').update(`photo ${seed}`).digest().subarray(0, 16);
+  const px = crypto.createCipheriv('aes-128-ctr', key, Buffer.alloc(16)).update(Buffer.alloc(w * h * 3));
+  return sharp(px, { raw: { width: w, height: h, channels: 3 } }).jpeg({ quality: 100, chromaSubsampling: '4:4:4' }).toBuffer();
+}
+
+function allFiles(dir: string): string[] {
+  const out: string[] = [];
+  if (!fs.existsSync(dir)) return out;
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) out.push(...allFiles(p));
+    else if (e.isFile()) out.push(p);
+  }
+  return out;
+}
+
+/** Windows of `plain` spread over it: finding any of them in `hay` means plaintext leaked. */
+function leaks(hay: Buffer, plain: Buffer, name: string): string | undefined {
+  if (hay.includes(Buffer.from(name))) return `the name ${name}`;
+  for (let o = 0; o + 24 <= plain.length; o += Math.max(24, Math.floor(plain.length / 40))) {
+    if (hay.includes(plain.subarray(o, o + 24))) return `bytes ${o}..${o + 24} of ${name}`;
+  }
+  return undefined;
+}
+
+test('inbox web: a phone uploads two photos, the grid approves one and rejects the other; restic agrees', { timeout: 120_000 }, async (t) => {
+  if (!requireBrowser(t)) return;
+  const restics = resticBinaries();
+  assert.ok(restics.length > 0, 'restic is needed');
+  const dir = tempDir('coffer-inbox-web-');
+  const repo = path.join(dir, 'repo');
+  const xdg = { XDG_CONFIG_HOME: path.join(dir, 'config'), XDG_STATE_HOME: path.join(dir, 'state'), XDG_DATA_HOME: path.join(dir, 'data') };
+  const env = testEnv({ ...xdg, COFFER_PASSWORD: PASSWORD, COFFER_REPOSITORY: repo });
+  await mustRun(['init'], { env }, 0);
+  // A cloud copy that must never hold private items: the grid says so per item.
+  await mustRun(['copies', 'add', 'cloud', path.join(dir, 'cloud'), '--exclude-tag', 'private'], { env }, 0);
+  // The first inbox use makes the key pair (private half in the repository, public half on this device).
+  await mustRun(['inbox', 'list'], { env }, 0);
+
+  const photos = [
+    { name: 'IMG_0001.jpg', bytes: await photo(1) },
+    // Big enough for several sealed 1 MiB chunks and PUTs.
+    { name: 'IMG_0002.jpg', bytes: await photo(2, 1600, 1200) },
+  ];
+  const upload = path.join(dir, 'phone');
+  fs.mkdirSync(upload);
+  for (const p of photos) fs.writeFileSync(path.join(upload, p.name), p.bytes);
+
+  const server = await startWeb(repo, webEnv({ ...xdg, COFFER_REPOSITORY: repo }));
+  const base = `http://127.0.0.1:${server.port}`;
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
+  try {
+    const login = await fetch(server.url, { redirect: 'manual' });
+    const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0]!;
+    const setup = (await (await fetch(`${base}/api/inbox/setup`, { headers: { cookie } })).json()) as { uploadUrls: string[]; qrSvg: string; copies: { name: string }[] };
+    const uploadUrl = setup.uploadUrls[0]!;
+    assert.match(uploadUrl, new RegExp(`^${base}/u/[A-Za-z0-9_-]{43}$`));
+    assert.match(setup.qrSvg, /^<svg /);
+    const token = uploadUrl.slice(uploadUrl.lastIndexOf('/') + 1);
+    assert.equal((await fetch(`${base}/api/inbox/key`)).status, 200, 'the public key is public');
+    assert.equal((await fetch(`${base}/u/not-the-token`)).status, 404);
+
+    // The phone: a narrow, touch browser context with nothing but the upload address.
+    const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 });
+    const pp = await phone.newPage();
+    await pp.goto(uploadUrl);
+    await pp.getByTestId('upload-input').setInputFiles(photos.map((p) => path.join(upload, p.name)));
+    await pp.getByTestId('upload-send').click();
+    await pp.getByTestId('upload-summary').waitFor({ timeout: 30_000 });
+    assert.equal(await pp.getByTestId('upload-summary').getAttribute('data-done'), '2');
+    assert.deepEqual(await pp.getByTestId('upload-item').evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.state)), ['done', 'done']);
+    // Nothing on the page is wider than the phone.
+    assert.ok((await pp.evaluate(() => document.documentElement.scrollWidth)) <= 390, 'the upload page fits a phone');
+    await phone.close();
+
+    // The upload token only adds: no list, read or delete; no token, no upload.
+    const list = (await (await fetch(`${base}/api/inbox/items`, { headers: { cookie } })).json()) as { items: { id: string }[] };
+    assert.equal(list.items.length, 2);
+    const id0 = list.items[0]!.id;
+    const bearer = { Authorization: `Bearer ${token}` };
+    assert.equal((await fetch(`${base}/api/inbox/items`, { headers: bearer })).status, 403);
+    assert.equal((await fetch(`${base}/api/inbox/items/${id0}/meta`, { headers: bearer })).status, 403);
+    assert.equal((await fetch(`${base}/api/inbox/items/${id0}/data`, { headers: bearer })).status, 403);
+    assert.equal((await fetch(`${base}/api/inbox/items/${id0}`, { method: 'DELETE', headers: bearer })).status, 403);
+    assert.equal((await fetch(`${base}/api/inbox/items`)).status, 401);
+    assert.equal((await fetch(`${base}/api/inbox/items/${'ab'.repeat(16)}/data?offset=0`, { method: 'PUT', body: 'x' })).status, 401);
+    assert.equal((await fetch(`${base}/api/inbox/items/${'ab'.repeat(16)}/data?offset=0`, { method: 'PUT', body: 'x', headers: { Authorization: 'Bearer nope' } })).status, 403);
+    // An upload cannot overwrite a staged item.
+    assert.equal((await fetch(`${base}/api/inbox/items/${id0}/data?offset=0`, { method: 'PUT', body: 'x', headers: bearer })).status, 409);
+
+    // While pending: the staging folder holds sealed bytes only.
+    const staged = allFiles(path.join(dir, 'data', 'coffer', 'inbox'));
+    assert.ok(staged.some((f) => f.endsWith(path.join(id0, 'data'))), staged.join('\n'));
+    for (const f of staged) {
+      const hay = fs.readFileSync(f);
+      for (const p of photos) assert.equal(leaks(hay, p.bytes, p.name), undefined, `${f} holds plaintext`);
+      assert.ok(!path.basename(f).includes('IMG_'), f);
+    }
+
+    // The review grid on a desktop.
+    const desk = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const page = await desk.newPage();
+    await page.goto(server.url);
+    await page.getByTestId('unlock-password').fill(PASSWORD);
+    await page.getByTestId('unlock-submit').click();
+    await page.getByTestId('nav-inbox').click();
+    const items = page.getByTestId('inbox-item');
+    await items.nth(1).waitFor();
+    assert.equal(await items.count(), 2);
+    assert.deepEqual(await items.evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.name)), ['IMG_0001.jpg', 'IMG_0002.jpg'], 'oldest first');
+    assert.deepEqual(await items.evaluateAll((els) => els.map((e) => !!e.querySelector('img'))), [true, true], 'thumbnails opened in the worker');
+    assert.equal(await items.first().getAttribute('data-copies-approve'), 'primary,cloud');
+    assert.equal(await items.first().getAttribute('data-copies-private'), 'primary', 'a copy excluding private never holds a private item');
+    assert.ok(((await page.getByTestId('inbox-upload-url').textContent()) ?? '').includes('/u/'));
+
+    const first = page.locator('[data-testid=inbox-item][data-name="IMG_0001.jpg"]');
+    await first.click();
+    assert.equal(await first.getAttribute('aria-selected'), 'true');
+    await page.getByTestId('inbox-approve').click();
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid=inbox-item]').length === 1, undefined, { timeout: 30_000 });
+    const second = page.locator('[data-testid=inbox-item][data-name="IMG_0002.jpg"]');
+    await second.click();
+    assert.equal(await second.getAttribute('aria-selected'), 'true');
+    await page.getByTestId('inbox-reject').click();
+    await page.getByTestId('inbox-empty').waitFor({ timeout: 15_000 });
+    await desk.close();
+  } finally {
+    await browser.close();
+    await server.stop();
+  }
+
+  // The request log: stage ids only, never a name or plaintext.
+  const log = Buffer.from(server.stderr());
+  const dataPuts = [...server.stderr().matchAll(/PUT \/api\/inbox\/items\/([0-9a-f]{32})\/data 200/g)].map((m) => m[1]);
+  assert.ok(photos[1]!.bytes.length > 2 << 20, `the big photo has ${photos[1]!.bytes.length} bytes`);
+  assert.ok(dataPuts.length >= 3 && new Set(dataPuts).size === 2, `chunked PUTs: ${dataPuts.join(' ')}`);
+  for (const p of photos) assert.equal(leaks(log, p.bytes, p.name), undefined, 'the request log holds plaintext');
+
+  // After the decisions: nothing staged, both decisions logged by content hash.
+  const left = allFiles(path.join(dir, 'data', 'coffer', 'inbox'));
+  assert.ok(!left.some((f) => /\/items\/[0-9a-f]{32}\//.test(f)), left.join('\n'));
+  const decisionsFile = left.find((f) => f.endsWith('decisions.json'));
+  assert.ok(decisionsFile, 'decisions.json is written');
+  const decisions = JSON.parse(fs.readFileSync(decisionsFile, 'utf8')) as { sha256: string; decision: string; snapshot?: string }[];
+  const sha = (b: Buffer) => crypto.createHash('sha256').update(b).digest('hex');
+  assert.deepEqual(decisions.map((d) => [d.sha256, d.decision]), [[sha(photos[0]!.bytes), 'approve'], [sha(photos[1]!.bytes), 'reject']]);
+
+  // The real restic: the approved photo, byte-identical, tag coffer-inbox; the rejected one nowhere.
+  const renv = testEnv({ RESTIC_PASSWORD: PASSWORD, RESTIC_REPOSITORY: repo });
+  for (const restic of restics) {
+    const snaps = JSON.parse((await runRestic(restic, ['snapshots', '--json'], { env: renv })).stdout) as { id: string; paths: string[]; tags?: string[] }[];
+    const inbox = snaps.filter((s) => s.tags?.includes('coffer-inbox'));
+    assert.equal(inbox.length, 1, JSON.stringify(snaps));
+    assert.deepEqual(inbox[0]!.paths, ['/inbox/phone']);
+    assert.equal(decisions[0]!.snapshot, inbox[0]!.id);
+    const dump = await runRestic(restic, ['dump', inbox[0]!.id, '/inbox/phone/IMG_0001.jpg'], { env: renv });
+    assert.equal(dump.code, 0, dump.stderr);
+    assert.ok(dump.stdoutBytes.equals(photos[0]!.bytes), `${restic.name}: the approved photo is byte-identical`);
+    for (const s of snaps) {
+      const ls = await runRestic(restic, ['ls', s.id], { env: renv });
+      assert.ok(!ls.stdout.includes('IMG_0002'), `${restic.name}: the rejected photo is in snapshot ${s.id}`);
+    }
+    const check = await runRestic(restic, ['check', '--read-data'], { env: renv });
+    assert.equal(check.code, 0, check.stderr);
+  }
+  fs.rmSync(dir, { recursive: true, force: true });
+});
