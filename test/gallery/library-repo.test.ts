@@ -15,7 +15,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { utf8Decode } from '../../src/core/bytes.js';
-import { GALLERY_KIND, PRIVATE_GALLERY_KIND } from '../../src/core/engine/gallery/build.js';
+import { GALLERY_KIND, gallerySnapshot, PRIVATE_GALLERY_KIND } from '../../src/core/engine/gallery/build.js';
+import { encodeSnapshot } from '../../src/core/format/snapshot.js';
+import { nowGoTime } from '../../src/core/format/go-time.js';
 import { hideItems, openGallery, unhideItems, type OpenedGallery } from '../../src/core/engine/gallery/read.js';
 import { listRecords } from '../../src/core/engine/records/records.js';
 import { TreeLoader, walkTree } from '../../src/core/engine/walk/tree-walker.js';
@@ -232,5 +234,21 @@ describe('gallery library: private gallery, countries, hidden items, retention',
       const c = await runRestic(restic, ['-r', repoDir, 'check'], { env });
       assert.equal(c.code, 0, `${restic.name}: ${c.stderr}`);
     }
+  });
+
+  it('an ordinary gallery that holds private items (an older build) drops them on the next build', async () => {
+    // The older build: an ordinary gallery snapshot whose tree is the private library's.
+    const pg = (await openGallery(repo, { library: 'private' }))!;
+    const privIds = (await allItems(pg)).map((i) => i.id);
+    const old = gallerySnapshot('main', pg.entry.snapshot.tree, nowGoTime(), LOCK_OWNER, undefined);
+    const oldId = await repo.saveUnpacked('snapshots', encodeSnapshot(old));
+    assert.equal((await openGallery(repo))!.entry.id, oldId);
+    const r = await runCoffer(['-r', repoDir, 'gallery', 'build', '--json'], { env });
+    assert.equal(r.code, 0, r.stderr);
+    const main = (await openGallery(repo))!;
+    assert.equal(main.entry.id, lastJson(r.stdout).snapshot_id);
+    assert.deepEqual((await allItems(main)).map((i) => i.name).sort(), ['newyork.jpg', 'nogps.jpg', 'paris.jpg']);
+    const files = await galleryFiles(repo, main.entry.snapshot.tree);
+    for (const p of files.keys()) for (const id of privIds) assert.equal(p.includes(id), false, `${p} is a private item's`);
   });
 });
