@@ -191,7 +191,7 @@ export async function scanWatched(store: InboxStore, publicKey: Uint8Array, fold
       let sig: string;
       try {
         const st = fs.statSync(f);
-        sig = `${st.size}:${st.mtimeMs}`;
+        sig = `${st.size}:${Math.trunc(st.mtimeMs)}`;
       } catch {
         continue;
       }

@@ -23,6 +23,7 @@ import type { Cli } from '../context.js';
 import { computeStatus } from './status.js';
 import { runSync } from './sync.js';
 import { passwordOnce, primaryLocation } from './copies.js';
+import { scanOnce } from '../../node/inbox-scanner.js';
 
 interface Step {
   step: string;
@@ -150,6 +151,13 @@ const command: Command = {
     const record: RunRecord = { at: iso(), ok: true, steps: [] };
     const steps = record.steps;
 
+    // New files in the inbox's watched folders are staged sealed (no password needed; design §6).
+    if (config.inbox?.watch.length) {
+      await timed(steps, 'inbox-scan', async () => {
+        const r = await scanOnce(cli.env, primaryLocation(cli, config));
+        return r.ran ? { ok: r.problems.length === 0, ...(r.problems.length ? { error: r.problems.join('; ') } : {}) } : { ok: true, skipped: r.reason };
+      });
+    }
     if (schedule?.paths.length) {
       await timed(steps, 'backup', async () => {
         const r = await coffer(cli, ['backup', '-q', ...schedule.paths]);
