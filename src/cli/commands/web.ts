@@ -12,6 +12,10 @@ import { createWebApp, newToken, type WebRoute } from '../../server/web-app.js';
 import { loadWebAssets } from '../../server/web-assets.js';
 import { startInboxScanner } from '../../node/inbox-scanner.js';
 import { offlineStatus } from '../../server/web-status.js';
+import { cliInbox, lanHosts } from '../../server/inbox-web.js';
+import { localShareDir, ShareStore } from '../../server/share-store.js';
+import { createShareRoutes } from '../../server/share-routes.js';
+import * as os from 'node:os';
 import { flag, str, type Command } from '../command.js';
 import { parseListen } from './serve.js';
 
@@ -57,6 +61,11 @@ Options:
     const log = cli.quiet ? undefined : (l: string) => process.stderr.write(l + '\n');
     // Feature routes (share links, the inbox): each feature pushes its own, in its own line.
     const routes: WebRoute[] = [];
+    const inbox = cliInbox(cli.env, cli.repositoryLocation().location, assets, host);
+    routes.push(inbox.route);
+    const shares = new ShareStore(localShareDir(cli.env, os.homedir()));
+    const stopSweeper = shares.startSweeper();
+    routes.push(createShareRoutes({ store: shares, assetPrefix: assets.prefix }));
     const app = createWebApp({
       routes,
       assets,
@@ -68,7 +77,7 @@ Options:
       protocolNeedsSession: true,
       api: { status: () => offlineStatus(cli.env) },
       info: () => ({ version: PROGRAM_VERSION.split(' ')[1] ?? PROGRAM_VERSION, repo: '/repo/', repos: ['/repo/'], features: ['snapshots', 'files', 'download', 'zip', 'diff', 'remember', 'otp', 'status'] }),
-      allowedHosts: LOOPBACK.has(host) || host === '0.0.0.0' || host === '::' ? [] : [host.includes(':') ? `[${host}]` : host],
+      allowedHosts: LOOPBACK.has(host) || host === '0.0.0.0' || host === '::' ? lanHosts(host) : [host.includes(':') ? `[${host}]` : host],
       ...(log ? { log } : {}),
     });
     let server;
@@ -84,6 +93,8 @@ Options:
     const shown = host === '0.0.0.0' ? `http://127.0.0.1:${server.port}` : host === '::' ? `http://[::1]:${server.port}` : server.url;
     const url = `${shown}/?token=${token}`;
     cli.out(url);
+    inbox.listening(server.port);
+    if (!cli.quiet && !LOOPBACK.has(host)) cli.warn(`coffer web: phone uploads (only adds to the inbox): ${inbox.uploadUrls()[0]}`);
     if (!cli.quiet) cli.warn(`coffer web: serving ${backend.location} (Ctrl-C stops)`);
     if (flag(values.open)) openBrowser(url);
     // The inbox's watched folders, every minute: sealing needs only the public key (design §6).
@@ -94,6 +105,7 @@ Options:
       if (cli.signal.aborted) resolve();
       else cli.signal.addEventListener('abort', () => resolve(), { once: true });
     });
+    stopSweeper();
     await stopInboxScan();
     await server.shutdown(5_000);
     await backend.close?.().catch(() => undefined);
