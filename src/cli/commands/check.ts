@@ -1,5 +1,6 @@
 /** `coffer check`: check the repository for errors (restic check). */
 import { checkRepository, type CheckPhase } from '../../core/engine/check/check.js';
+import { PackVerifyPool } from '../../node/pack-verify-workers.js';
 import { parseSubset } from '../../core/engine/check/subset.js';
 import { CofferError } from '../../core/errors.js';
 import { flag, str, type Command } from '../command.js';
@@ -44,6 +45,9 @@ Takes an exclusive lock (as restic); --no-lock checks without one.`,
       `[${elapsed()}] ${(total ? (done / total) * 100 : 100).toFixed(2)}%  ${done} / ${total} ${unit}`;
     let readTotal = 0;
     let lastDraw = 0;
+    // Verification runs in worker threads (all cores) when packs are read.
+    const readsData = flag(values['read-data']) || subset !== undefined;
+    const verifiers = readsData && cli.env.COFFER_WORKERS !== '0' ? new PackVerifyPool(repo) : undefined;
     const body = async () => {
       const result = await checkRepository(
         repo,
@@ -53,6 +57,7 @@ Takes an exclusive lock (as restic); --no-lock checks without one.`,
           checkUnused: flag(values['check-unused']),
           signal: cli.signal,
           random: () => repo.platform.crypto.randomBytes(4).reduce((a, b) => a * 256 + b, 0) / 2 ** 32,
+          ...(verifiers ? { verifyPack: verifiers.verify, readConcurrency: verifiers.readConcurrency } : {}),
         },
         {
           onPhase: (p) => cli.info(p === 'read-data' && subset ? `read group of packs (${subsetArg})` : PHASE_TEXT[p]),
@@ -73,7 +78,12 @@ Takes an exclusive lock (as restic); --no-lock checks without one.`,
       return result;
     };
     // restic's check takes an exclusive lock; --no-lock skips it.
-    const result = cli.globals['no-lock'] === true ? await body() : await withLock(cli, repo, true, body);
+    let result;
+    try {
+      result = cli.globals['no-lock'] === true ? await body() : await withLock(cli, repo, true, body);
+    } finally {
+      await verifiers?.close();
+    }
     const unreferenced = result.hints.filter((h) => h.endsWith('not referenced in any index')).length;
     if (cli.json) {
       cli.jsonLine({

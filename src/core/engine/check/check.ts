@@ -34,7 +34,17 @@ export interface CheckOptions {
   /** Float in [0, 1) for random subsets. */
   readonly random?: () => number;
   readonly signal?: AbortSignal;
+  /**
+   * Verifies one whole pack (default: `verifyPack` on the calling thread). The Node edge passes a
+   * worker pool (node/pack-verify-workers.ts) so every core verifies; the bytes are handed over.
+   */
+  readonly verifyPack?: PackVerifier;
+  /** Packs read at once (default: the backend's connections, at least 2). */
+  readonly readConcurrency?: number;
 }
+
+/** Returns every problem of a pack (empty when sound); may take ownership of `bytes`. */
+export type PackVerifier = (packId: Id, bytes: Uint8Array, indexed: readonly PackedBlob[]) => Promise<string[]>;
 
 export interface CheckEvents {
   onPhase?(phase: CheckPhase): void;
@@ -190,7 +200,9 @@ export async function checkRepository(repo: Repository, opts: CheckOptions = {},
     snapsDone++;
     events.onProgress?.('snapshots', snapsDone, snapshotIds.length);
   });
-  const loader = new TreeLoader(repo, index, 64);
+  // Released after the walk: its cached tree packs (up to 64 MiB) must not stay alive while
+  // the read-data phase reads every pack.
+  let loader: TreeLoader | undefined = new TreeLoader(repo, index, 64);
   const seenTrees = new Set<Id>();
   const usedData = new Set<Id>();
   let level = roots.filter((r) => !seenTrees.has(r.id) && seenTrees.add(r.id));
@@ -200,7 +212,7 @@ export async function checkRepository(repo: Repository, opts: CheckOptions = {},
     await forEachLimit(level, 8, async ({ id, path }) => {
       let tree;
       try {
-        tree = await loader.load(id);
+        tree = await loader!.load(id);
       } catch (e) {
         if (!isFinding(e)) throw e;
         const m = messageOf(e);
@@ -236,6 +248,7 @@ export async function checkRepository(repo: Repository, opts: CheckOptions = {},
     });
     level = next;
   }
+  loader = undefined;
 
   if (opts.checkUnused) {
     for (const packId of index.packIds()) {
@@ -258,12 +271,13 @@ export async function checkRepository(repo: Repository, opts: CheckOptions = {},
     const chosen = opts.subset ? selectPacks(candidates, opts.subset, opts.random) : [...candidates.keys()];
     chosen.sort();
     events.onProgress?.('read-data', 0, chosen.length);
-    await forEachLimit(chosen, Math.max(2, repo.backend.connections), async (packId) => {
+    const verify: PackVerifier = opts.verifyPack ?? (async (id, bytes, indexed) => verifyPack(repo, id, bytes, indexed));
+    await forEachLimit(chosen, opts.readConcurrency ?? Math.max(2, repo.backend.connections), async (packId) => {
       cancelled();
       let problems: string[];
       try {
         const bytes = await repo.backend.get({ type: 'data', name: packId }, undefined, o);
-        problems = verifyPack(repo, packId, bytes, packOwner.get(packId)!.pack.blobs);
+        problems = await verify(packId, bytes, packOwner.get(packId)!.pack.blobs);
       } catch (e) {
         if (!isFinding(e)) throw e;
         problems = [`pack ${packId}: cannot be read: ${messageOf(e)}`];
