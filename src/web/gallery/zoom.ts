@@ -27,7 +27,7 @@ export class Zoom {
       this.at(e.clientX, e.clientY, this.scale * Math.exp(-e.deltaY * 0.0025));
     }, { passive: false });
     stage.addEventListener('dblclick', (e) => {
-      if (img.hidden || e.target !== img) return;
+      if (img.hidden || (e.target as HTMLElement).closest('button, video, a, input')) return;
       this.at(e.clientX, e.clientY, this.scale > 1.01 ? 1 : 2.5);
     });
     stage.addEventListener('pointerdown', (e) => this.down(e));
