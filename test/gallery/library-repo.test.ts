@@ -7,8 +7,10 @@
  * - items carry their country, and the counts of months.json and search.json follow;
  * - hide/unhide move items between the shards and /hidden/index.json without touching the media
  *   trees, and a build keeps them hidden;
- * - `coffer forget` keeps the newest two of each gallery, as separate groups.
- * About 15 s.
+ * - `coffer forget` keeps the newest two of each gallery, as separate groups;
+ * - an ordinary gallery holding private items (an older build) drops them; every inbox approval
+ *   since the last build is read.
+ * About 30 s.
  */
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
@@ -250,5 +252,22 @@ describe('gallery library: private gallery, countries, hidden items, retention',
     assert.deepEqual((await allItems(main)).map((i) => i.name).sort(), ['newyork.jpg', 'nogps.jpg', 'paris.jpg']);
     const files = await galleryFiles(repo, main.entry.snapshot.tree);
     for (const p of files.keys()) for (const id of privIds) assert.equal(p.includes(id), false, `${p} is a private item's`);
+  });
+
+  it('reads every inbox approval since the last build, not only the newest of its paths', async () => {
+    // Two approvals of the same folder between builds, each holding only its new photo.
+    const inbox = path.join(work, 'inbox');
+    fs.mkdirSync(inbox);
+    for (const [i, name] of ['first.jpg', 'second.jpg'].entries()) {
+      for (const f of fs.readdirSync(inbox)) fs.rmSync(path.join(inbox, f));
+      fs.writeFileSync(path.join(inbox, name), makeJpeg(200, 150, 41 + i, { dateTimeOriginal: `2024:07:0${i + 1} 10:00:00` }));
+      const r = await runCoffer(['-r', repoDir, 'backup', inbox, '--tag', 'coffer-inbox'], { env });
+      assert.equal(r.code, 0, r.stderr);
+    }
+    const r = await runCoffer(['-r', repoDir, 'gallery', 'build', '--json'], { env });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(lastJson(r.stdout).gallery.added, 2);
+    const names = (await allItems((await openGallery(repo))!)).map((i) => i.name);
+    assert.ok(names.includes('first.jpg') && names.includes('second.jpg'), names.join(','));
   });
 });

@@ -53,6 +53,10 @@ export const PRIVATE_GALLERY_KIND = 'gallery-private';
 /** User snapshots with this tag feed the private library only. */
 export const PRIVATE_TAG = 'private';
 export type GalleryLibrary = 'main' | 'private';
+/** Tags of the inbox's approval snapshots (`inbox` from before the design's name). */
+export const INBOX_TAGS: readonly string[] = ['coffer-inbox', 'inbox'];
+/** Inbox snapshots this much older than the newest gallery are read again (a build racing an approval). */
+const INBOX_SLACK_SEC = 86_400;
 
 export function galleryKind(library: GalleryLibrary = 'main'): string {
   return library === 'private' ? PRIVATE_GALLERY_KIND : GALLERY_KIND;
@@ -130,6 +134,12 @@ export interface GalleryBuildOptions extends CallOpts {
   readonly takeout?: ReadonlyMap<string, TakeoutSide>;
   /** Country of a position (ISO alpha-2); without it items keep the country they had. */
   readonly countryOf?: CountryOf;
+  /**
+   * Also read every inbox approval snapshot (tag `coffer-inbox`) newer than its library's
+   * gallery (default true): each approval is a small snapshot of the same paths, so the newest
+   * per host and paths would miss all but the last one between two builds.
+   */
+  readonly inbox?: boolean;
 }
 
 /** One library's part of a build. */
@@ -455,6 +465,16 @@ export function gallerySnapshot(library: GalleryLibrary, tree: Id, time: GoTime,
   };
 }
 
+/** `chosen` plus the inbox snapshots newer than (a day before) their library's newest gallery, oldest first. */
+function withInboxSnapshots(chosen: readonly SnapshotEntry[], entries: readonly SnapshotEntry[], privateIds: ReadonlySet<Id>): SnapshotEntry[] {
+  const newest = (kind: string) => entries.filter((e) => isRecordSnapshot(e.snapshot, kind)).reduce((t, e) => Math.max(t, e.snapshot.time.sec), -Infinity);
+  const since = { main: newest(GALLERY_KIND) - INBOX_SLACK_SEC, private: newest(PRIVATE_GALLERY_KIND) - INBOX_SLACK_SEC };
+  const have = new Set(chosen.map((e) => e.id));
+  const extra = entries.filter((e) => !have.has(e.id) && !isRecordSnapshot(e.snapshot) && (e.snapshot.tags ?? []).some((t) => INBOX_TAGS.includes(t)) && e.snapshot.time.sec >= since[privateIds.has(e.id) ? 'private' : 'main']);
+  if (!extra.length) return [...chosen];
+  return [...chosen, ...extra].sort((a, b) => a.snapshot.time.sec - b.snapshot.time.sec || a.snapshot.time.nsec - b.snapshot.time.nsec);
+}
+
 /** One library's plan after the walk. */
 interface LibraryPlan {
   readonly library: GalleryLibrary;
@@ -527,11 +547,12 @@ export async function buildGallery(repo: Repository, opts: GalleryBuildOptions):
     const entries = await loadSnapshots(repo, o);
     const index = opts.index ?? (await loadMasterIndex(repo, o));
     const loader = new TreeLoader(repo, index);
-    const sources = opts.snapshots ?? newestUserSnapshots(entries);
-    for (const s of sources) {
+    const chosen = opts.snapshots ?? newestUserSnapshots(entries);
+    for (const s of chosen) {
       if (isRecordSnapshot(s.snapshot)) throw new CofferError('usage', `snapshot ${s.id.slice(0, 8)} is one of Coffer's own records, not a backup`);
     }
-    const privateIds = new Set([...entries, ...sources].filter((e) => isPrivateSnapshot(e.snapshot)).map((e) => e.id));
+    const privateIds = new Set([...entries, ...chosen].filter((e) => isPrivateSnapshot(e.snapshot)).map((e) => e.id));
+    const sources = opts.inbox === false ? chosen : withInboxSnapshots(chosen, entries, privateIds);
     const now = opts.now ?? Date.now();
 
     // 1-2. Read each library's newest gallery and walk its backups. The private library is
