@@ -232,9 +232,16 @@ export async function newKeyKdf(cli: Cli): Promise<{ N: number; r: number; p: nu
 export async function withLock<T>(cli: Cli, repo: Repository, exclusive: boolean, fn: () => Promise<T>): Promise<T> {
   if (!exclusive && cli.globals['no-lock'] === true) return fn();
   const lock = await RepositoryLock.acquire(repo, exclusive, cli.lockOwner(), { signal: cli.signal });
+  let result: T;
   try {
-    return await fn();
-  } finally {
-    await lock.release();
+    result = await fn();
+  } catch (e) {
+    // The work's own error is the one to report; a lock left behind goes stale and "unlock" removes it.
+    await lock.release().catch(() => undefined);
+    throw e;
   }
+  // The work is done: a lock that cannot be removed must not turn it into a failure (restic warns too).
+  const warning = await lock.releaseOrWarn();
+  if (warning) cli.warn(`Warning: ${warning}`);
+  return result;
 }

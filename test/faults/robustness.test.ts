@@ -178,6 +178,25 @@ describe('lock removal refused after the snapshot', () => {
       assert.ok(faulty.counts().permanent >= 1);
     });
 
+    it('commands done under a lock (forget, check) exit 0 with the same warning when the lock stays', async () => {
+      // Each run leaves its lock behind (that is the point): remove it before the next one.
+      const unlock = async () => {
+        faulty.enabled = false;
+        const u = await runCoffer(['unlock', '--remove-all'], { env });
+        assert.equal(u.code, 0, u.stderr);
+      };
+      for (const args of [['forget', '--keep-last', '1'], ['check']]) {
+        await unlock();
+        faulty.enabled = true;
+        const r = await runCoffer(args, { env });
+        faulty.enabled = false;
+        assert.equal(r.code, 0, `${args[0]}: ${r.stderr}`);
+        assert.match(r.stderr, /^Warning: could not remove the lock locks\/[0-9a-f]{8} \(.*403.*\); it stays until "unlock" removes it/m);
+        assert.doesNotMatch(r.stderr, /^coffer: /m);
+      }
+      await unlock();
+    });
+
     it('a refused upload names POST and the file, not the GET behind it', async () => {
       const data = randomBytes(21, 1000);
       const name = toHex((await import('node:crypto')).createHash('sha256').update(data).digest());

@@ -6,7 +6,6 @@
  */
 import { CofferError, isCofferError } from '../../core/errors.js';
 import { loadMasterIndex } from '../../core/repository/master-index.js';
-import { RepositoryLock } from '../../core/repository/locks.js';
 import type { Repository } from '../../core/repository/repository.js';
 import { loadSnapshots } from '../../core/repository/snapshots.js';
 import { redactUrl, type CopyEntry } from '../../core/engine/settings/settings.js';
@@ -16,7 +15,7 @@ import { Repository as RepositoryClass } from '../../core/repository/repository.
 import { findCopy, requireConfig, updateCopyState } from '../../node/config.js';
 import { copyBackend } from '../../node/open-copy.js';
 import { flag, type Command } from '../command.js';
-import type { Cli } from '../context.js';
+import { withLock, type Cli } from '../context.js';
 import { formatBytes } from '../format.js';
 import { openCopyFor, openPrimary, reportExcluded } from './copies.js';
 
@@ -84,6 +83,7 @@ async function syncOne(cli: Cli, primary: Repository, index: Awaited<ReturnType<
     });
     for (const e of structureErrors) cli.warn(`coffer: copy ${c.name}: ${e}`);
     reportExcluded(cli, c.name, r.excluded);
+    for (const w of r.warnings ?? []) cli.warn(`Warning: copy ${c.name}: ${w}`);
     if (r.copied.length) say(`${r.copied.length} snapshot(s) copied, ${r.newPacks.length} new pack(s), ${formatBytes(r.bytesAdded)} stored, verified`);
     return {
       ...base,
@@ -133,16 +133,13 @@ export async function runSync(cli: Cli, names: readonly string[], opts: { verify
   const copies = names.length ? names.map((n) => findCopy(config, n)) : config.copies;
   if (copies.length === 0) throw new CofferError('bad-input', 'no copies to sync (add one with "coffer copies add NAME URL")');
   const primary = await openPrimary(cli, config);
-  const lock = await RepositoryLock.acquire(primary, false, cli.lockOwner(), { signal: cli.signal });
-  try {
+  return withLock(cli, primary, false, async () => {
     const index = await loadMasterIndex(primary, { signal: cli.signal });
     const snaps = await loadSnapshots(primary, { signal: cli.signal });
     // One view of the primary for all copies: each blob is read from it about once.
     const shared = new RepositoryClass(new SharedReadBackend(primary.backend), primary.platform, primary.key, primary.keyId, primary.config, cli.repositoryOptions());
-    return await Promise.all(copies.map((c) => syncOne(cli, shared, index, snaps, c, opts.verifyData === true)));
-  } finally {
-    await lock.release();
-  }
+    return Promise.all(copies.map((c) => syncOne(cli, shared, index, snaps, c, opts.verifyData === true)));
+  });
 }
 
 /** Prints the failures (one line each) and returns the exit code: 0 all synced, 1 some failed. */

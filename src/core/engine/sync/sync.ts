@@ -147,6 +147,8 @@ export interface SyncResult {
   readonly missingAfter: number;
   /** Snapshots in the copy its policy no longer admits (kept; see excludedSnapshots). */
   readonly excluded: readonly SnapshotEntry[];
+  /** E.g. the copy's lock could not be removed after a verified sync. */
+  readonly warnings?: readonly string[];
   readonly structure?: StructureResult;
 }
 
@@ -164,75 +166,83 @@ function sameBlobs(a: readonly PackedBlob[], b: readonly PackedBlob[]): boolean 
 export async function syncCopy(src: RepoWithIndex, srcSnapshots: readonly SnapshotEntry[], dst: Repository, opts: SyncOptions): Promise<SyncResult> {
   const o: CallOpts = opts.signal ? { signal: opts.signal } : {};
   const lock = await RepositoryLock.acquire(dst, false, opts.owner, o);
+  let result: SyncResult;
   try {
-    const dstIndex = await loadMasterIndex(dst, o);
-    const before = new Set(dstIndex.packIds());
-    const dstSnaps = await loadSnapshots(dst, o);
-    let wanted = wantedSnapshots(srcSnapshots, opts.policy);
-    if (opts.only) wanted = wanted.filter(opts.only);
-    const missing = missingSnapshots(wanted, dstSnaps);
-    opts.events?.onPlan?.(missing.length, wanted.length);
-    const res = await copySnapshots(src, { repo: dst, index: dstIndex }, missing, dstSnaps, { onSaved: (s, id) => opts.events?.onSnapshot?.(s, id) }, opts.signal);
+    result = await (async (): Promise<SyncResult> => {
+      const dstIndex = await loadMasterIndex(dst, o);
+      const before = new Set(dstIndex.packIds());
+      const dstSnaps = await loadSnapshots(dst, o);
+      let wanted = wantedSnapshots(srcSnapshots, opts.policy);
+      if (opts.only) wanted = wanted.filter(opts.only);
+      const missing = missingSnapshots(wanted, dstSnaps);
+      opts.events?.onPlan?.(missing.length, wanted.length);
+      const res = await copySnapshots(src, { repo: dst, index: dstIndex }, missing, dstSnaps, { onSaved: (s, id) => opts.events?.onSnapshot?.(s, id) }, opts.signal);
 
-    // Verify from a fresh view of the copy, not from what we believe we wrote.
-    const after = await loadMasterIndex(dst, o);
-    const newIds = [...after.packIds()].filter((id) => !before.has(id));
-    opts.events?.onVerify?.(newIds.length);
-    const listed = new Map<Id, number>();
-    for await (const f of dst.backend.list('data', o)) listed.set(f.name, f.size);
-    const errors: string[] = [];
-    const newPacks: { id: Id; size: number }[] = [];
-    let packsRead = 0;
-    for (const id of newIds) {
-      const blobs = after.packBlobs(id) ?? [];
-      const size = listed.get(id);
-      if (size === undefined) {
-        errors.push(`new pack ${id} is in the index but not in the copy`);
-        continue;
-      }
-      newPacks.push({ id, size });
-      if (size !== expectedPackSize(blobs)) {
-        errors.push(`new pack ${id} has ${size} bytes, its index entries imply ${expectedPackSize(blobs)}`);
-        continue;
-      }
-      if (opts.verifyData) {
-        const bytes = await dst.backend.get({ type: 'data', name: id }, undefined, o);
-        packsRead++;
-        errors.push(...verifyPack(dst, id, bytes, blobs));
-      } else {
-        try {
-          const header = await readPackHeader(dst, id, size, o);
-          if (!sameBlobs(header, blobs)) errors.push(`new pack ${id}: its header differs from the index`);
-        } catch (e) {
-          if (e instanceof CofferError && e.code !== 'corrupt') throw e;
-          errors.push((e as Error).message);
+      // Verify from a fresh view of the copy, not from what we believe we wrote.
+      const after = await loadMasterIndex(dst, o);
+      const newIds = [...after.packIds()].filter((id) => !before.has(id));
+      opts.events?.onVerify?.(newIds.length);
+      const listed = new Map<Id, number>();
+      for await (const f of dst.backend.list('data', o)) listed.set(f.name, f.size);
+      const errors: string[] = [];
+      const newPacks: { id: Id; size: number }[] = [];
+      let packsRead = 0;
+      for (const id of newIds) {
+        const blobs = after.packBlobs(id) ?? [];
+        const size = listed.get(id);
+        if (size === undefined) {
+          errors.push(`new pack ${id} is in the index but not in the copy`);
+          continue;
+        }
+        newPacks.push({ id, size });
+        if (size !== expectedPackSize(blobs)) {
+          errors.push(`new pack ${id} has ${size} bytes, its index entries imply ${expectedPackSize(blobs)}`);
+          continue;
+        }
+        if (opts.verifyData) {
+          const bytes = await dst.backend.get({ type: 'data', name: id }, undefined, o);
+          packsRead++;
+          errors.push(...verifyPack(dst, id, bytes, blobs));
+        } else {
+          try {
+            const header = await readPackHeader(dst, id, size, o);
+            if (!sameBlobs(header, blobs)) errors.push(`new pack ${id}: its header differs from the index`);
+          } catch (e) {
+            if (e instanceof CofferError && e.code !== 'corrupt') throw e;
+            errors.push((e as Error).message);
+          }
         }
       }
-    }
-    for (const c of res.copied) {
-      const sn = decodeSnapshot(await dst.loadUnpacked('snapshots', c.to, o), `snapshots/${c.to}`);
-      try {
-        await loadBlob(dst, after, 'tree', sn.tree, o);
-      } catch (e) {
-        if (e instanceof CofferError && e.code !== 'corrupt' && e.code !== 'not-found') throw e;
-        errors.push(`snapshot ${c.to.slice(0, 8)}: its tree does not load from the copy (${(e as Error).message})`);
+      for (const c of res.copied) {
+        const sn = decodeSnapshot(await dst.loadUnpacked('snapshots', c.to, o), `snapshots/${c.to}`);
+        try {
+          await loadBlob(dst, after, 'tree', sn.tree, o);
+        } catch (e) {
+          if (e instanceof CofferError && e.code !== 'corrupt' && e.code !== 'not-found') throw e;
+          errors.push(`snapshot ${c.to.slice(0, 8)}: its tree does not load from the copy (${(e as Error).message})`);
+        }
       }
-    }
-    if (errors.length) throw new CofferError('corrupt', `verification after sync failed: ${errors.slice(0, 3).join('; ')}${errors.length > 3 ? ` (and ${errors.length - 3} more)` : ''}`, { data: { errors } });
+      if (errors.length) throw new CofferError('corrupt', `verification after sync failed: ${errors.slice(0, 3).join('; ')}${errors.length > 3 ? ` (and ${errors.length - 3} more)` : ''}`, { data: { errors } });
 
-    const dstAfter = await loadSnapshots(dst, o);
-    const structure = opts.skipStructure ? undefined : await structureCheck(dst, { ...o, index: after, snapshots: dstAfter });
-    return {
-      copied: res.copied,
-      skipped: wanted.length - missing.length,
-      newPacks,
-      bytesAdded: res.stats.bytesAddedPacked,
-      packsRead,
-      missingAfter: missingSnapshots(wanted, dstAfter).length,
-      excluded: excludedSnapshots(dstAfter, opts.policy),
-      ...(structure ? { structure } : {}),
-    };
-  } finally {
-    await lock.release();
+      const dstAfter = await loadSnapshots(dst, o);
+      const structure = opts.skipStructure ? undefined : await structureCheck(dst, { ...o, index: after, snapshots: dstAfter });
+      return {
+        copied: res.copied,
+        skipped: wanted.length - missing.length,
+        newPacks,
+        bytesAdded: res.stats.bytesAddedPacked,
+        packsRead,
+        missingAfter: missingSnapshots(wanted, dstAfter).length,
+        excluded: excludedSnapshots(dstAfter, opts.policy),
+        ...(structure ? { structure } : {}),
+      };
+    })();
+  } catch (e) {
+    // The sync's own error is the one to report, not a lock left behind (it goes stale).
+    await lock.release().catch(() => undefined);
+    throw e;
   }
+  // What was copied is verified: a lock that cannot be removed is a warning, not a failed sync.
+  const warning = await lock.releaseOrWarn();
+  return warning ? { ...result, warnings: [warning] } : result;
 }
