@@ -46,6 +46,7 @@ export function sharePageHtml(assetPrefix: string): string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
 <title>Shared with Coffer</title>
+<link rel="icon" href="/favicon.svg">
 <link rel="stylesheet" href="${assetPrefix}src/web/share/share.css">
 <script type="module" src="${assetPrefix}dist/src/web/share/main.js"></script>
 </head>

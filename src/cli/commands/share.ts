@@ -21,7 +21,8 @@ import { loadBlob } from '../../core/repository/blob-loader.js';
 import { loadMasterIndex, type MasterIndex } from '../../core/repository/master-index.js';
 import type { Repository } from '../../core/repository/repository.js';
 import { TreeLoader } from '../../core/engine/walk/tree-walker.js';
-import { readLatestRecord, writeRecord } from '../../core/engine/records/records.js';
+import { isRecordSnapshot, readLatestRecord, writeRecord } from '../../core/engine/records/records.js';
+import { findSnapshot, loadSnapshots } from '../../core/repository/snapshots.js';
 import { mediaFromName } from '../../core/gallery/item.js';
 import { readImageMeta } from '../../core/gallery/exif.js';
 import { ShareClient, type ShareListing } from '../../core/share/client.js';
@@ -31,7 +32,6 @@ import { localShareDir, ShareStore } from '../../server/share-store.js';
 import { str, type Command, type Values } from '../command.js';
 import type { Cli } from '../context.js';
 import { withLock } from '../context.js';
-import { resolveSnapshotArg } from '../snapshot-arg.js';
 
 const RECORD_KIND = 'shares';
 const RECORD_FILE = 'shares.json';
@@ -127,7 +127,10 @@ async function targetOf(cli: Cli, values: Values): Promise<Target> {
 async function filesOf(repo: Repository, index: MasterIndex, spec: string): Promise<{ name: string; node: TreeNode }[]> {
   const colon = spec.indexOf(':');
   if (colon <= 0 || colon === spec.length - 1) throw new CofferError('usage', `"${spec}": give SNAPSHOT:PATH (e.g. latest:/photos/a.jpg)`);
-  const snap = await resolveSnapshotArg(repo, index, spec.slice(0, colon));
+  const ref = spec.slice(0, colon);
+  // "latest" is the newest backup, not Coffer's own records (this very command writes one).
+  const all = (await loadSnapshots(repo)).filter((e) => !isRecordSnapshot(e.snapshot));
+  const snap = { entry: findSnapshot(all, ref), get tree(): Id { return this.entry.snapshot.tree; } };
   const loader = new TreeLoader(repo, index);
   const parts = spec.slice(colon + 1).split('/').filter((p) => p !== '' && p !== '.');
   if (!parts.length) throw new CofferError('usage', `"${spec}": give a file or folder inside the snapshot`);

@@ -57,6 +57,7 @@ async function openStreamed(base: string, key: Uint8Array, id: string, n: number
   let header: Uint8Array | undefined;
   let index = 0;
   let received = 0;
+  const chunks = chunkCount(size);
   const take = (need: number): Uint8Array | undefined => {
     if (pending.length < need) return undefined;
     const out = pending.slice(0, need);
@@ -74,18 +75,17 @@ async function openStreamed(base: string, key: Uint8Array, id: string, n: number
       pending = merged;
     }
     if (!header) header = take(PREFIX_SIZE);
-    while (header) {
+    while (header && index < chunks) {
       const r = chunkRange(size, index);
       const sealed = take(r.length);
       if (!sealed) break;
       parts.push(openChunk(k, header, index, r.final, sealed, `file ${n}`));
-      progress(Math.min(size, (index + 1) * CHUNK_SIZE));
       index++;
-      if (r.final) break;
+      progress(Math.min(size, index * CHUNK_SIZE));
     }
     if (done) break;
   }
-  if (received !== total || index !== chunkCount(size) || pending.length) throw new Error('the file was cut short');
+  if (received !== total || index !== chunks || pending.length) throw new Error('the file was cut short');
   return parts;
 }
 
