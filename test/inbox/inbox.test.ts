@@ -86,14 +86,14 @@ test('inbox: sealed staging without a password; decisions reach the primary, the
   assert.equal(keyRecords[0]!.hostname, 'coffer');
 
   const photo = Buffer.from(makeJpeg(32, 24, 7, { dateTimeOriginal: '2024:05:06 07:08:09' }));
-  const files: Record<string, Buffer> = { 'photo.jpg': photo, 'secret.bin': randomBytes(50_000), 'dull.bin': randomBytes(3000) };
+  const files: Record<string, Buffer> = { 'photo.jpg': photo, 'secret.bin': randomBytes(50_000), 'dull.bin': randomBytes(3000), 'private.jpg': Buffer.from(makeJpeg(40, 30, 99, { dateTimeOriginal: '2024:06:07 08:09:10' })) };
   for (const [n, b] of Object.entries(files)) fs.writeFileSync(path.join(src, n), b);
   const watched: Record<string, Buffer> = { 'reject-me.bin': randomBytes(4000), 'pending.bin': randomBytes(5000), 'keep.bin': randomBytes(6000) };
   for (const [n, b] of Object.entries(watched)) fs.writeFileSync(path.join(watchDir, 'DCIM', n), b);
 
   // add and scan: no password at all.
-  const added = JSON.parse((await ok(['--json', 'inbox', 'add', path.join(src, 'photo.jpg'), path.join(src, 'secret.bin'), path.join(src, 'dull.bin')], noPassword)).stdout) as { id: string; added: boolean }[];
-  assert.deepEqual(added.map((a) => a.added), [true, true, true]);
+  const added = JSON.parse((await ok(['--json', 'inbox', 'add', path.join(src, 'photo.jpg'), path.join(src, 'secret.bin'), path.join(src, 'dull.bin'), path.join(src, 'private.jpg')], noPassword)).stdout) as { id: string; added: boolean }[];
+  assert.deepEqual(added.map((a) => a.added), [true, true, true, true]);
   assert.ok(added.every((a) => /^[0-9a-f]{32}$/.test(a.id)), 'random 32-hex stage ids');
   assert.deepEqual(added.map((a) => a.id).filter((id) => Object.values(files).some((b) => id === createSha(b).slice(0, 32))), [], 'ids are not content hashes');
   // The same content again is known, not staged twice; the source may go away (the inbox has its sealed copy).
@@ -115,7 +115,7 @@ test('inbox: sealed staging without a password; decisions reach the primary, the
   assert.deepEqual((JSON.parse((await runRestic(restic, ['snapshots', '--json'], { env })).stdout) as Snap[]).map((s) => s.paths[0]), ['/coffer/inbox-key']);
 
   const list = JSON.parse((await ok(['inbox', 'list', '--json'])).stdout) as Listed[];
-  assert.equal(list.length, 6);
+  assert.equal(list.length, 7);
   const by = (n: string) => list.find((i) => i.name === n)!;
   assert.deepEqual(list.slice(0, 3).map((i) => i.name), ['photo.jpg', 'secret.bin', 'dull.bin'], 'oldest first');
   assert.deepEqual(Object.keys(list[0]!).sort(), ['added', 'id', 'name', 'size', 'source', 'taken']);
@@ -133,17 +133,18 @@ test('inbox: sealed staging without a password; decisions reach the primary, the
     assert.equal(bad.code, 2, bad.stderr);
     assert.match(bad.stderr, /^coffer: no pending inbox item deadbeef0000/);
   }
-  assert.equal((JSON.parse((await ok(['inbox', 'list', '--json'])).stdout) as Listed[]).length, 6);
+  assert.equal((JSON.parse((await ok(['inbox', 'list', '--json'])).stdout) as Listed[]).length, 7);
 
   const approvedOut = JSON.parse((await ok(['--json', 'inbox', 'approve', by('photo.jpg').id, by('dull.bin').id, by('keep.bin').id, '--album', 'Holiday'])).stdout.trim().split('\n').at(-1)!) as { gallery?: { added: number }; snapshot: string };
   assert.equal(approvedOut.gallery?.added, 1, 'the approved photo (not the .bin files) is added to the gallery by default');
-  await ok(['inbox', 'private', by('secret.bin').id]);
+  const privOut = JSON.parse((await ok(['--json', 'inbox', 'private', by('secret.bin').id, by('private.jpg').id])).stdout.trim().split('\n').at(-1)!) as { gallery?: { added: number } };
+  assert.equal(privOut.gallery?.added, 1, 'the private photo goes to the (private) gallery');
   await ok(['inbox', 'reject', by('reject-me.bin').id]);
   assert.deepEqual((JSON.parse((await ok(['inbox', 'list', '--json'])).stdout) as Listed[]).map((i) => i.name), ['pending.bin']);
   // A rejected (or stored) file that stays in the watched folder is not offered again.
   assert.deepEqual(JSON.parse((await ok(['--json', 'inbox', 'scan'], noPassword)).stdout), []);
   const decisions = JSON.parse(fs.readFileSync(path.join(staging, 'decisions.json'), 'utf8')) as { sha256: string; decision: string; time: string }[];
-  assert.deepEqual(decisions.map((d) => d.decision).sort(), ['approve', 'approve', 'approve', 'private', 'reject']);
+  assert.deepEqual(decisions.map((d) => d.decision).sort(), ['approve', 'approve', 'approve', 'private', 'private', 'reject']);
   assert.ok(decisions.some((d) => d.decision === 'reject' && d.sha256 === createSha(watched['reject-me.bin']!)));
   // Decided items' staged copies are gone; the pending one stays.
   assert.deepEqual(fs.readdirSync(path.join(staging, 'items')), [by('pending.bin').id]);
@@ -164,7 +165,14 @@ test('inbox: sealed staging without a password; decisions reach the primary, the
   const priv = user.find((s) => s.tags!.includes('private'))!;
   assert.ok(approved.tags!.includes('album:Holiday'));
   assert.deepEqual([...approved.paths].sort(), [`/inbox/${os.hostname()}`, watchDir].sort(), 'added items under /inbox/<device>, watched ones at their folder');
-  assert.ok(snaps.some((s) => s.tags?.includes('coffer-gallery') && !s.tags.includes('private')), 'a gallery snapshot was written');
+  // The shared gallery has the approved photo only; the private photo is in the private gallery only.
+  const mainGallery = snaps.filter((s) => s.tags?.includes('coffer-gallery') && !s.tags.includes('private')).at(-1);
+  const privGallery = snaps.filter((s) => s.tags?.includes('coffer-gallery-private')).at(-1);
+  assert.ok(mainGallery && privGallery, 'both galleries were written');
+  assert.ok(privGallery.tags!.includes('private'));
+  const originals = async (id: string) => (await runRestic(restic, ['ls', '--json', id], { env })).stdout.split('\n').filter((l) => l.includes('"/originals/') && l.includes('"type":"file"')).length;
+  assert.equal(await originals(mainGallery.id), 1);
+  assert.equal(await originals(privGallery.id), 1);
 
   const dumpFrom = async (r: string, snap: string, file: string) => (await runRestic(restic, ['-r', r, 'dump', snap, file], { env })).stdoutBytes;
   const host = os.hostname();
@@ -188,6 +196,8 @@ test('inbox: sealed staging without a password; decisions reach the primary, the
     } else {
       assert.ok(p, `private item in ${r}`);
       assert.ok((await dumpFrom(r, p.id, `/inbox/${host}/secret.bin`)).equals(files['secret.bin']!));
+      assert.ok((await dumpFrom(r, p.id, `/inbox/${host}/private.jpg`)).equals(files['private.jpg']!));
+      assert.ok(s.some((x) => x.tags?.includes('coffer-gallery-private')), `private gallery in ${r}`);
     }
     // Pending and rejected items are in no snapshot of any repository.
     for (const name of ['pending.bin', 'reject-me.bin']) {
