@@ -160,6 +160,8 @@ export type WorkerRequest =
   | { op: 'galleryThumb'; id: string }
   | { op: 'galleryPreview'; id: string }
   | { op: 'galleryOriginal'; id: string; name: string }
+  /** A share link of gallery items (web/share/worker-share.ts): sealed here, uploaded with the session. */
+  | { op: 'shareCreate'; ids: readonly string[]; expiresIn?: number }
   /** `/geo.json`: every geotagged item's [lat, lon, id]. */
   | { op: 'galleryGeo' }
   /** Marks or unmarks a favourite: a new gallery snapshot whose `/state.json` alone changed. */
@@ -197,6 +199,8 @@ export interface WorkerResults {
   galleryThumb: ArrayBuffer;
   galleryPreview: ArrayBuffer;
   galleryOriginal: GalleryOriginal;
+  /** `url` carries the key in its fragment: show it to the user, nowhere else. */
+  shareCreate: { id: string; url: string; expires: string; items: number };
   galleryGeo: Geo;
   galleryFavorite: { favorites: string[] };
   galleryItems: GalleryItem[];

@@ -15,6 +15,7 @@ import { bytes } from '../app/format.js';
 import { h } from '../app/dom.js';
 import type { AppContext } from '../app/views.js';
 import { pickAlbum } from './album-picker.js';
+import { shareButton } from '../share/share-button.js';
 import type { GalleryStore } from './store.js';
 import { takenLong } from './when.js';
 import { Zoom } from './zoom.js';
@@ -60,6 +61,7 @@ export class Viewer {
       h('button', { type: 'button', testid: 'viewer-trash', title: 'Move to the trash (Delete)', onclick: () => void this.remove('trash') }, 'Trash'),
       h('button', { type: 'button', testid: 'viewer-info-toggle', title: 'Info (I)', onclick: () => this.toggleInfo() }, 'Info'),
       h('button', { type: 'button', testid: 'viewer-download', title: 'Download the original', onclick: () => void this.download() }, 'Download'),
+      shareButton(this.ctx, () => (this.item ? [this.item.id] : [])),
       h('button', { type: 'button', testid: 'viewer-close', title: 'Close (Esc)', 'aria-label': 'Close', onclick: () => this.close() }, '✕'),
     );
     this.stage = h('div', { class: 'viewer-stage' }, this.img);

@@ -10,6 +10,7 @@ import type { RangeAnswer, RangeRequest, StreamPull, StreamPush, WorkerEnvelope,
 import { forget, isRemembered, recall, remember } from './remember.js';
 import { webDrill } from './drill.js';
 import { Session } from './session.js';
+import { shareCreate } from '../share/worker-share.js';
 import { inboxDecide, inboxList } from '../inbox/worker-inbox.js';
 import { galleryEdit, galleryFavorite, galleryGeo, galleryImage, galleryItems, galleryMonths, galleryOriginal, gallerySearch, galleryShard } from '../gallery/worker-gallery.js';
 
@@ -154,6 +155,8 @@ async function handle(req: WorkerRequest, ports: readonly MessagePort[]): Promis
       return inboxList(need());
     case 'inboxDecide':
       return { value: await inboxDecide(need(), req.ids, req.decision, { hostname: req.hostname, username: req.username }) };
+    case 'shareCreate':
+      return { value: await shareCreate(need(), req.ids, req.expiresIn) };
     case 'galleryOriginal':
       return { value: await galleryOriginal(need(), req.id, req.name) };
     case 'ranges': {
