@@ -23,6 +23,7 @@ import '../gallery/map.js';
 import '../inbox/view.js';
 import '../gallery/albums.js';
 import '../gallery/search.js';
+import '../gallery/hidden.js';
 
 const IDLE_MS = 15 * 60_000;
 const THEMES = ['auto', 'light', 'dark'] as const;

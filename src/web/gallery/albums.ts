@@ -96,7 +96,10 @@ function renderList(ctx: AppContext, store: GalleryStore, main: HTMLElement, sig
   };
   const albums = [...store.state.albums].reverse();
   main.append(
-    h('div', { class: 'g-head' }, h('h1', {}, 'Albums'), h('button', { type: 'button', class: 'primary', testid: 'album-new', onclick: () => void create() }, '+ New album')),
+    h('div', { class: 'g-head' }, h('h1', {}, 'Albums'), h('span', { class: 'spacer' }),
+      h('a', { href: '#/hidden', class: 'button', testid: 'nav-hidden' }, 'Hidden'),
+      h('a', { href: '#/trash', class: 'button', testid: 'nav-trash' }, `Trash${store.state.trash.length ? ` (${store.state.trash.length})` : ''}`),
+      h('button', { type: 'button', class: 'primary', testid: 'album-new', onclick: () => void create() }, '+ New album')),
     h('ul', { class: 'g-albums', role: 'list', testid: 'album-list' },
       card(FAVORITES, '★ Favourites', store.state.favorites, coverOf({ items: [...store.state.favorites].reverse(), cover: null }, gone)),
       ...albums.map((a) => card(a.id, a.name, a.items, coverOf(a, gone), a.created))),

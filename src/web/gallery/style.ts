@@ -30,6 +30,12 @@ const CSS = `
 .g-badge { position: absolute; right: 6px; top: 6px; padding: 1px 7px; border-radius: 10px; background: #000a; color: #fff; font-size: 12px; pointer-events: none; }
 .g-estimate { background: repeating-linear-gradient(90deg, transparent 0 4px, var(--hover) 4px 100%); opacity: .5; }
 .g-empty { padding: 32px 0; color: var(--muted); }
+.g-top { display: flex; gap: 0; padding: 8px 16px 0; }
+.g-top button { border-radius: 0; } .g-top button:first-child { border-radius: var(--radius) 0 0 var(--radius); } .g-top button:last-child { border-radius: 0 var(--radius) var(--radius) 0; margin-left: -1px; }
+.g-top button[aria-pressed="true"] { background: var(--active); font-weight: 600; }
+.g-wrap.with-top .gallery { height: calc(100vh - 104px); }
+.g-days { align-self: center; padding: 2px 6px; border-radius: 8px; background: #000a; color: #fff; font-size: 12px; }
+.g-password { max-width: 520px; margin-top: 12px; }
 .g-selbar { position: absolute; top: 0; left: 0; right: 0; z-index: 6; display: flex; align-items: center; gap: 8px; flex-wrap: wrap; padding: 8px 16px; background: var(--card); border-bottom: 1px solid var(--line); box-shadow: 0 2px 8px #0002; }
 .g-selbar[hidden] { display: none; }
 .g-selbar [data-testid="selection-count"] { font-weight: 600; }

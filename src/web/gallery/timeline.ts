@@ -457,6 +457,24 @@ class Timeline {
   }
 }
 
+/**
+ * Main / Private: the private gallery (items kept private from the inbox, design §3) is its own
+ * library; every gallery view (timeline, albums, search, map) follows the switch until the lock.
+ */
+function librarySwitch(ctx: AppContext, library: 'main' | 'private'): HTMLElement {
+  const choose = async (lib: 'main' | 'private'): Promise<void> => {
+    if (lib === library) return;
+    try {
+      await ctx.client().call({ op: 'galleryLibrary', library: lib });
+      ctx.navigate('#/gallery', true);
+    } catch (e) {
+      ctx.notify(`Could not open the ${lib} library: ${(e as Error).message}`, 'error');
+    }
+  };
+  const b = (lib: 'main' | 'private', label: string): HTMLElement => h('button', { type: 'button', testid: `library-${lib}`, 'aria-pressed': String(lib === library), onclick: () => void choose(lib) }, label);
+  return h('div', { class: 'g-top', role: 'group', 'aria-label': 'Library', testid: 'gallery-library', 'data-library': library }, b('main', 'Library'), b('private', '🔒 Private'));
+}
+
 function duration(s: number): string {
   const m = Math.floor(s / 60);
   return `${m}:${String(Math.round(s % 60)).padStart(2, '0')}`;
@@ -471,11 +489,17 @@ registerView({
     ctx.setTitle('Photos');
     const info = await ctx.client().call({ op: 'galleryMonths' });
     if (signal.aborted) return;
+    const top = info && (info.hasPrivate || info.library === 'private') ? librarySwitch(ctx, info.library) : undefined;
     if (!info || info.months.count === 0) {
-      main.appendChild(h('p', { class: 'g-empty', testid: 'gallery-empty' }, 'No photos yet. Run "coffer backup --gallery" (or "coffer gallery build") to make the gallery of your backups.'));
+      if (top) main.appendChild(top);
+      main.appendChild(h('p', { class: 'g-empty', testid: 'gallery-empty' }, info?.library === 'private' ? 'The private library is empty.' : 'No photos yet. Run "coffer backup --gallery" (or "coffer gallery build") to make the gallery of your backups.'));
       return;
     }
     const t = new Timeline(ctx, info, signal);
+    if (top) {
+      t.element.prepend(top);
+      t.element.classList.add('with-top');
+    }
     main.appendChild(t.element);
     t.focus();
   },
