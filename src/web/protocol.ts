@@ -82,6 +82,9 @@ export interface GalleryInfo {
   readonly favorites: readonly string[];
   /** Favourites, albums, hidden and trashed ids (the latter two are left out of `months`). */
   readonly state: StateView;
+  /** The library shown (`galleryLibrary` switches), and whether a private one exists. */
+  readonly library: 'main' | 'private';
+  readonly hasPrivate: boolean;
 }
 
 /** Search results (gallery/search-query.ts) and the choices the search form offers. */
@@ -171,6 +174,10 @@ export type WorkerRequest =
   | { op: 'gallerySearch'; query: GallerySearchQuery }
   /** One edit of `/state.json` (albums, favourites, hide, trash): a new gallery snapshot. */
   | { op: 'galleryEdit'; edit: GalleryEdit }
+  /** Hidden (the password is needed once per session) or trashed items, most recent first. */
+  | { op: 'galleryHidden'; what: 'hidden' | 'trash'; password?: string }
+  /** Which library the gallery operations use from now on (the private gallery switch). */
+  | { op: 'galleryLibrary'; library: 'main' | 'private' }
   /** A sampled drill of this repository with the kit's recovery key (worker/drill.ts). */
   | { op: 'drill'; repo: string; kit: string; key?: string; sample: number }
   /** The inbox (src/web/inbox/worker-inbox.ts): pending items with their opened thumbnails. */
@@ -206,6 +213,8 @@ export interface WorkerResults {
   galleryItems: GalleryItem[];
   gallerySearch: GallerySearchResult;
   galleryEdit: StateView;
+  galleryHidden: GalleryItem[];
+  galleryLibrary: GalleryInfo | null;
   drill: DrillReport;
   inboxList: InboxListing;
   inboxDecide: InboxDecisionResult;

@@ -12,7 +12,7 @@ import { webDrill } from './drill.js';
 import { Session } from './session.js';
 import { shareCreate } from '../share/worker-share.js';
 import { inboxDecide, inboxList } from '../inbox/worker-inbox.js';
-import { galleryEdit, galleryFavorite, galleryGeo, galleryImage, galleryItems, galleryMonths, galleryOriginal, gallerySearch, galleryShard } from '../gallery/worker-gallery.js';
+import { galleryEdit, galleryFavorite, galleryGeo, galleryHidden, galleryImage, galleryItems, galleryLibrary, galleryMonths, galleryOriginal, gallerySearch, galleryShard } from '../gallery/worker-gallery.js';
 
 interface WorkerScope {
   postMessage(message: unknown, transfer?: Transferable[]): void;
@@ -147,6 +147,14 @@ async function handle(req: WorkerRequest, ports: readonly MessagePort[]): Promis
       return { value: await gallerySearch(need(), req.query) };
     case 'galleryEdit':
       return { value: await galleryEdit(need(), req.edit) };
+    case 'galleryHidden': {
+      let password: string | undefined = req.password;
+      const r = await galleryHidden(need(), req.what, password);
+      password = undefined;
+      return { value: r };
+    }
+    case 'galleryLibrary':
+      return { value: await galleryLibrary(need(), req.library) };
     case 'galleryGeo':
       return { value: await galleryGeo(need()) };
     case 'drill':
