@@ -21,8 +21,9 @@ import * as path from 'node:path';
 import type { WebAssets } from './web-assets.js';
 import type { WebRoute, WebUser } from './web-app.js';
 
-export type StagedPart = 'meta' | 'thumb' | 'data';
-const PARTS: readonly StagedPart[] = ['meta', 'thumb', 'data'];
+export type StagedPart = 'meta' | 'thumb' | 'data' | 'dedup';
+/** `dedup` (unsealed keyed digest, inbox-core's dedupDigest) lets a scanner skip pending content. */
+const PARTS: readonly StagedPart[] = ['meta', 'thumb', 'data', 'dedup'];
 
 /** One decision as the store logs it (inbox-core's DecisionEntry). */
 export interface DecisionLogEntry {
@@ -83,6 +84,7 @@ export const DEFAULT_LIMITS: Readonly<Record<StagedPart, number>> = {
   meta: 64 * 1024,
   thumb: 4 * 1024 * 1024,
   data: 64 * 1024 * 1024 * 1024,
+  dedup: 256,
 };
 /** Unfinished uploads older than this are removed when the page lists the inbox. */
 const STALE_PART_MS = 2 * 24 * 3600_000;

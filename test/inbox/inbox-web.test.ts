@@ -4,7 +4,8 @@
  * browser); the review grid shows them; one is approved, the other rejected; then the real restic
  * finds the approved one byte-identical under /inbox/phone with tag coffer-inbox, and the
  * rejected one nowhere. The staging folder and the server's request log never hold a plaintext
- * byte or a file name, and the upload token cannot list, read or delete items.
+ * byte or a file name, and the upload token cannot list, read or delete items. A third photo kept
+ * private reaches the primary and never the copy that excludes `private` (after coffer sync).
  */
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -47,7 +48,7 @@ function leaks(hay: Buffer, plain: Buffer, name: string): string | undefined {
   return undefined;
 }
 
-test('inbox web: a phone uploads two photos, the grid approves one and rejects the other; restic agrees', { timeout: 120_000 }, async (t) => {
+test('inbox web: a phone uploads three photos; the grid approves one, keeps one private, rejects one; restic agrees', { timeout: 120_000 }, async (t) => {
   if (!requireBrowser(t)) return;
   const restics = resticBinaries();
   assert.ok(restics.length > 0, 'restic is needed');
@@ -64,7 +65,8 @@ test('inbox web: a phone uploads two photos, the grid approves one and rejects t
   const photos = [
     { name: 'IMG_0001.jpg', bytes: await photo(1) },
     // Big enough for several sealed 1 MiB chunks and PUTs.
-    { name: 'IMG_0002.jpg', bytes: await photo(2, 1600, 1200) },
+    { name: 'IMG_0002.jpg', bytes: await photo(2, 1200, 900) },
+    { name: 'IMG_0003.jpg', bytes: await photo(3) },
   ];
   const upload = path.join(dir, 'phone');
   fs.mkdirSync(upload);
@@ -91,15 +93,15 @@ test('inbox web: a phone uploads two photos, the grid approves one and rejects t
     await pp.getByTestId('upload-input').setInputFiles(photos.map((p) => path.join(upload, p.name)));
     await pp.getByTestId('upload-send').click();
     await pp.getByTestId('upload-summary').waitFor({ timeout: 30_000 });
-    assert.equal(await pp.getByTestId('upload-summary').getAttribute('data-done'), '2');
-    assert.deepEqual(await pp.getByTestId('upload-item').evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.state)), ['done', 'done']);
+    assert.equal(await pp.getByTestId('upload-summary').getAttribute('data-done'), '3');
+    assert.deepEqual(await pp.getByTestId('upload-item').evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.state)), ['done', 'done', 'done']);
     // Nothing on the page is wider than the phone.
     assert.ok((await pp.evaluate(() => document.documentElement.scrollWidth)) <= 390, 'the upload page fits a phone');
     await phone.close();
 
     // The upload token only adds: no list, read or delete; no token, no upload.
     const list = (await (await fetch(`${base}/api/inbox/items`, { headers: { cookie } })).json()) as { items: { id: string }[] };
-    assert.equal(list.items.length, 2);
+    assert.equal(list.items.length, 3);
     const id0 = list.items[0]!.id;
     const bearer = { Authorization: `Bearer ${token}` };
     assert.equal((await fetch(`${base}/api/inbox/items`, { headers: bearer })).status, 403);
@@ -129,10 +131,10 @@ test('inbox web: a phone uploads two photos, the grid approves one and rejects t
     await page.getByTestId('unlock-submit').click();
     await page.getByTestId('nav-inbox').click();
     const items = page.getByTestId('inbox-item');
-    await items.nth(1).waitFor();
-    assert.equal(await items.count(), 2);
-    assert.deepEqual(await items.evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.name)), ['IMG_0001.jpg', 'IMG_0002.jpg'], 'oldest first');
-    assert.deepEqual(await items.evaluateAll((els) => els.map((e) => !!e.querySelector('img'))), [true, true], 'thumbnails opened in the worker');
+    await items.nth(2).waitFor();
+    assert.equal(await items.count(), 3);
+    assert.deepEqual(await items.evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.name)), ['IMG_0001.jpg', 'IMG_0002.jpg', 'IMG_0003.jpg'], 'oldest first');
+    assert.deepEqual(await items.evaluateAll((els) => els.map((e) => !!e.querySelector('img'))), [true, true, true], 'thumbnails opened in the worker');
     assert.equal(await items.first().getAttribute('data-copies-approve'), 'primary,cloud');
     assert.equal(await items.first().getAttribute('data-copies-private'), 'primary', 'a copy excluding private never holds a private item');
     assert.ok(((await page.getByTestId('inbox-upload-url').textContent()) ?? '').includes('/u/'));
@@ -141,6 +143,9 @@ test('inbox web: a phone uploads two photos, the grid approves one and rejects t
     await first.click();
     assert.equal(await first.getAttribute('aria-selected'), 'true');
     await page.getByTestId('inbox-approve').click();
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid=inbox-item]').length === 2, undefined, { timeout: 30_000 });
+    await page.locator('[data-testid=inbox-item][data-name="IMG_0003.jpg"]').click();
+    await page.getByTestId('inbox-private').click();
     await page.waitForFunction(() => document.querySelectorAll('[data-testid=inbox-item]').length === 1, undefined, { timeout: 30_000 });
     const second = page.locator('[data-testid=inbox-item][data-name="IMG_0002.jpg"]');
     await second.click();
@@ -157,7 +162,7 @@ test('inbox web: a phone uploads two photos, the grid approves one and rejects t
   const log = Buffer.from(server.stderr());
   const dataPuts = [...server.stderr().matchAll(/PUT \/api\/inbox\/items\/([0-9a-f]{32})\/data 200/g)].map((m) => m[1]);
   assert.ok(photos[1]!.bytes.length > 2 << 20, `the big photo has ${photos[1]!.bytes.length} bytes`);
-  assert.ok(dataPuts.length >= 3 && new Set(dataPuts).size === 2, `chunked PUTs: ${dataPuts.join(' ')}`);
+  assert.ok(dataPuts.length > photos.length && new Set(dataPuts).size === photos.length, `chunked PUTs: ${dataPuts.join(' ')}`);
   for (const p of photos) assert.equal(leaks(log, p.bytes, p.name), undefined, 'the request log holds plaintext');
 
   // After the decisions: nothing staged, both decisions logged by content hash.
@@ -167,25 +172,34 @@ test('inbox web: a phone uploads two photos, the grid approves one and rejects t
   assert.ok(decisionsFile, 'decisions.json is written');
   const decisions = JSON.parse(fs.readFileSync(decisionsFile, 'utf8')) as { sha256: string; decision: string; snapshot?: string }[];
   const sha = (b: Buffer) => crypto.createHash('sha256').update(b).digest('hex');
-  assert.deepEqual(decisions.map((d) => [d.sha256, d.decision]), [[sha(photos[0]!.bytes), 'approve'], [sha(photos[1]!.bytes), 'reject']]);
+  assert.deepEqual(decisions.map((d) => [d.sha256, d.decision]), [[sha(photos[0]!.bytes), 'approve'], [sha(photos[2]!.bytes), 'private'], [sha(photos[1]!.bytes), 'reject']]);
 
-  // The real restic: the approved photo, byte-identical, tag coffer-inbox; the rejected one nowhere.
-  const renv = testEnv({ RESTIC_PASSWORD: PASSWORD, RESTIC_REPOSITORY: repo });
+  // The copy that excludes `private` gets the approved photo, never the private one.
+  await mustRun(['sync'], { env }, 0);
+
+  // The real restic: the approved photo, byte-identical, tag coffer-inbox; the private one with
+  // tag private too and only where private is admitted; the rejected one nowhere.
   for (const restic of restics) {
-    const snaps = JSON.parse((await runRestic(restic, ['snapshots', '--json'], { env: renv })).stdout) as { id: string; paths: string[]; tags?: string[] }[];
-    const inbox = snaps.filter((s) => s.tags?.includes('coffer-inbox'));
-    assert.equal(inbox.length, 1, JSON.stringify(snaps));
-    assert.deepEqual(inbox[0]!.paths, ['/inbox/phone']);
-    assert.equal(decisions[0]!.snapshot, inbox[0]!.id);
-    const dump = await runRestic(restic, ['dump', inbox[0]!.id, '/inbox/phone/IMG_0001.jpg'], { env: renv });
-    assert.equal(dump.code, 0, dump.stderr);
-    assert.ok(dump.stdoutBytes.equals(photos[0]!.bytes), `${restic.name}: the approved photo is byte-identical`);
-    for (const s of snaps) {
-      const ls = await runRestic(restic, ['ls', s.id], { env: renv });
-      assert.ok(!ls.stdout.includes('IMG_0002'), `${restic.name}: the rejected photo is in snapshot ${s.id}`);
+    for (const [where, wantPrivate] of [[repo, true], [path.join(dir, 'cloud'), false]] as const) {
+      const renv = testEnv({ RESTIC_PASSWORD: PASSWORD, RESTIC_REPOSITORY: where });
+      const snaps = JSON.parse((await runRestic(restic, ['snapshots', '--json'], { env: renv })).stdout) as { id: string; paths: string[]; tags?: string[] }[];
+      const inbox = snaps.filter((s) => s.tags?.includes('coffer-inbox'));
+      assert.deepEqual(inbox.map((s) => [s.paths, s.tags]), [[['/inbox/phone'], ['coffer-inbox']], ...(wantPrivate ? [[['/inbox/phone'], ['coffer-inbox', 'private']]] : [])], `${restic.name} ${where}`);
+      // The decision log names the primary's snapshots (a copy's have other ids).
+      if (wantPrivate) assert.deepEqual(inbox.map((s) => s.id), [decisions[0]!.snapshot, decisions[1]!.snapshot]);
+      for (const [s, p] of inbox.map((s, i) => [s, photos[i === 0 ? 0 : 2]!] as const)) {
+        const dump = await runRestic(restic, ['dump', s.id, `/inbox/phone/${p.name}`], { env: renv });
+        assert.equal(dump.code, 0, dump.stderr);
+        assert.ok(dump.stdoutBytes.equals(p.bytes), `${restic.name}: ${p.name} is byte-identical in ${where}`);
+      }
+      for (const s of snaps) {
+        const ls = await runRestic(restic, ['ls', s.id], { env: renv });
+        assert.ok(!ls.stdout.includes('IMG_0002'), `${restic.name}: the rejected photo is in snapshot ${s.id}`);
+        if (!wantPrivate) assert.ok(!ls.stdout.includes('IMG_0003'), `${restic.name}: the private photo reached the cloud copy`);
+      }
     }
-    const check = await runRestic(restic, ['check', '--read-data'], { env: renv });
-    assert.equal(check.code, 0, check.stderr);
   }
+  const check = await runRestic(restics[0]!, ['check', '--read-data'], { env: testEnv({ RESTIC_PASSWORD: PASSWORD, RESTIC_REPOSITORY: repo }) });
+  assert.equal(check.code, 0, check.stderr);
   fs.rmSync(dir, { recursive: true, force: true });
 });

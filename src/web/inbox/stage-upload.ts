@@ -9,23 +9,8 @@
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { CHUNK_SIZE, chunkCount } from '../../core/crypto/chunked-gcm.js';
-import { parseExifDate } from '../../core/gallery/dates.js';
-import { readImageMeta } from '../../core/gallery/exif.js';
-import { mediaFromMagic } from '../../core/gallery/item.js';
 import { InboxSealer, sealForInbox } from '../../core/inbox/seal.js';
-
-/** The sealed meta's content (inbox-core's staged meta, src/core/inbox/staged.ts). */
-export interface StagedMeta {
-  readonly v: 1;
-  readonly name: string;
-  readonly size: number;
-  readonly mtime: number;
-  readonly sha256: string;
-  readonly type: string | null;
-  readonly source: string;
-  readonly added: string;
-  readonly taken: string | null;
-}
+import { dedupDigest, encodeMeta, takenFromBytes, type StagedMeta } from '../../core/inbox/staged.js';
 
 /** Sealed chunks per PUT: ~2 MiB per request keeps a phone's memory and a retry on flaky Wi-Fi small. */
 const CHUNKS_PER_PUT = 2;
@@ -47,14 +32,6 @@ export function newStageId(): string {
 export function deviceName(s: string): string {
   const d = s.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 32);
   return d || 'phone';
-}
-
-/** EXIF capture time from a file's first bytes, or null. */
-export function takenOf(head: Uint8Array): string | null {
-  const media = mediaFromMagic(head);
-  if (!media || media.kind !== 'image') return null;
-  const ex = readImageMeta(head, media.mime).exif;
-  return parseExifDate(ex?.dateTimeOriginal) ?? parseExifDate(ex?.createDate) ?? null;
 }
 
 const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -147,10 +124,12 @@ export async function stageUpload(file: File, thumb: Uint8Array | undefined, tar
     type: file.type || null,
     source: target.source,
     added: new Date().toISOString(),
-    taken: head ? takenOf(head) : null,
+    taken: head ? takenFromBytes(head) : null,
   };
   if (thumb) await putWhole(target, `${base}/thumb`, sealForInbox(target.publicKey, thumb), signal);
-  await putWhole(target, `${base}/meta`, sealForInbox(target.publicKey, new TextEncoder().encode(JSON.stringify(meta))), signal);
+  await putWhole(target, `${base}/meta`, sealForInbox(target.publicKey, encodeMeta(meta)), signal);
+  // Lets the watched-folder scanner (public key only) skip this content while it is pending.
+  await putWhole(target, `${base}/dedup`, new TextEncoder().encode(dedupDigest(target.publicKey, meta.sha256) + '\n'), signal);
   const res = await fetch(base, {
     method: 'PUT',
     headers: target.token ? { Authorization: `Bearer ${target.token}` } : {},

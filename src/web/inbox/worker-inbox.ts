@@ -166,6 +166,8 @@ export async function inboxDecide(s: Session, ids: readonly string[], decision: 
     hostname: who.hostname,
     owner: { hostname: who.hostname, username: who.username, pid: 0 },
     tags: decisionTags(decision),
+    // Staged files are new by definition: no parent to compare with (nothing to gain from reading one).
+    force: true,
   });
   if (!r.snapshotId) throw new CofferError('internal', 'the backup wrote no snapshot');
   if (r.counts.errors > 0) throw new CofferError('source', `${r.counts.errors} item(s) could not be read: nothing was removed from the inbox`);
