@@ -89,6 +89,80 @@ function displayed(mx: [number, number, number, number], w: number, h: number, p
   return [x - minX, y - minY, Math.max(...corners.map((k) => k[0])) - minX, Math.max(...corners.map((k) => k[1])) - minY];
 }
 
+/**
+ * The HEIC with an `irot` property (ISO/IEC 23008-12: rotate `angle` × 90° anti-clockwise)
+ * added to its primary item: the way phones store a photo taken upright. heif-enc 1.15 has no
+ * option for it, so the boxes are edited here: the property appended to `ipco`, associated in
+ * `ipma`, the enclosing sizes and `iloc`'s file offsets (the data moves by the added bytes) fixed.
+ */
+function withIrot(src: Buffer, angle: 1 | 2 | 3): Buffer {
+  const b = Buffer.from(src);
+  const meta = boxes(b, 0, b.length).find((x) => x.type === 'meta')!;
+  const kids = boxes(b, meta.data + 4, meta.end);
+  const iprp = kids.find((x) => x.type === 'iprp')!;
+  const [ipco, ipma] = ['ipco', 'ipma'].map((t) => boxes(b, iprp.data, iprp.end).find((x) => x.type === t)!) as [ReturnType<typeof boxes>[0], ReturnType<typeof boxes>[0]];
+  const pitm = kids.find((x) => x.type === 'pitm')!;
+  assert.equal(b[pitm.data], 0, 'pitm v0');
+  const primary = b.readUInt16BE(pitm.data + 4);
+  const added = 9 + 1;
+  // iloc: move every extent (construction method 0: file offsets) by the added bytes.
+  const iloc = kids.find((x) => x.type === 'iloc')!;
+  const v = b[iloc.data]!;
+  let p = iloc.data + 4;
+  const offSize = b[p]! >> 4;
+  const lenSize = b[p]! & 15;
+  const baseSize = b[p + 1]! >> 4;
+  const idxSize = v >= 1 ? b[p + 1]! & 15 : 0;
+  p += 2;
+  const count = v < 2 ? b.readUInt16BE(p) : b.readUInt32BE(p);
+  p += v < 2 ? 2 : 4;
+  assert.ok([0, 4].includes(offSize) && [0, 4].includes(baseSize), 'iloc sizes this editor handles');
+  for (let i = 0; i < count; i++) {
+    p += v < 2 ? 2 : 4;
+    const method = v >= 1 ? b.readUInt16BE(p) & 15 : 0;
+    if (v >= 1) p += 2;
+    p += 2; // data_reference_index
+    const base = baseSize ? b.readUInt32BE(p) : 0;
+    const movedBase = method === 0 && base > 0;
+    if (movedBase) b.writeUInt32BE(base + added, p);
+    p += baseSize;
+    const extents = b.readUInt16BE(p);
+    p += 2;
+    for (let e = 0; e < extents; e++) {
+      p += idxSize;
+      if (method === 0 && !movedBase && offSize) b.writeUInt32BE(b.readUInt32BE(p) + added, p);
+      p += offSize + lenSize;
+    }
+  }
+  // ipma: find the primary item's entry; its new association points at the appended property.
+  const ipmaV = b[ipma.data]!;
+  const wide = (b.readUInt32BE(ipma.data) & 1) === 1;
+  assert.equal(wide, false, 'one-byte associations');
+  p = ipma.data + 4;
+  const entries = b.readUInt32BE(p);
+  p += 4;
+  let at = -1;
+  for (let i = 0; i < entries; i++) {
+    const id = ipmaV < 1 ? b.readUInt16BE(p) : b.readUInt32BE(p);
+    p += ipmaV < 1 ? 2 : 4;
+    const n = b[p]!;
+    if (id === primary) {
+      b[p] = n + 1;
+      at = p + 1 + n;
+    }
+    p += 1 + n;
+  }
+  assert.ok(at > 0, 'the primary item has properties');
+  const index = boxes(b, ipco.data, ipco.end).length + 1;
+  for (const box of [meta, iprp]) b.writeUInt32BE(box.end - box.data + 8 + added, box.data - 8);
+  b.writeUInt32BE(ipco.end - ipco.data + 8 + 9, ipco.data - 8);
+  b.writeUInt32BE(ipma.end - ipma.data + 8 + 1, ipma.data - 8);
+  const irot = Buffer.from([0, 0, 0, 9, 0x69, 0x72, 0x6f, 0x74, angle]);
+  // ipco comes before ipma in the file: splice the later position first.
+  assert.ok(ipco.end <= at);
+  return Buffer.concat([b.subarray(0, ipco.end), irot, b.subarray(ipco.end, at), Buffer.from([0x80 | index]), b.subarray(at)]);
+}
+
 async function pixel(webp: Uint8Array, x: number, y: number): Promise<[number, number, number]> {
   const { data, info } = await sharp(webp).raw().toBuffer({ resolveWithObject: true });
   const i = (Math.min(info.height - 1, Math.floor(y)) * info.width + Math.min(info.width - 1, Math.floor(x))) * info.channels;
@@ -239,6 +313,20 @@ describe('gallery HEIC photos (heif-convert)', () => {
     near(await pixel(r.preview, 300, 75), [0, 255, 0], 'top-right');
     near(await pixel(r.preview, 200, 225), [0, 0, 255], 'bottom');
     near(await pixel(r.thumb, 300, 75), [0, 255, 0], 'thumbnail top-right');
+  });
+
+  it('a HEIC taken upright (irot 90° anti-clockwise) is shown upright', async (t) => {
+    if (!need(t, 'heif-enc', ['--help']) || !need(t, 'heif-convert', ['--help'])) return;
+    const turned = withIrot(fs.readFileSync(path.join(dir, 'quad.heic')), 1);
+    const r = await renderImage(new Uint8Array(turned));
+    assert.equal(r.warning, undefined);
+    // Turned anti-clockwise: the top-right (green) corner goes to the top-left, the top-left
+    // (red) to the bottom-left, the bottom half (blue) to the right.
+    assert.deepEqual([r.w, r.h, r.previewSize.w, r.previewSize.h], [300, 400, 300, 400]);
+    near(await pixel(r.preview, 75, 100), [0, 255, 0], 'top-left');
+    near(await pixel(r.preview, 75, 300), [255, 0, 0], 'bottom-left');
+    near(await pixel(r.preview, 225, 200), [0, 0, 255], 'right half');
+    assert.equal(r.orientation, 1);
   });
 
   it('damaged HEIC: the placeholder and a warning; without heif-convert: the placeholder', async (t) => {
