@@ -82,7 +82,10 @@ const command: Command = {
   help: `Subcommands:
   build [SNAPSHOT...]   add the photos and videos of these backups (default: the newest backup of
                         each host and paths) to the gallery snapshot (host "coffer", tag
-                        coffer-gallery); only new photos are read; no change, no new snapshot`,
+                        coffer-gallery); only new photos are read; no change, no new snapshot.
+                        Backups tagged "private" go to the private gallery only (path
+                        /coffer/gallery-private, tagged private too); inbox approvals since the
+                        last build are always read`,
   options: {},
   async run(cli, _values, positionals) {
     const [sub, ...refs] = positionals;
