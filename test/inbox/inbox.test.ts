@@ -232,4 +232,17 @@ test('inbox: one action at a time (a live lock holder is waited for, then exit 1
   const r = await runCoffer(['inbox', 'add', file], { env });
   assert.equal(r.code, 0, r.stderr);
   assert.equal(fs.existsSync(lock), false, 'released after the action');
+  // An item that cannot be opened (sealed for another key, damaged) is not listed, and reject deletes it.
+  const bogus = 'ab'.repeat(16);
+  const bogusDir = path.join(root, 'data', 'coffer', 'inbox', repoId, 'items', bogus);
+  fs.mkdirSync(bogusDir);
+  fs.writeFileSync(path.join(bogusDir, 'meta'), randomBytes(200));
+  fs.writeFileSync(path.join(bogusDir, 'data'), randomBytes(200));
+  const listed = await runCoffer(['inbox', 'list', '--json'], { env });
+  assert.equal(listed.code, 0, listed.stderr);
+  assert.deepEqual((JSON.parse(listed.stdout) as { name: string }[]).map((i) => i.name), ['a.bin']);
+  assert.match(listed.stderr, new RegExp(`inbox item ${bogus} cannot be opened`));
+  const rej = await runCoffer(['inbox', 'reject', bogus], { env });
+  assert.equal(rej.code, 0, rej.stderr);
+  assert.equal(fs.existsSync(bogusDir), false);
 });

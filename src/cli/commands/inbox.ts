@@ -207,11 +207,19 @@ async function act(cli: Cli, values: Values, positionals: string[]): Promise<num
       return st.withLock(async () => {
         const ids = resolveIds(st.listStaged().map((s) => s.id), args);
         const time = new Date().toISOString();
-        const items = ids.map((id) => ({ id, meta: readStagedMeta(st, opener, id) }));
-        st.logDecisions(items.map((i) => ({ sha256: i.meta.sha256, decision: 'reject' as Decision, time })));
+        // An item that cannot be opened (damaged, or sealed for another key) is deleted unlogged.
+        const items = ids.map((id) => {
+          try {
+            return { id, meta: readStagedMeta(st, opener, id) as StagedMeta | undefined };
+          } catch (e) {
+            cli.warn(`coffer: inbox item ${id} cannot be opened (${(e as Error).message}): deleted without a log entry`);
+            return { id, meta: undefined };
+          }
+        });
+        st.logDecisions(items.flatMap((i) => (i.meta ? [{ sha256: i.meta.sha256, decision: 'reject' as Decision, time }] : [])));
         for (const i of items) st.deleteStaged(i.id);
         if (cli.json) cli.jsonLine({ decision: 'reject', items: ids });
-        else for (const i of items) cli.info(`rejected  ${i.id}  ${i.meta.name}`);
+        else for (const i of items) cli.info(`rejected  ${i.id}  ${i.meta?.name ?? '(unreadable)'}`);
         return 0;
       });
     }
