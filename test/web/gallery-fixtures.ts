@@ -33,11 +33,12 @@ export function exifJpeg(seed: number, p: TestPhoto, w = 96, h = 64): Buffer {
   return Buffer.concat([raw.subarray(0, 2), seg, raw.subarray(2)]);
 }
 
-/** init, backup of `src`, then `gallery build` (which looks countries up). */
-export async function galleryRepo(repo: string, src: string, password: string): Promise<void> {
+/** init, backup of `src` (and of `privateSrc` tagged `private`), then `gallery build` (which looks countries up). */
+export async function galleryRepo(repo: string, src: string, password: string, privateSrc?: string): Promise<void> {
   const env = testEnv({ COFFER_PASSWORD: password });
   await mustRun(['-r', repo, 'init'], { env }, 0);
   await mustRun(['-r', repo, 'backup', src], { env }, 0);
+  if (privateSrc) await mustRun(['-r', repo, 'backup', '--tag', 'private', privateSrc], { env }, 0);
   await mustRun(['-r', repo, 'gallery', 'build'], { env }, 0);
 }
 

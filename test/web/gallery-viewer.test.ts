@@ -3,7 +3,8 @@
  * from the gallery's original, decrypted as the `<video>` asks the service worker for byte
  * ranges (readyState and currentTime advance; its src is a `/_stream/` URL); a photo zooms with
  * the wheel, a double click, a two-finger pinch and the keys (+, 0), and a swipe (a horizontal
- * drag at 1×) moves to the next photo.
+ * drag at 1×) moves to the next photo. A backup tagged `private` makes the private library,
+ * shown only behind the timeline's library switch.
  */
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -37,7 +38,10 @@ test('web gallery viewer: a video plays decrypted through Range requests; zoom, 
   assert.equal(ff.status, 0, ff.stderr);
   const shots = ['2024-06-03T09:00:00', '2024-06-02T09:00:00', '2024-06-01T09:00:00'];
   shots.forEach((taken, i) => fs.writeFileSync(path.join(src, `P${i}.jpg`), exifJpeg(i, { name: `P${i}.jpg`, taken, make: 'Test', model: 'Cam' }, 640, 480)));
-  await galleryRepo(repo, src, PASSWORD);
+  const priv = path.join(dir, 'private');
+  fs.mkdirSync(priv);
+  fs.writeFileSync(path.join(priv, 'secret.jpg'), exifJpeg(9, { name: 'secret.jpg', taken: '2020-02-02T02:02:02', make: 'Test', model: 'Cam' }));
+  await galleryRepo(repo, src, PASSWORD, priv);
 
   const gp = await openGalleryPage(repo, PASSWORD, { width: 1000, height: 700 }, ['--autoplay-policy=no-user-gesture-required']);
   const { page } = gp;
@@ -122,6 +126,18 @@ test('web gallery viewer: a video plays decrypted through Range requests; zoom, 
     await page.mouse.up();
     await page.waitForFunction((id) => document.querySelector('[data-testid=viewer]')!.getAttribute('data-item-id') === id, first);
     assert.notEqual(second, first);
+
+    // The private library: its own timeline behind the switch.
+    await page.keyboard.press('Escape');
+    await page.getByTestId('gallery-library').waitFor();
+    assert.equal(await page.getByTestId('gallery').getAttribute('data-count'), '4');
+    assert.equal(await page.locator('[data-testid=gallery-item][data-name="secret.jpg"]').count(), 0);
+    await page.getByTestId('library-private').click();
+    await page.locator('[data-testid=gallery-item][data-name="secret.jpg"]').waitFor();
+    assert.equal(await page.getByTestId('gallery').getAttribute('data-count'), '1');
+    assert.equal(await page.getByTestId('library-private').getAttribute('aria-pressed'), 'true');
+    await page.getByTestId('library-main').click();
+    await page.waitForFunction(() => document.querySelector('[data-testid=gallery]')?.getAttribute('data-count') === '4');
     assert.deepEqual(gp.logs.filter((l) => /^pageerror|Content Security Policy|Refused to/.test(l)), []);
   } finally {
     await gp.close();
