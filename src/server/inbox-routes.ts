@@ -63,8 +63,13 @@ export interface InboxRouteOptions {
   readonly uploadToken: string;
   /** The store, or undefined while the repository has no inbox key yet (then uploads are refused). */
   store(): StagingStore | undefined;
-  /** The inbox public key (32 bytes), undefined until `coffer inbox` made the pair. */
+  /** The inbox public key (32 bytes), undefined until `coffer inbox` or the page made the pair. */
   publicKey(): Uint8Array | undefined;
+  /**
+   * Remembers the public key the signed-in page's worker read from (or made in) the repository,
+   * for this repository id (`POST /api/inbox/key`); only while none is known.
+   */
+  rememberKey?(repoId: string, publicKey: Uint8Array): void;
   /** Addresses a phone on the same network may open (`http://host:port`), best first. */
   origins(): readonly string[];
   /** Host name and user the page's worker writes into approved snapshots. */
@@ -299,6 +304,24 @@ export function createInboxRoute(opts: InboxRouteOptions): WebRoute {
     return new Response(null, { status: 204 });
   }
 
+  async function setKey(req: Request): Promise<Response> {
+    if (!opts.rememberKey) return fail(405, 'method not allowed');
+    const body = await readBody(req, 4096);
+    let o: { publicKey?: unknown; repoId?: unknown };
+    try {
+      o = JSON.parse(Buffer.from(body ?? new Uint8Array(0)).toString('utf8')) as typeof o;
+    } catch {
+      return fail(400, 'not JSON');
+    }
+    const pk = typeof o.publicKey === 'string' && /^[A-Za-z0-9_-]{43}$/.test(o.publicKey) ? Buffer.from(o.publicKey, 'base64url') : undefined;
+    if (!pk || pk.length !== 32 || typeof o.repoId !== 'string' || !/^[0-9a-f]{64}$/.test(o.repoId)) return fail(400, 'publicKey (base64url, 32 bytes) and repoId (64 hex) expected');
+    const have = opts.publicKey();
+    // Never replaced from the web: items staged for the known key would become unreadable.
+    if (have) return Buffer.from(have).equals(pk) ? json({ remembered: false }) : fail(409, 'this device knows another inbox key for the repository');
+    opts.rememberKey(o.repoId, new Uint8Array(pk));
+    return json({ remembered: true }, 201);
+  }
+
   return {
     name: 'inbox',
     async handle(req: Request, url: URL, user: WebUser | undefined): Promise<Response | undefined> {
@@ -312,6 +335,7 @@ export function createInboxRoute(opts: InboxRouteOptions): WebRoute {
         return new Response(page as Uint8Array<ArrayBuffer>, { status: 200, headers: { 'Content-Type': 'text/html; charset=utf-8', 'Content-Length': String(page.length) } });
       }
       if (p === '/api/inbox/key') {
+        if (req.method === 'POST') return user ? setKey(req) : fail(401, 'not signed in');
         if (!isGet) return fail(405, 'method not allowed');
         const pk = opts.publicKey();
         if (!pk) return fail(404, 'this repository has no inbox key yet: run "coffer inbox list" once on the device that runs coffer web');

@@ -10,7 +10,7 @@
 import * as os from 'node:os';
 import { qrSvg } from '../core/kit/kit-html.js';
 import { loadConfig } from '../node/config.js';
-import { inboxPublicKeyFor } from '../node/inbox-keys.js';
+import { inboxPublicKeyFor, rememberInboxKey } from '../node/inbox-keys.js';
 import { InboxStore } from '../node/inbox-store.js';
 import { createInboxRoute, lanAddresses } from './inbox-routes.js';
 import type { WebAssets } from './web-assets.js';
@@ -51,6 +51,7 @@ export function cliInbox(env: NodeJS.ProcessEnv, location: string, assets: WebAs
       return k ? InboxStore.forRepository(env, k.repoId) : undefined;
     },
     publicKey: () => key()?.publicKey,
+    rememberKey: (repoId, publicKey) => rememberInboxKey(env, location, repoId, publicKey),
     origins,
     hostname: os.hostname(),
     copies: () => (loadConfig(env)?.copies ?? []).map((c) => ({ name: c.name, excludeTags: [...c.policy.excludeTags], onlyTags: [...c.policy.onlyTags] })),

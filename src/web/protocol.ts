@@ -182,6 +182,8 @@ export type WorkerRequest =
   | { op: 'drill'; repo: string; kit: string; key?: string; sample: number }
   /** The inbox (src/web/inbox/worker-inbox.ts): pending items with their opened thumbnails. */
   | { op: 'inboxList' }
+  /** Makes (or reads) the repository's inbox key pair and hands the public half to the server. */
+  | { op: 'inboxSetup'; hostname: string; username: string }
   /** Stores (approve, private: one snapshot in the primary) or rejects items, then unstages them. */
   | { op: 'inboxDecide'; ids: readonly string[]; decision: 'approve' | 'private' | 'reject'; hostname: string; username: string };
 
@@ -217,6 +219,7 @@ export interface WorkerResults {
   galleryLibrary: GalleryInfo | null;
   drill: DrillReport;
   inboxList: InboxListing;
+  inboxSetup: { created: boolean };
   inboxDecide: InboxDecisionResult;
 }
 

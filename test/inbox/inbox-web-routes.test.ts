@@ -109,3 +109,32 @@ test('inbox routes: size limits per request and per part; the page, the key and 
   assert.deepEqual(s.copies, [{ name: 'cloud', excludeTags: ['private'], onlyTags: [] }]);
   assert.equal(await call('GET', '/api/other'), undefined, 'other paths pass on');
 });
+
+test('inbox routes: the signed-in page hands over the public key once; a different one is refused', async () => {
+  let key: Uint8Array | undefined;
+  const remembered: string[] = [];
+  const route = createInboxRoute({
+    assets, uploadToken: TOKEN, store: () => undefined, publicKey: () => key, origins: () => [], copies: () => [], qrSvg: () => '',
+    rememberKey: (repoId, pk) => {
+      remembered.push(repoId);
+      key = pk;
+    },
+  });
+  const post = (body: unknown, user?: WebUser) => {
+    const url = new URL('http://127.0.0.1/api/inbox/key');
+    return route.handle(new Request(url, { method: 'POST', body: JSON.stringify(body) }), url, user) as Promise<Response>;
+  };
+  const pk = Buffer.alloc(32, 9).toString('base64url');
+  const repoId = 'ab'.repeat(32);
+  assert.equal((await post({ publicKey: pk, repoId })).status, 401);
+  assert.equal((await post({ publicKey: 'short', repoId }, me)).status, 400);
+  assert.equal((await post({ publicKey: pk, repoId: 'nope' }, me)).status, 400);
+  assert.equal((await post({ publicKey: pk, repoId }, me)).status, 201);
+  assert.deepEqual(remembered, [repoId]);
+  assert.equal((await post({ publicKey: pk, repoId }, me)).status, 200, 'the same key again is fine');
+  assert.equal((await post({ publicKey: Buffer.alloc(32, 1).toString('base64url'), repoId }, me)).status, 409, 'never replaced from the web');
+  assert.deepEqual(remembered, [repoId]);
+  // Without a store (no key yet), uploads are refused and the session's list is empty.
+  const url = new URL(`http://127.0.0.1/api/inbox/items`);
+  assert.equal((await (route.handle(new Request(url), url, me) as Promise<Response>)).status, 200);
+});

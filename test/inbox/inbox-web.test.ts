@@ -203,3 +203,43 @@ test('inbox web: a phone uploads three photos; the grid approves one, keeps one 
   assert.equal(check.code, 0, check.stderr);
   fs.rmSync(dir, { recursive: true, force: true });
 });
+
+test('inbox web: the page sets the inbox up (key pair into the repository, public half to the server)', { timeout: 90_000 }, async (t) => {
+  if (!requireBrowser(t)) return;
+  const restics = resticBinaries();
+  assert.ok(restics.length > 0, 'restic is needed');
+  const dir = tempDir('coffer-inbox-web-setup-');
+  const repo = path.join(dir, 'repo');
+  const xdg = { XDG_CONFIG_HOME: path.join(dir, 'config'), XDG_STATE_HOME: path.join(dir, 'state'), XDG_DATA_HOME: path.join(dir, 'data') };
+  const env = testEnv({ ...xdg, COFFER_PASSWORD: PASSWORD, COFFER_REPOSITORY: repo });
+  await mustRun(['init'], { env }, 0);
+  const server = await startWeb(repo, webEnv({ ...xdg, COFFER_REPOSITORY: repo }));
+  const base = `http://127.0.0.1:${server.port}`;
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
+  let served: string;
+  try {
+    assert.equal((await fetch(`${base}/api/inbox/key`)).status, 404, 'no key before the set-up');
+    assert.equal((await fetch(`${base}/api/inbox/key`, { method: 'POST', body: '{}' })).status, 401, 'only the signed-in page sets the key');
+    const page = await browser.newPage();
+    await page.goto(server.url);
+    await page.getByTestId('unlock-password').fill(PASSWORD);
+    await page.getByTestId('unlock-submit').click();
+    await page.getByTestId('nav-inbox').click();
+    await page.getByTestId('inbox-setup').click();
+    await page.locator('[data-testid=inbox-empty]:not(:has([data-testid=inbox-setup]))').waitFor();
+    served = ((await (await fetch(`${base}/api/inbox/key`)).json()) as { publicKey: string }).publicKey;
+  } finally {
+    await browser.close();
+    await server.stop();
+  }
+  // One key record in the repository, the same key the server now hands to phones; the CLI uses it.
+  const renv = testEnv({ RESTIC_PASSWORD: PASSWORD, RESTIC_REPOSITORY: repo });
+  const snaps = JSON.parse((await runRestic(restics[0]!, ['snapshots', '--json', '--tag', 'coffer-inbox-key'], { env: renv })).stdout) as { id: string }[];
+  assert.equal(snaps.length, 1);
+  const rec = JSON.parse((await runRestic(restics[0]!, ['dump', snaps[0]!.id, '/inbox-key.json'], { env: renv })).stdout) as { publicKey: string };
+  assert.equal(Buffer.from(rec.publicKey, 'base64').toString('base64url'), served);
+  await mustRun(['inbox', 'list'], { env }, 0);
+  const after = JSON.parse((await runRestic(restics[0]!, ['snapshots', '--json', '--tag', 'coffer-inbox-key'], { env: renv })).stdout) as unknown[];
+  assert.equal(after.length, 1, 'the CLI reuses the key the page made');
+  fs.rmSync(dir, { recursive: true, force: true });
+});

@@ -128,8 +128,23 @@ async function render(ctx: AppContext, main: HTMLElement, signal: AbortSignal): 
 
   const draw = (): void => {
     clear(grid);
-    if (!listing.hasKey) {
-      grid.append(h('p', { class: 'inbox-empty', testid: 'inbox-empty' }, 'This repository has no inbox key yet: run "coffer inbox list" once on this device, then reload.'));
+    if (!listing.hasKey || !setup.hasKey) {
+      const go = h('button', { type: 'button', class: 'primary', testid: 'inbox-setup' }, 'Set up the inbox');
+      go.addEventListener('click', async () => {
+        go.disabled = true;
+        try {
+          await ctx.client().call({ op: 'inboxSetup', hostname: setup.hostname, username: setup.username });
+          ctx.navigate('#/inbox', true);
+        } catch (e) {
+          go.disabled = false;
+          ctx.notify((e as Error).message, 'error');
+        }
+      });
+      grid.append(h('div', { class: 'inbox-empty', testid: 'inbox-empty' },
+        h('p', {}, listing.hasKey
+          ? 'This device does not know the inbox key yet: set it up here, so phones and watched folders can add items.'
+          : 'The inbox is not set up: setting it up makes its key pair (the private half is kept in the repository), then phones and watched folders can add items.'),
+        go));
     } else if (items.length === 0) {
       grid.append(h('p', { class: 'inbox-empty', testid: 'inbox-empty' }, 'Nothing is waiting. New photos from a watched folder, "coffer inbox add" or a phone show up here.'));
     }

@@ -13,7 +13,7 @@
  */
 import { backup } from '../../core/engine/backup/backup.js';
 import { CofferError } from '../../core/errors.js';
-import { loadInboxKeyPair } from '../../core/inbox/keys.js';
+import { ensureInboxKeyPair, loadInboxKeyPair } from '../../core/inbox/keys.js';
 import { InboxOpener, type InboxKeyPair } from '../../core/inbox/seal.js';
 import { StagedSource, type StagedEntry } from '../../core/inbox/source.js';
 import { decisionTags, decodeMeta, placement, type StagedMeta } from '../../core/inbox/staged.js';
@@ -126,6 +126,31 @@ export async function inboxList(s: Session): Promise<{ value: InboxListing; tran
   });
   items.sort((a, b) => a.added.localeCompare(b.added) || a.id.localeCompare(b.id));
   return { value: { hasKey: true, items }, transfer };
+}
+
+function base64url(b: Uint8Array): string {
+  let s = '';
+  for (const x of b) s += String.fromCharCode(x);
+  return btoa(s).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+/**
+ * Sets the inbox up from the page: the repository's key pair (made now if the inbox was never
+ * used, as `coffer inbox` would), and its public half handed to the server so it can take
+ * uploads. The server keeps a key it already knows (409 if it differs).
+ */
+export async function inboxSetup(s: Session, who: { hostname: string; username: string }): Promise<{ created: boolean }> {
+  const { pair, created } = await ensureInboxKeyPair(s.repo, { hostname: who.hostname, username: who.username, pid: 0 });
+  per(s).pair = Promise.resolve(pair);
+  await must(await fetch('/api/inbox/key', {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ publicKey: base64url(pair.publicKey), repoId: s.repo.config.id }),
+    cache: 'no-store',
+    credentials: 'same-origin',
+  }), 'the inbox key');
+  if (created) s.refresh();
+  return { created };
 }
 
 function entryOf(id: string, meta: StagedMeta, sealedLength: number): StagedEntry {

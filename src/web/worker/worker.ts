@@ -11,7 +11,7 @@ import { forget, isRemembered, recall, remember } from './remember.js';
 import { webDrill } from './drill.js';
 import { Session } from './session.js';
 import { shareCreate } from '../share/worker-share.js';
-import { inboxDecide, inboxList } from '../inbox/worker-inbox.js';
+import { inboxDecide, inboxList, inboxSetup } from '../inbox/worker-inbox.js';
 import { galleryEdit, galleryFavorite, galleryGeo, galleryHidden, galleryImage, galleryItems, galleryLibrary, galleryMonths, galleryOriginal, gallerySearch, galleryShard } from '../gallery/worker-gallery.js';
 
 interface WorkerScope {
@@ -161,6 +161,8 @@ async function handle(req: WorkerRequest, ports: readonly MessagePort[]): Promis
       return { value: await webDrill(need(), req.repo, req.kit, req.key, req.sample) };
     case 'inboxList':
       return inboxList(need());
+    case 'inboxSetup':
+      return { value: await inboxSetup(need(), { hostname: req.hostname, username: req.username }) };
     case 'inboxDecide':
       return { value: await inboxDecide(need(), req.ids, req.decision, { hostname: req.hostname, username: req.username }) };
     case 'shareCreate':
