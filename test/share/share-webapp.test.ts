@@ -3,7 +3,8 @@
  * viewer, press `share-create`; the worker reads the original from the repository, seals it and
  * uploads it with the session; `share-link` shows the link. A second, fresh browser context
  * (no session) opens it: one `share-item` with its decoded preview, downloaded byte-identical.
- * The key never reached the server (request log, share store), nor did the photo in clear.
+ * The link is in the repository's sealed share list (`coffer share list`). The key never reached
+ * the server (request log, share store), nor did the photo in clear.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -90,6 +91,9 @@ test('web app: share-create in the viewer, opened in a fresh context', { timeout
     assert.equal(store.indexOf(jpg.subarray(0, 32)), -1);
     assert.equal(store.indexOf(jpg.subarray(jpg.length >> 1, (jpg.length >> 1) + 32)), -1);
     assert.ok(!store.includes(Buffer.from(key)) && !store.includes(Buffer.from(key, 'base64url')));
+    // The web-made share is in the repository's sealed share list too.
+    const listed = JSON.parse((await mustRun(['-r', repo, 'share', 'list', '--json'], { env })).stdout) as { id: string; url?: string; names?: string[] }[];
+    assert.deepEqual(listed.map((s) => [s.id, s.url, s.names]), [[id, url, ['meadow.jpg']]]);
     const log = server.stderr();
     assert.match(log, new RegExp(`PUT /api/shares/${id}/m 201`));
     assert.ok(!log.includes(key), 'the key is in the request log');

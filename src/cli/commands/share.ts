@@ -21,7 +21,8 @@ import { loadBlob } from '../../core/repository/blob-loader.js';
 import { loadMasterIndex, type MasterIndex } from '../../core/repository/master-index.js';
 import type { Repository } from '../../core/repository/repository.js';
 import { TreeLoader } from '../../core/engine/walk/tree-walker.js';
-import { isRecordSnapshot, readLatestRecord, writeRecord } from '../../core/engine/records/records.js';
+import { isRecordSnapshot } from '../../core/engine/records/records.js';
+import { rememberedShares, rememberShare, type RememberedShare } from '../../core/share/record.js';
 import { findSnapshot, loadSnapshots } from '../../core/repository/snapshots.js';
 import { mediaFromName } from '../../core/gallery/item.js';
 import { readImageMeta } from '../../core/gallery/exif.js';
@@ -33,19 +34,8 @@ import { str, type Command, type Values } from '../command.js';
 import type { Cli } from '../context.js';
 import { withLock } from '../context.js';
 
-const RECORD_KIND = 'shares';
-const RECORD_FILE = 'shares.json';
 /** Photos up to this size get a thumbnail and a preview (read whole for rendering). */
 const PREVIEW_MAX_BYTES = 64 * 1024 * 1024;
-
-/** What the sealed record remembers of each share (the key only inside `url`). */
-interface RememberedShare {
-  id: string;
-  url: string;
-  created: string;
-  expires: string;
-  names: string[];
-}
 
 interface Target {
   readonly sink: ShareSink;
@@ -203,18 +193,6 @@ const MIME: Record<string, string> = {
   wav: 'audio/wav',
 };
 
-async function remembered(repo: Repository): Promise<RememberedShare[]> {
-  const r = await readLatestRecord(repo, RECORD_KIND);
-  const f = r?.files.get(RECORD_FILE);
-  if (!f) return [];
-  try {
-    const j = JSON.parse(utf8Decode(f)) as { shares?: RememberedShare[] };
-    return Array.isArray(j.shares) ? j.shares : [];
-  } catch {
-    return [];
-  }
-}
-
 async function create(cli: Cli, values: Values, specs: string[]): Promise<number> {
   if (!specs.length) throw new CofferError('usage', 'give what to share: coffer share create SNAPSHOT:PATH...');
   const expiresIn = str(values.expires) ? parseExpires(str(values.expires)!) : DEFAULT_EXPIRES_MS;
@@ -233,9 +211,7 @@ async function create(cli: Cli, values: Values, specs: string[]): Promise<number
   });
   // Remember the link, sealed in the repository (its only copy besides the one printed).
   try {
-    const list = (await remembered(repo)).filter((s) => Date.parse(s.expires) > Date.now());
-    list.push({ id: made.id, url: made.url, created: new Date(made.created).toISOString(), expires: new Date(made.expires).toISOString(), names: made.manifest.items.map((i) => i.name) });
-    await writeRecord(repo, RECORD_KIND, [{ name: RECORD_FILE, data: utf8Encode(JSON.stringify({ version: 1, shares: list }, null, 1)) }], { owner: cli.lockOwner(), signal: cli.signal });
+    await rememberShare(repo, { id: made.id, url: made.url, created: new Date(made.created).toISOString(), expires: new Date(made.expires).toISOString(), names: made.manifest.items.map((i) => i.name) }, { owner: cli.lockOwner(), signal: cli.signal });
   } catch (e) {
     cli.warn(`coffer share: the link works, but could not be remembered in the repository (${(e as Error).message}); "share list" will not show it`);
   }
@@ -256,7 +232,7 @@ async function list(cli: Cli, values: Values): Promise<number> {
   if (cli.givenPassword() !== undefined) {
     try {
       const repo = await cli.openRepository();
-      known = new Map((await remembered(repo)).map((s) => [s.id, s]));
+      known = new Map((await rememberedShares(repo)).map((s) => [s.id, s]));
     } catch (e) {
       cli.warn(`coffer share: names and links not shown (${(e as Error).message})`);
     }

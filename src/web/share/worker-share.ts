@@ -9,6 +9,7 @@ import { CofferError } from '../../core/errors.js';
 import { ShareClient } from '../../core/share/client.js';
 import { createShare, type ShareSource } from '../../core/share/create.js';
 import { DEFAULT_EXPIRES_MS, MAX_EXPIRES_MS } from '../../core/share/format.js';
+import { rememberShare } from '../../core/share/record.js';
 import { galleryImage, galleryItems, galleryOriginal } from '../gallery/worker-gallery.js';
 import type { Session } from '../worker/session.js';
 
@@ -17,6 +18,8 @@ export interface ShareCreated {
   readonly url: string;
   readonly expires: string;
   readonly items: number;
+  /** Kept in the repository's sealed share list. */
+  readonly remembered: boolean;
 }
 
 export async function shareCreate(s: Session, ids: readonly string[], expiresIn = DEFAULT_EXPIRES_MS): Promise<ShareCreated> {
@@ -42,5 +45,13 @@ export async function shareCreate(s: Session, ids: readonly string[], expiresIn 
   }
   const origin = (self as unknown as { location: Location }).location.origin;
   const made = await createShare(new ShareClient({ server: '' }), sources, { expiresIn, base: origin });
-  return { id: made.id, url: made.url, expires: new Date(made.expires).toISOString(), items: made.manifest.items.length };
+  // The sealed share list (as the CLI keeps it): the link again for `coffer share list`.
+  const names = made.manifest.items.map((i) => i.name);
+  let remembered = true;
+  try {
+    await rememberShare(s.repo, { id: made.id, url: made.url, created: new Date(made.created).toISOString(), expires: new Date(made.expires).toISOString(), names }, { owner: { hostname: 'coffer-web', username: 'web', pid: 0 } });
+  } catch {
+    remembered = false; // a read-only or locked repository: the link works all the same
+  }
+  return { id: made.id, url: made.url, expires: new Date(made.expires).toISOString(), items: made.manifest.items.length, remembered };
 }
