@@ -15,6 +15,7 @@ import { CofferError } from '../core/errors.js';
 import { InboxSealer, sealForInbox, type InboxOpener } from '../core/inbox/seal.js';
 import { decodeMeta, dedupDigest, encodeMeta, takenFromBytes, typeFromBytes, type DecisionEntry, type StagedMeta } from '../core/inbox/staged.js';
 import type { StagedEntry } from '../core/inbox/source.js';
+import { mediaFromMagic } from '../core/gallery/item.js';
 import { stateDir } from './config.js';
 import type { InboxStore } from './inbox-store.js';
 
@@ -74,12 +75,40 @@ export async function sealFileTo(publicKey: Uint8Array, src: string, dest: strin
   }
 }
 
-/** A WebP thumbnail (upright, long side at most 400 px, never enlarged), or undefined when sharp cannot decode the file. */
-export async function makeThumb(file: string): Promise<Uint8Array | undefined> {
+/**
+ * A WebP thumbnail (upright, long side at most 400 px, never enlarged), or undefined when the file
+ * is no picture or video that can be decoded. HEIC by heif-convert and video posters by ffmpeg,
+ * as the gallery does (their pixels are upright already: no EXIF rotation on top).
+ */
+export async function makeThumb(file: string, head: Uint8Array): Promise<Uint8Array | undefined> {
   try {
     const sharp = (await import('sharp')).default;
-    const out = await sharp(file, { failOn: 'error', animated: false }).rotate().resize(400, 400, { fit: 'inside', withoutEnlargement: true }).webp({ quality: 70 }).toBuffer();
-    return new Uint8Array(out);
+    const webp = async (input: string | Uint8Array, rotate: boolean) => {
+      let img = sharp(input, { failOn: 'error', animated: false });
+      if (rotate) img = img.rotate();
+      return new Uint8Array(await img.resize(400, 400, { fit: 'inside', withoutEnlargement: true }).webp({ quality: 70 }).toBuffer());
+    };
+    const { isHeif, decodeHeic } = await import('./gallery-heic.js');
+    if (isHeif(head)) {
+      const r = await decodeHeic(new Uint8Array(fs.readFileSync(file)));
+      return r.ok ? await webp(r.image, false) : undefined;
+    }
+    if (mediaFromMagic(head)?.kind === 'video') {
+      const { videoPoster } = await import('./gallery-video.js');
+      const fh = await fs.promises.open(file, 'r');
+      try {
+        const size = (await fh.stat()).size;
+        const r = await videoPoster(async (offset, length) => {
+          const buf = Buffer.alloc(length);
+          const { bytesRead } = await fh.read(buf, 0, length, offset);
+          return new Uint8Array(buf.buffer, buf.byteOffset, bytesRead);
+        }, size);
+        return r.ok ? await webp(r.frame, false) : undefined;
+      } finally {
+        await fh.close();
+      }
+    }
+    return await webp(file, true);
   } catch {
     return undefined;
   }
@@ -132,7 +161,7 @@ export async function stageFile(store: InboxStore, publicKey: Uint8Array, file: 
   try {
     const sealed = await sealFileTo(publicKey, abs, store.pendingPartPath(id, 'data'));
     if (sealed.sha256 !== sha256) throw new CofferError('source', `${file} changed while it was staged; try again`);
-    const thumb = await makeThumb(abs);
+    const thumb = await makeThumb(abs, head);
     if (thumb) store.stageSealed(id, 'thumb', sealForInbox(publicKey, thumb));
     const meta: StagedMeta = {
       v: 1,

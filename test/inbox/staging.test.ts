@@ -8,6 +8,8 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
+import type { TestContext } from 'node:test';
 import sharp from 'sharp';
 import { generateInboxKeyPair, InboxOpener } from '../../src/core/inbox/seal.js';
 import { InboxStore } from '../../src/node/inbox-store.js';
@@ -78,12 +80,13 @@ test('scan: pending content (by the keyed digest) and decided content are not st
   assert.equal(new KnownContent(store, pair.publicKey).has(sha(a)), true);
   // The cache: a file seen with the same size and mtime is not even read again (so its new
   // content, same size and mtime, is not noticed while cached; a scan without the cache stages it).
+  // (Whole seconds: utimes cannot always give back a sub-second mtime exactly.)
+  fs.utimesSync(path.join(dir, 'a.bin'), 1_700_000_000, 1_700_000_000);
   const cache = new Map<string, string>();
   await scanWatched(store, pair.publicKey, [dir], cache);
   assert.equal(cache.size, 3);
-  const st = fs.statSync(path.join(dir, 'a.bin'));
   fs.writeFileSync(path.join(dir, 'a.bin'), randomBytes(100));
-  fs.utimesSync(path.join(dir, 'a.bin'), st.atime, st.mtime);
+  fs.utimesSync(path.join(dir, 'a.bin'), 1_700_000_000, 1_700_000_000);
   assert.deepEqual((await scanWatched(store, pair.publicKey, [dir], cache)).staged, []);
   assert.deepEqual((await scanWatched(store, pair.publicKey, [dir])).staged.map((x) => x.meta.name), ['a.bin']);
 });
@@ -115,4 +118,42 @@ test('the old plaintext inbox is moved into the sealed staging and deleted', asy
   assert.equal(meta.sha256, sha(kept));
   assert.deepEqual(store.readDecisions().map((d) => d.sha256), [rejected]);
   assert.equal(await migrateLegacyInbox(env, store, pair.publicKey), undefined);
+});
+
+function need(t: TestContext, tool: string): boolean {
+  if (!spawnSync(tool, ['--help'], { stdio: 'ignore' }).error) return true;
+  if (process.env.CI) assert.fail(`${tool} is missing (CI=true): install it (.ci/run's apt list)`);
+  t.skip(`${tool} is not installed`);
+  return false;
+}
+
+test('a staged video gets its poster frame and a HEIC photo its pixels as the sealed thumbnail', async (t) => {
+  if (!need(t, 'ffmpeg') || !need(t, 'heif-enc') || !need(t, 'heif-convert')) return;
+  const root = tempDir('coffer-inbox-media-');
+  const pair = generateInboxKeyPair();
+  const opener = new InboxOpener(pair);
+  const store = new InboxStore(path.join(root, 'staging'));
+  const clip = path.join(root, 'clip.mp4');
+  // Red clip, 640x360: the poster is red, 400 wide.
+  const v = spawnSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'color=c=red:s=640x360:d=2:r=10', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', clip], { encoding: 'utf8' });
+  assert.equal(v.status, 0, v.stderr);
+  const png = path.join(root, 'green.png');
+  await sharp({ create: { width: 300, height: 500, channels: 3, background: { r: 0, g: 255, b: 0 } } }).png().toFile(png);
+  const heic = path.join(root, 'IMG_0001.HEIC');
+  const h = spawnSync('heif-enc', ['-q', '90', png, '-o', heic], { encoding: 'utf8' });
+  assert.equal(h.status, 0, h.stderr);
+  const checks: [string, number, number, [number, number, number]][] = [[clip, 400, 225, [255, 0, 0]], [heic, 240, 400, [0, 255, 0]]];
+  for (const [file, w, hgt, rgb] of checks) {
+    const r = await stageFile(store, pair.publicKey, file, { source: 'add:host', known: new KnownContent(store, pair.publicKey) });
+    assert.ok(!r.known);
+    if (r.known) return;
+    const thumb = opener.open(store.readStaged(r.id, 'thumb')!, 'thumb');
+    const img = sharp(thumb);
+    const m = await img.metadata();
+    assert.equal(m.format, 'webp', file);
+    assert.deepEqual([m.width, m.height], [w, hgt], file);
+    const { data } = await sharp(thumb).raw().toBuffer({ resolveWithObject: true });
+    const mid = ((Math.floor(hgt / 2) * w + Math.floor(w / 2)) * m.channels!);
+    assert.ok(rgb.every((c, i) => Math.abs(data[mid + i]! - c) < 40), `${file}: ${[...data.subarray(mid, mid + 3)]}`);
+  }
 });
