@@ -101,6 +101,8 @@ export class InboxStore {
     for (const p of ['meta', 'data']) if (!fs.existsSync(path.join(from, p))) throw new CofferError('bad-input', `inbox item ${id} has no ${p} yet`);
     const to = path.join(this.itemsDir, id);
     if (fs.existsSync(to)) throw new CofferError('bad-input', `inbox item ${id} exists already`);
+    // Anything but the parts (an upload's unfinished `*.up` pieces, temp files) stays behind.
+    for (const n of fs.readdirSync(from)) if (!(STAGED_PARTS as readonly string[]).includes(n)) fs.rmSync(path.join(from, n), { recursive: true, force: true });
     fs.renameSync(from, to);
   }
 

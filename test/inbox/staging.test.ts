@@ -47,6 +47,12 @@ test('staged photo: sealed meta with taken/type, sealed WebP thumbnail; parts be
   store.stageSealed(half, 'meta', new Uint8Array([1]));
   assert.deepEqual(store.listStaged().map((s) => s.id), [r.id]);
   assert.throws(() => store.commitStaged(half), (e: unknown) => isCofferError(e, 'bad-input'));
+  // An upload's stray pieces do not follow the item it commits.
+  store.stageSealed(half, 'data', new Uint8Array([2]));
+  fs.writeFileSync(path.join(store.itemsDir, `.${half}.part`, 'thumb.up'), 'x');
+  store.commitStaged(half);
+  assert.deepEqual(fs.readdirSync(path.join(store.itemsDir, half)).sort(), ['data', 'meta']);
+  store.deleteStaged(half);
   assert.throws(() => store.stageSealed('../x', 'meta', new Uint8Array()), (e: unknown) => isCofferError(e, 'bad-input'));
   const bin = path.join(root, 'x.bin');
   fs.writeFileSync(bin, randomBytes(10));
