@@ -151,6 +151,7 @@ test('web gallery: scrubber, selection, albums, hide, trash and search', { timeo
     // Selection: two check boxes and a shift-click, into a new album.
     const june = list.filter((p) => p.taken.startsWith('2024-06')).map((p) => id.get(p.name)!);
     const cell = (i: string) => page.locator(`[data-testid=gallery-item][data-item-id="${i}"]`);
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid=gallery-item][data-taken^="2024-06"]').length === 3 && document.querySelectorAll('[data-testid=gallery-item][data-taken^="2024-03"]').length > 0);
     const order = await page.$$eval('[data-testid=gallery-item]', (els) => els.map((e) => e.getAttribute('data-item-id')!));
     const [a, b, c] = order.filter((x) => june.includes(x));
     await cell(a!).hover();
@@ -216,6 +217,11 @@ test('web gallery: scrubber, selection, albums, hide, trash and search', { timeo
     await page.getByTestId('album-edit').click();
     await page.waitForFunction(() => Array.from(document.querySelectorAll<HTMLImageElement>('[data-testid=album-items] img')).filter((i) => i.naturalWidth > 0).length === 3);
     await page.screenshot({ path: path.join(SHOTS, 'gallery-album.png') });
+    await page.emulateMedia({ colorScheme: 'dark' }); // the theme follows the system ('auto')
+    await page.getByTestId('nav-albums').click();
+    await page.waitForFunction(() => (document.querySelector('[data-testid=album-card]:not([data-album-id=favorites]) img') as HTMLImageElement | null)?.naturalWidth! > 0);
+    await page.screenshot({ path: path.join(SHOTS, 'gallery-albums-dark.png') });
+    await page.emulateMedia({ colorScheme: 'light' });
 
     // Search: exactly the expected ids, hidden and trashed left out.
     const gone = new Set([hiddenId, trashedId]);

@@ -81,7 +81,7 @@ function renderList(ctx: AppContext, store: GalleryStore, main: HTMLElement, sig
   const gone = store.gone();
   const count = (ids: readonly string[]): number => ids.filter((id) => !gone.has(id)).length;
   const card = (id: string, name: string, ids: readonly string[], cover: string | undefined, created?: string): HTMLElement => {
-    const box = h('div', { class: 'g-album-cover' });
+    const box = h('div', { class: cover ? 'g-album-cover' : 'g-album-cover empty', 'data-icon': id === FAVORITES ? '★' : '▦' });
     if (cover) void thumbInto(ctx, cover, box, signal);
     const n = count(ids);
     return h('li', {}, h('a', { class: 'g-album-card', href: `#/albums/${encodeURIComponent(id)}`, testid: 'album-card', 'data-album-id': id, 'data-count': n, title: created ? `Created ${created.slice(0, 10)}` : undefined },

@@ -107,12 +107,13 @@ export class Scrubber {
     }
   }
 
-  private indexAt(y: number): number {
+  /** The month at content height `y`; `slack` forgives rounding (a scrubber pixel is many content pixels). */
+  private indexAt(y: number, slack = 1): number {
     let lo = 0;
     let hi = this.months.length - 1;
     while (lo < hi) {
       const mid = (lo + hi + 1) >> 1;
-      if (this.months[mid]!.top <= y + 1) lo = mid;
+      if (this.months[mid]!.top <= y + slack) lo = mid;
       else hi = mid - 1;
     }
     return Math.max(0, lo);
@@ -121,7 +122,7 @@ export class Scrubber {
   private at(clientY: number): { month: ScrubMonth; y: number } | undefined {
     const r = this.element.getBoundingClientRect();
     const f = Math.max(0, Math.min(1, (clientY - r.top) / Math.max(1, r.height)));
-    const m = this.months[this.indexAt(f * this.height)];
+    const m = this.months[this.indexAt(f * this.height, (2 * this.height) / Math.max(1, r.height))];
     return m ? { month: m, y: clientY - r.top } : undefined;
   }
 

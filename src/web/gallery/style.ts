@@ -64,6 +64,8 @@ const CSS = `
 .g-album-card { display: flex; flex-direction: column; gap: 4px; color: var(--fg); text-decoration: none; border-radius: 10px; padding: 6px; }
 .g-album-card:hover { background: var(--hover); }
 .g-album-cover { aspect-ratio: 1; border-radius: 8px; overflow: hidden; background: var(--line); }
+.g-album-cover.empty { display: flex; align-items: center; justify-content: center; }
+.g-album-cover.empty::after { content: attr(data-icon); font-size: 48px; color: var(--muted); opacity: .6; }
 .g-album-cover img { width: 100%; height: 100%; object-fit: cover; display: block; }
 .g-album-name { font-weight: 600; overflow-wrap: anywhere; }
 .g-dialog { border: 1px solid var(--line); border-radius: 12px; background: var(--card); color: var(--fg); padding: 20px; width: min(440px, 92vw); }
