@@ -12,6 +12,7 @@
  * Speed and the measurements behind the settings: docs/gallery-render.md, bench/gallery.ts.
  */
 import type { RenderedMedia } from '../core/engine/gallery/build.js';
+import * as os from 'node:os';
 import sharp from 'sharp';
 import { toBase64 } from '../core/bytes.js';
 import { thumbHash } from '../core/gallery/thumbhash.js';
@@ -46,16 +47,30 @@ export interface RenderOptions {
   readonly previewEffort: number;
   readonly thumbEffort: number;
 }
-const DEFAULTS: RenderOptions = { previewLong: PREVIEW_LONG, previewEffort: PREVIEW_EFFORT, thumbEffort: THUMB_EFFORT };
+/**
+ * COFFER_GALLERY_PREVIEW_PX (320-4096) sets the previews' long side instead of 1920: for the
+ * bench's whole-build runs, and a way to trade preview sharpness for build speed (see
+ * docs/gallery-render.md: at 1280 px libjpeg decodes a 12 MP photo at half scale).
+ */
+function previewLongSetting(): number {
+  const v = Number(process.env.COFFER_GALLERY_PREVIEW_PX);
+  return Number.isInteger(v) && v >= 320 && v <= 4096 ? v : PREVIEW_LONG;
+}
+const DEFAULTS: RenderOptions = { previewLong: previewLongSetting(), previewEffort: PREVIEW_EFFORT, thumbEffort: THUMB_EFFORT };
 
-// The build runs a few images at a time (two cores here): one libvips thread per image avoids
-// contention. Every photo is new, so libvips' operation cache would only hold memory.
+/**
+ * Images rendered at once by the build: one per core (each with one libvips thread, so they do
+ * not contend), at most 4 (each holds its whole file, up to 256 MiB, in memory). Two here.
+ * The build's own reading and decrypting runs on the main thread meanwhile.
+ */
+export const RENDER_POOL = Math.max(1, Math.min(4, os.availableParallelism()));
+// Every photo is new, so libvips' operation cache would only hold memory.
 sharp.concurrency(1);
 sharp.cache(false);
 
 /** The settings in force, for the bench's report. */
-export function renderSettings(): RenderOptions & { vipsThreads: number; cache: boolean } {
-  return { ...DEFAULTS, vipsThreads: sharp.concurrency(), cache: false };
+export function renderSettings(): RenderOptions & { vipsThreads: number; cache: boolean; pool: number } {
+  return { ...DEFAULTS, vipsThreads: sharp.concurrency(), cache: false, pool: RENDER_POOL };
 }
 
 /** Thumbnail size for an upright W×H: short side 300, long side ≤ 600, never larger than the source. */
@@ -179,6 +194,7 @@ export function placeholder(kind: 'image' | 'video'): Promise<Omit<Rendered, 'wa
  * `renderVideo` is for the build's video branch (it takes the ranged reader it already has).
  */
 export const sharpRenderer = {
+  concurrency: RENDER_POOL,
   renderImage: (bytes: Uint8Array) => renderImage(bytes),
   renderVideo: (read: RangeReader, size: number) => renderVideo(read, size),
   placeholder: (kind: 'image' | 'video') => placeholder(kind),

@@ -104,6 +104,8 @@ export interface RenderedMedia {
 export interface GalleryRenderer {
   renderImage(bytes: Uint8Array): Promise<RenderedMedia>;
   placeholder(kind: MediaKind): Promise<RenderedMedia>;
+  /** Files it can render at once without contention (node: one per core, up to 4); default 2. */
+  readonly concurrency?: number;
 }
 
 export interface GalleryEvents {
@@ -119,7 +121,7 @@ export interface GalleryBuildOptions extends CallOpts {
   /** Backup snapshots to take photos from; default: the newest of each host and paths. */
   readonly snapshots?: readonly SnapshotEntry[];
   readonly time?: GoTime;
-  /** Files processed at once (default 2). */
+  /** Files processed at once (default: the renderer's `concurrency`, else 2). */
   readonly concurrency?: number;
   /** Zone offset of the backup host at an instant (videos' UTC creation times are shown in it). */
   readonly offsetAt?: (epochSec: number) => number;
@@ -582,7 +584,7 @@ export async function buildGallery(repo: Repository, opts: GalleryBuildOptions):
       for (let b = 0; b < todo.length; b += BATCH) {
         const batch = todo.slice(b, b + BATCH);
         const processed: Processed[] = [];
-        await pool(batch, opts.concurrency ?? 2, async (c) => {
+        await pool(batch, opts.concurrency ?? opts.renderer.concurrency ?? 2, async (c) => {
           let r: Processed & { warning?: string };
           try {
             r = await processOne(repo, index, c, opts.renderer, opts.offsetAt, opts.takeout?.get(c.path), o);
