@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { hkdfSync, randomBytes } from 'node:crypto';
 import { CHUNK_SIZE, chunkRange, PREFIX_SIZE } from '../../src/core/crypto/chunked-gcm.js';
 import { CofferError } from '../../src/core/errors.js';
+import { chunkCipher } from '../../src/core/share/gcm.js';
 import {
   decodeManifest, fileKey, fileNumber, formatShareLink, fromBase64Url, isShareId, keyOfFragment, manifestKey, newShareId, newShareKey, openFile, openManifest, parseExpires,
   parseShareLink, sealFile, sealFileStream, sealManifest, sealedSize, toBase64Url, type ShareManifest,
@@ -149,4 +150,22 @@ test('--expires durations', () => {
   assert.equal(parseExpires('30m'), 30 * 60_000);
   assert.equal(parseExpires('2s'), 2000);
   for (const bad of ['', '0s', '7w', '-1d', '367d', 'soon']) assert.throws(() => parseExpires(bad), (e: unknown) => e instanceof CofferError && e.code === 'usage', bad);
+});
+
+test('WebCrypto and noble seal and open the same chunks', async () => {
+  const key = newShareKey();
+  const prefix = bytes(PREFIX_SIZE);
+  const plain = bytes(CHUNK_SIZE);
+  const fast = await chunkCipher(key);
+  const slow = await chunkCipher(key, { noble: true });
+  for (const [i, final] of [[0, false], [5, true]] as const) {
+    const a = await fast.seal(prefix, i, final, plain);
+    const b = await slow.seal(prefix, i, final, plain);
+    assert.deepEqual(a, b);
+    assert.deepEqual(await slow.open(prefix, i, final, a, 't'), plain);
+    assert.deepEqual(await fast.open(prefix, i, final, b, 't'), plain);
+    // The final flag and the index are authenticated on both paths.
+    await assert.rejects(fast.open(prefix, i, !final, a, 't'), isCorrupt);
+    await assert.rejects(slow.open(prefix, i + 1, final, a, 't'), isCorrupt);
+  }
 });

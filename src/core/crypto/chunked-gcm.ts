@@ -49,6 +49,11 @@ export function chunkRange(size: number, index: number): { offset: number; lengt
   return { offset: PREFIX_SIZE + index * (CHUNK_SIZE + TAG_SIZE), length: plain + TAG_SIZE, final: index === n - 1 };
 }
 
+/** The 12-byte GCM nonce of chunk `index` (for edges that seal or open chunks with WebCrypto). */
+export function chunkNonce(prefix: Uint8Array, index: number, final: boolean): Uint8Array {
+  return nonceOf(prefix, index, final);
+}
+
 function nonceOf(prefix: Uint8Array, index: number, final: boolean): Uint8Array {
   if (prefix.length !== PREFIX_SIZE) throw new RangeError('nonce prefix must be 7 bytes');
   if (!Number.isInteger(index) || index < 0 || index > 0xffffffff) throw new RangeError(`chunk index ${index} out of range`);

@@ -13,7 +13,8 @@
  *   served as another item's or as a thumbnail.
  */
 import { randomBytes } from '@noble/hashes/utils.js';
-import { CHUNK_SIZE, chunkCount, deriveKey, openBytes, PREFIX_SIZE, sealBytes, sealedSize, StreamSealer } from '../crypto/chunked-gcm.js';
+import { CHUNK_SIZE, chunkCount, deriveKey, openBytes, PREFIX_SIZE, sealBytes, sealedSize } from '../crypto/chunked-gcm.js';
+import { chunkCipher } from './gcm.js';
 import { CofferError, corrupt } from '../errors.js';
 import { fromBase64, toBase64, utf8Decode, utf8Encode } from '../bytes.js';
 
@@ -216,11 +217,13 @@ export function openFile(key: Uint8Array, id: string, n: number, sealed: Uint8Ar
 
 /**
  * Seals a stream of `size` plaintext bytes (any piece sizes) as file n, a piece at a time:
- * at most one chunk is held in memory. Throws when the source gives more or fewer bytes.
+ * at most one chunk is held in memory; WebCrypto's GCM when there is one (share/gcm.ts).
+ * Throws when the source gives more or fewer bytes.
  */
 export async function* sealFileStream(key: Uint8Array, id: string, n: number, size: number, source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): AsyncGenerator<Uint8Array> {
-  const sealer = new StreamSealer(fileKey(key, id, n));
-  yield sealer.header;
+  const cipher = await chunkCipher(fileKey(key, id, n));
+  const prefix = randomBytes(PREFIX_SIZE);
+  yield prefix;
   const total = chunkCount(size);
   const buf = new Uint8Array(Math.min(CHUNK_SIZE, size));
   let fill = 0;
@@ -236,14 +239,14 @@ export async function* sealFileStream(key: Uint8Array, id: string, n: number, si
       fill += take;
       at += take;
       if (fill === buf.length && index < total - 1) {
-        yield sealer.seal(buf, false);
+        yield await cipher.seal(prefix, index, false, buf);
         index++;
         fill = 0;
       }
     }
   }
   if (seen !== size) throw new CofferError('corrupt', `file ${n}: the source gave ${seen} of its ${size} bytes`);
-  yield sealer.seal(buf.subarray(0, fill), true);
+  yield await cipher.seal(prefix, index, true, buf.subarray(0, fill));
 }
 
 export { sealedSize, chunkCount, PREFIX_SIZE };

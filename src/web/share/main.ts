@@ -8,7 +8,8 @@
  * chunk is held as ciphertext; the plaintext goes into a Blob (which the browser may keep on
  * disk) and is saved through an ordinary `<a download>`. Names go through text nodes only.
  */
-import { CHUNK_SIZE, chunkCount, chunkRange, openChunk, PREFIX_SIZE } from '../../core/crypto/chunked-gcm.js';
+import { CHUNK_SIZE, chunkCount, chunkRange, PREFIX_SIZE } from '../../core/crypto/chunked-gcm.js';
+import { chunkCipher } from '../../core/share/gcm.js';
 import { fileKey, fileNumber, keyOfFragment, openFile, openManifest, sealedSize, type ShareItem, type ShareManifest } from '../../core/share/format.js';
 
 const root = document.getElementById('share')!;
@@ -49,7 +50,7 @@ async function fetchBytes(url: string): Promise<Uint8Array> {
 async function openStreamed(base: string, key: Uint8Array, id: string, n: number, size: number, progress: (done: number) => void): Promise<Uint8Array[]> {
   const res = await fetchSealed(`${base}/f/${n}`);
   if (!res.body) throw new Error('no response body');
-  const k = fileKey(key, id, n);
+  const cipher = await chunkCipher(fileKey(key, id, n));
   const total = sealedSize(size);
   const reader = res.body.getReader();
   const parts: Uint8Array[] = [];
@@ -79,7 +80,7 @@ async function openStreamed(base: string, key: Uint8Array, id: string, n: number
       const r = chunkRange(size, index);
       const sealed = take(r.length);
       if (!sealed) break;
-      parts.push(openChunk(k, header, index, r.final, sealed, `file ${n}`));
+      parts.push(await cipher.open(header, index, r.final, sealed, `file ${n}`));
       index++;
       progress(Math.min(size, index * CHUNK_SIZE));
     }
