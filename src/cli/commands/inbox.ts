@@ -81,34 +81,31 @@ async function store(cli: Cli, ids: string[], decision: 'approve' | 'private', a
   // Unknown IDs are refused before the password is asked for (the folder names are the IDs).
   if (location) resolveIds(InboxStore.forRepository(cli.env, location.repoId).listStaged().map((s) => s.id), ids);
   const { repo, store: st, opener } = await openWithKey(cli);
-  return st.withLock(async () => {
+  const { items, snapshot, tags } = await st.withLock(async () => {
     const chosen = resolveIds(st.listStaged().map((s) => s.id), ids);
     const items = chosen.map((id) => ({ id, meta: readStagedMeta(st, opener, id) }));
     const tags = decisionTags(decision, album);
     const u = os.userInfo();
     const source = new StagedSource(items.map((i) => stagedEntry(st, i.id, i.meta)), opener, { uid: u.uid, gid: u.gid, user: u.username });
     const result = await backup(repo, source, { targets: source.roots, hostname: os.hostname(), owner: cli.lockOwner(), tags, force: true, signal: cli.signal });
-    if (result.counts.errors > 0) throw new CofferError('source', 'some inbox items could not be read; nothing was decided');
-    const snapshot = result.snapshotId ?? '';
+    if (result.counts.errors > 0 || !result.snapshotId) throw new CofferError('source', 'some inbox items could not be read; nothing was decided');
     // Stored: logged and unstaged now, so a failing gallery build never offers an item twice.
     const time = new Date().toISOString();
-    st.logDecisions(items.map((i) => ({ sha256: i.meta.sha256, decision, time, snapshot })));
+    st.logDecisions(items.map((i) => ({ sha256: i.meta.sha256, decision, time, snapshot: result.snapshotId! })));
     for (const i of items) st.deleteStaged(i.id);
-    if (!cli.json) {
-      for (const i of items) cli.info(`${decision === 'private' ? 'kept private' : 'approved'}  ${i.id}  ${i.meta.name}`);
-      cli.info(`snapshot ${snapshot.slice(0, 8)} saved (tags ${tags.join(',')})`);
-    }
-    // Private items go only to the private gallery; a build without one would put them in the shared one.
-    const buildMod = gallery ? await import('../../core/engine/gallery/build.js') : undefined;
-    const canBuild = !!buildMod && (decision === 'approve' || 'PRIVATE_GALLERY_KIND' in buildMod);
-    if (gallery && !canBuild && !cli.json) cli.info('no private gallery in this version: private items stay out of every gallery');
-    // Loaded on use, as backup --gallery does (sharp is heavy).
-    const galleryCli = canBuild ? await import('./gallery.js') : undefined;
-    const built = galleryCli ? await galleryCli.runGalleryBuild(cli, repo, [result.snapshotId!]) : undefined;
-    if (cli.json) cli.jsonLine({ decision, snapshot, tags, items: items.map((i) => i.id), ...(built ? { gallery: galleryCli!.galleryCounts(built) } : {}) });
-    else if (built) galleryCli!.reportGallery(cli, built);
-    return 0;
+    return { items, snapshot: result.snapshotId, tags };
   });
+  if (!cli.json) {
+    for (const i of items) cli.info(`${decision === 'private' ? 'kept private' : 'approved'}  ${i.id}  ${i.meta.name}`);
+    cli.info(`snapshot ${snapshot.slice(0, 8)} saved (tags ${tags.join(',')})`);
+  }
+  // Outside the inbox lock (a build can take minutes). The build sends snapshots tagged private
+  // only to the private gallery. Loaded on use, as backup --gallery does (sharp is heavy).
+  const galleryCli = gallery ? await import('./gallery.js') : undefined;
+  const built = galleryCli ? await galleryCli.runGalleryBuild(cli, repo, [snapshot]) : undefined;
+  if (cli.json) cli.jsonLine({ decision, snapshot, tags, items: items.map((i) => i.id), ...(built ? { gallery: galleryCli!.galleryCounts(built) } : {}) });
+  else if (built) galleryCli!.reportGallery(cli, built);
+  return 0;
 }
 
 const command: Command = {
