@@ -1,8 +1,11 @@
 /**
  * @module node/blob-open-worker
  * Worker thread body for BlobOpenPool: authenticates, decrypts, decompresses and hash-checks the
- * blobs of one pack range (the same checks as repository/blob-loader's openBlob).
+ * blobs of one pack range (the same checks as repository/blob-loader's openBlob). With `writes`,
+ * each sound blob is written (pwrite) to the restorer's open descriptors here, and only its
+ * length goes back: plaintexts never cross threads (the main thread's garbage and copies).
  */
+import * as fs from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import { toHex } from '../core/bytes.js';
 import { open as openSealed } from '../core/crypto/sealed-box.js';
@@ -18,11 +21,27 @@ export interface OpenJob {
   readonly job: number;
   readonly range: Uint8Array;
   readonly blobs: readonly { id: string; at: number; length: number; uncompressedLength: number; packId: string }[];
+  /** Per blob, where to write it (descriptors of this process); absent: send plaintexts back. */
+  readonly writes?: readonly (readonly { fd: number; offset: number }[])[];
 }
-/** Per blob: the plaintext, or why it failed. job -1: the worker failed. */
+/**
+ * Per blob: the plaintext (not written), its length (written everywhere), or why it failed to
+ * open (string). job -1: the worker failed.
+ */
 export interface OpenReply {
   readonly job: number;
-  readonly results: (Uint8Array | string)[];
+  readonly results: (Uint8Array | string | number)[];
+}
+
+/** Writes all of `data` at `offset`; false when the file system refused (the restorer retries and reports). */
+function writeAll(fd: number, data: Uint8Array, offset: number): boolean {
+  try {
+    let done = 0;
+    while (done < data.length) done += fs.writeSync(fd, data, done, data.length - done, offset + done);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 let platform: Promise<Platform> | undefined;
@@ -35,15 +54,21 @@ parentPort!.on('message', (msg: OpenInit | OpenJob) => {
     return;
   }
   void platform!.then((p) => {
-    const results: (Uint8Array | string)[] = [];
+    const results: (Uint8Array | string | number)[] = [];
     const transfer: ArrayBuffer[] = [];
-    for (const b of msg.blobs) {
+    for (let i = 0; i < msg.blobs.length; i++) {
+      const b = msg.blobs[i]!;
       const what = `data blob ${b.id} in pack ${b.packId}`;
       try {
         if (b.at + b.length > msg.range.length) throw new Error(`${what}: short read`);
         let plain = openSealed(p.crypto, key, msg.range.subarray(b.at, b.at + b.length), what);
         if (b.uncompressedLength > 0) plain = p.zstd.decompress(plain, { expectedSize: b.uncompressedLength });
         if (toHex(p.crypto.sha256(plain)) !== b.id) throw new Error(`${what}: plaintext does not match the blob ID (SHA-256 mismatch)`);
+        const targets = msg.writes?.[i];
+        if (targets && targets.every((t) => writeAll(t.fd, plain, t.offset))) {
+          results.push(plain.length);
+          continue;
+        }
         const own = plain.byteOffset === 0 && plain.byteLength === plain.buffer.byteLength && !transfer.includes(plain.buffer as ArrayBuffer) ? plain : plain.slice();
         results.push(own);
         transfer.push(own.buffer as ArrayBuffer);

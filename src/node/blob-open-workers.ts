@@ -45,7 +45,7 @@ export class BlobOpenPool {
   }
 
   /** The restorer's hook: opens every blob of one read. */
-  readonly open: BlobOpener = (range, rangeOffset, blobs) => {
+  readonly open: BlobOpener = (range, rangeOffset, blobs, writes) => {
     if (this.failure) return Promise.reject(this.failure);
     const slot = this.slots.reduce((a, b) => (b.busy < a.busy ? b : a));
     const job = this.next++;
@@ -55,9 +55,10 @@ export class BlobOpenPool {
       job,
       range: own,
       blobs: blobs.map((b: PlannedBlob) => ({ id: b.id, at: b.loc.offset - rangeOffset, length: b.loc.length, uncompressedLength: b.loc.uncompressedLength, packId: b.loc.packId })),
+      ...(writes ? { writes } : {}),
     };
     slot.busy++;
-    return new Promise<(Uint8Array | Error)[]>((resolve, reject) => {
+    return new Promise<(Uint8Array | Error | number)[]>((resolve, reject) => {
       slot.pending.set(job, (r) => {
         slot.busy--;
         if (r.job === -1) return reject(this.failure ?? new CofferError('internal', 'blob worker failed'));

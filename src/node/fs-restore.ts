@@ -132,6 +132,11 @@ export class RestoreFile implements FileWriter {
     }
   }
 
+  /** The open descriptor (blob workers write to it directly; the restorer closes it only when no write is in flight). */
+  descriptor(): number | undefined {
+    return this.fd;
+  }
+
   async write(offset: number, data: Uint8Array): Promise<void> {
     const fd = this.fd;
     if (fd === undefined) throw new CofferError('internal', `${show(this.path)}: write after close`);

@@ -23,12 +23,28 @@ import { planRestore, type PackRead, type PlannedBlob } from './plan.js';
 import type { FileWriter, RelPath, RestoreSink } from './sink.js';
 import type { RestoredFile } from './verify.js';
 
+/** Where a blob opener writes one blob's plaintext itself: a file descriptor and an offset. */
+export interface DirectWrite {
+  readonly fd: number;
+  readonly offset: number;
+}
+
 /**
  * Opens (authenticates, decrypts, decompresses, hash-checks) every blob of one planned read, e.g.
  * in worker threads; per blob the plaintext or an Error (the restorer then tries the blob's other
  * copies and reports it). May take ownership of `range`.
+ *
+ * With `writes` (per blob, every place it goes), the opener writes each sound blob there itself
+ * and answers its plaintext length instead of the plaintext (no plaintext crosses threads); a
+ * blob it could not write is answered with its plaintext, and the restorer writes it (and reports
+ * the failure) as usual.
  */
-export type BlobOpener = (range: Uint8Array, rangeOffset: number, blobs: readonly PlannedBlob[]) => Promise<(Uint8Array | Error)[]>;
+export type BlobOpener = (
+  range: Uint8Array,
+  rangeOffset: number,
+  blobs: readonly PlannedBlob[],
+  writes?: readonly (readonly DirectWrite[])[],
+) => Promise<(Uint8Array | Error | number)[]>;
 
 export interface RestoreOptions {
   /** Default: each blob opened on the calling thread (openBlob). */
@@ -256,6 +272,21 @@ export async function restore(repo: Repository, index: MasterIndex, tree: Id, si
     if (--s.left === 0) await finish(s);
   };
 
+  /** A blob the opener wrote into `s` itself (`n` bytes): the same bookkeeping as writeTo's. */
+  const directWritten = async (s: FileState, n: number): Promise<void> => {
+    s.inflight--;
+    if (s.failed) {
+      if (s.inflight === 0 && !s.settled) await settleFailed(s);
+      return;
+    }
+    s.written += n;
+    opts.events?.onBytes?.(n);
+    if (--s.left === 0) await finish(s);
+  };
+
+  /** Opener calls in flight: a fatal error waits for them before closing any descriptor. */
+  const directJobs = new Set<Promise<unknown>>();
+
   const runRead = async (r: PackRead): Promise<void> => {
     if (opts.signal?.aborted) throw new CofferError('cancelled', 'restore interrupted');
     if (!r.blobs.some((b) => b.targets.some((t) => !states[t.file]!.failed))) return;
@@ -267,14 +298,73 @@ export async function restore(repo: Repository, index: MasterIndex, tree: Id, si
       range = undefined; // each blob falls back to loadBlob (other copies, precise errors)
     }
     const writes: Promise<void>[] = [];
-    const opened = range && opts.openBlobs && range.length >= r.length ? await opts.openBlobs(range, r.offset, r.blobs) : undefined;
+    const canOpen = range !== undefined && opts.openBlobs !== undefined && range.length >= r.length;
+    // Direct writes: every live target's file is created first and its descriptor handed to the
+    // opener with the blob; the targets count as writes in flight until the answer comes back.
+    let direct: DirectWrite[][] | undefined;
+    const dispatched: FileState[][] = [];
+    if (canOpen) {
+      direct = [];
+      for (const b of r.blobs) {
+        const here: DirectWrite[] = [];
+        const to: FileState[] = [];
+        dispatched.push(to);
+        for (const t of b.targets) {
+          const s = states[t.file]!;
+          if (s.failed) continue;
+          // In flight from here on: a failure elsewhere meanwhile must not close the descriptor.
+          s.inflight++;
+          to.push(s);
+          const fd = (await writerOf(s)).descriptor?.();
+          if (fd === undefined) {
+            direct = undefined;
+            break;
+          }
+          here.push({ fd, offset: t.offset });
+        }
+        if (!direct) break;
+        direct.push(here);
+      }
+      if (!direct) {
+        // A sink without descriptors: plaintexts come back and are written here.
+        for (const to of dispatched) {
+          for (const s of to) {
+            s.inflight--;
+            if (s.failed && s.inflight === 0 && !s.settled) await settleFailed(s);
+          }
+        }
+        dispatched.length = 0;
+      }
+    }
+    let opened: (Uint8Array | Error | number)[] | undefined;
+    if (canOpen) {
+      const job = opts.openBlobs!(range!, r.offset, r.blobs, direct);
+      directJobs.add(job);
+      try {
+        opened = await job;
+      } catch (e) {
+        for (const to of dispatched) for (const s of to) s.inflight--;
+        throw e;
+      } finally {
+        directJobs.delete(job);
+      }
+    }
     for (let i = 0; i < r.blobs.length; i++) {
       const b = r.blobs[i]!;
+      const o = opened?.[i];
+      if (typeof o === 'number') {
+        for (const s of dispatched[i]!) writes.push(directWritten(s, o));
+        continue;
+      }
+      // Not written by the opener: its targets are no longer in flight there.
+      for (const s of dispatched[i] ?? []) {
+        s.inflight--;
+        if (s.failed && s.inflight === 0 && !s.settled) writes.push(settleFailed(s));
+      }
       const live = b.targets.filter((t) => !states[t.file]!.failed);
       if (live.length === 0) continue;
       let plain: Uint8Array;
       try {
-        const o = opened?.[i];
         if (o instanceof Error) throw o;
         if (o) plain = o;
         else {
@@ -310,6 +400,9 @@ export async function restore(repo: Repository, index: MasterIndex, tree: Id, si
     await runLimited(plan.reads, opts.readConcurrency ?? opts.fileConcurrency ?? 2, runRead);
   } catch (e) {
     // Fatal or cancelled: nothing half-written may look complete, and each such file is named.
+    // No descriptor is closed while an opener may still write to it (a reused number would
+    // receive another file's bytes).
+    while (directJobs.size > 0) await Promise.allSettled([...directJobs]);
     for (const s of states) {
       if (s.settled || !s.writer) continue;
       s.settled = true;

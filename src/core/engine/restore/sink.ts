@@ -18,6 +18,12 @@ export interface FileWriter {
    * under a name that says it is partial (returned) or remove it (undefined).
    */
   abandon(): Promise<string | undefined>;
+  /**
+   * Optional: an OS file descriptor that other threads of this process may write to (positional
+   * writes) until close or abandon, so blob workers can write plaintexts themselves instead of
+   * handing them back. Undefined when the writer has none (browser sinks, closed files).
+   */
+  descriptor?(): number | undefined;
 }
 
 export interface RestoreSink {

@@ -1,0 +1,109 @@
+/**
+ * Restore with blob workers that write plaintexts to the files themselves (node/blob-open-workers.ts
+ * with direct writes, engine/restore/restorer.ts): the same files, bytes and reports as a restore
+ * done on one thread, including a damaged blob (its files abandoned, kept as .coffer-partial) and
+ * a blob shared by several files and repeated within one.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { backup } from '../../src/core/engine/backup/backup.js';
+import { restore, type RestoreOptions } from '../../src/core/engine/restore/restorer.js';
+import type { Id } from '../../src/core/format/types.js';
+import { loadMasterIndex } from '../../src/core/repository/master-index.js';
+import { BlobOpenPool } from '../../src/node/blob-open-workers.js';
+import { FsRestoreSink } from '../../src/node/fs-sink.js';
+import { FakeSource, LOCK_OWNER, MemSink, describeSink, dir, file, newMemRepo, randomBytes, reopen, type MemRepo } from '../helpers/mem-repo.js';
+import { tempDir } from '../helpers/paths.js';
+
+const POL = 0x3da3358b4dc173n;
+const block = randomBytes(5, 700_000);
+const repeated = new Uint8Array(3 * block.length);
+for (let i = 0; i < 3; i++) repeated.set(block, i * block.length);
+
+function tree() {
+  const files: Record<string, ReturnType<typeof file>> = {};
+  for (let i = 0; i < 40; i++) files[`small-${i}.txt`] = file(`file ${i} `.repeat(i * 7));
+  return dir({
+    data: dir({
+      ...files,
+      'big.bin': file(randomBytes(6, 5_000_000)),
+      'same-1.bin': file(randomBytes(7, 300_000)),
+      'same-2.bin': file(randomBytes(7, 300_000)),
+      'repeated.bin': file(repeated),
+      'damaged.bin': file(randomBytes(8, 9000)),
+      sub: dir({ 'empty.txt': file(''), 'deep.txt': file('deep') }),
+    }),
+  });
+}
+
+/** Every regular file below `root`: relative path -> content (base64). */
+function listFiles(root: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const walk = (d: string) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else out.set(path.relative(root, p), fs.readFileSync(p).toString('base64'));
+    }
+  };
+  walk(root);
+  return out;
+}
+
+async function damage(m: MemRepo, blobId: Id): Promise<void> {
+  const index = await loadMasterIndex(m.repo);
+  const loc = index.lookup('data', blobId)!;
+  const h = { type: 'data' as const, name: loc.packId };
+  const bytes = new Uint8Array(await m.backend.get(h));
+  bytes[loc.offset + 20] ^= 0xff;
+  m.backend.corrupt(h, bytes);
+}
+
+test('blob workers writing to the files directly restore exactly what one thread restores, damaged blob included', async () => {
+  const m = await newMemRepo({ chunkerPolynomial: POL });
+  const src = new FakeSource(tree());
+  const r = await backup(m.repo, src, { targets: ['/data'], hostname: 'h', owner: LOCK_OWNER });
+  const repo = await reopen(m);
+  let index = await loadMasterIndex(repo);
+  // The damaged file's only blob.
+  const { TreeLoader, walkTree } = await import('../../src/core/engine/walk/tree-walker.js');
+  let damagedBlob: Id | undefined;
+  await walkTree(new TreeLoader(repo, index), r.snapshot.tree, (e) => {
+    if (e.path === '/data/damaged.bin') damagedBlob = e.node.content![0];
+  });
+  await damage(m, damagedBlob!);
+  index = await loadMasterIndex(repo);
+
+  const run = async (opts: RestoreOptions) => {
+    const target = tempDir();
+    const sink = new FsRestoreSink(target);
+    const res = await restore(repo, index, r.snapshot.tree, sink, opts);
+    return { target, res };
+  };
+  const single = await run({});
+  const pool = new BlobOpenPool(repo, 2);
+  try {
+    const direct = await run({ openBlobs: pool.open, readConcurrency: 3, maxRead: 1 << 20 });
+    assert.deepEqual(direct.res.errors.map((e) => e.path), ['/data/damaged.bin']);
+    const shown = (x: typeof single) => x.res.errors.map((e) => ({ ...e, leftAs: e.leftAs?.slice(x.target.length) }));
+    assert.deepEqual(shown(direct), shown(single));
+    assert.equal(direct.res.files, single.res.files);
+    assert.equal(direct.res.bytes, single.res.bytes);
+    const a = listFiles(single.target);
+    const b = listFiles(direct.target);
+    assert.deepEqual(b, a);
+    assert.ok(b.has('data/damaged.bin.coffer-partial') && !b.has('data/damaged.bin'), 'the damaged file stays partial');
+    assert.equal(b.get('data/repeated.bin'), Buffer.from(repeated).toString('base64'));
+    assert.equal(b.get('data/same-1.bin'), b.get('data/same-2.bin'));
+    assert.equal(b.size, 40 + 7);
+    // A sink without descriptors gets plaintexts back from the same workers.
+    const mem = new MemSink();
+    const res = await restore(repo, index, r.snapshot.tree, mem, { openBlobs: pool.open });
+    assert.deepEqual(res.errors.map((e) => e.path), ['/data/damaged.bin']);
+    assert.equal(describeSink(mem).get('/data/repeated.bin')?.data, Buffer.from(repeated).toString('hex'));
+  } finally {
+    await pool.close();
+  }
+});
