@@ -28,13 +28,15 @@ export interface WorkerInit {
 export interface WorkerFileJob {
   readonly type: 'file';
   readonly job: number;
-  readonly path: Uint8Array;
+  /** Raw path bytes as a latin1 string (cheaper to post than a typed array). */
+  readonly path: string;
   /** Size from lstat, to size the read buffers. */
   readonly size: number;
 }
 
 export type WorkerReply =
-  | { type: 'chunk'; job: number; id: string; size: number; sealed: Uint8Array; uncompressedLength: number }
+  /** `last`: the file's final chunk (no separate 'end' follows): one message per small file. */
+  | { type: 'chunk'; job: number; id: string; size: number; sealed: Uint8Array; uncompressedLength: number; last: boolean }
   | { type: 'end'; job: number }
   | { type: 'error'; job: number; message: string; errno?: string };
 
@@ -55,6 +57,16 @@ function takeCredit(): void {
   }
 }
 
+/** The file's latest chunk, held back until the next one (or the end) so the last can say so. */
+let held: (WorkerReply & { type: 'chunk' }) | undefined;
+
+function post(last: boolean): void {
+  const msg = held!;
+  held = undefined;
+  takeCredit();
+  parentPort!.postMessage({ ...msg, last }, [msg.sealed.buffer as ArrayBuffer]);
+}
+
 function emit(job: number, data: Uint8Array): void {
   const id = toHex(platform.crypto.sha256(data));
   const compress = init.level !== null && data.length > 0;
@@ -62,15 +74,14 @@ function emit(job: number, data: Uint8Array): void {
   const sealed = seal(platform.crypto, init.key, body);
   // Transfer the buffer when the blob owns it entirely; otherwise copy.
   const own = sealed.byteOffset === 0 && sealed.byteLength === sealed.buffer.byteLength ? sealed : sealed.slice();
-  takeCredit();
-  const msg: WorkerReply = { type: 'chunk', job, id, size: data.length, sealed: own, uncompressedLength: compress ? data.length : 0 };
-  parentPort!.postMessage(msg, [own.buffer as ArrayBuffer]);
+  if (held) post(false);
+  held = { type: 'chunk', job, id, size: data.length, sealed: own, uncompressedLength: compress ? data.length : 0, last: false };
 }
 
 function processFile(job: WorkerFileJob): void {
   let fd: number;
   try {
-    fd = fs.openSync(Buffer.from(job.path.buffer, job.path.byteOffset, job.path.byteLength), 'r');
+    fd = fs.openSync(Buffer.from(job.path, 'latin1'), 'r');
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     parentPort!.postMessage({ type: 'error', job: job.job, message: err.message, ...(err.code ? { errno: err.code } : {}) } satisfies WorkerReply);
@@ -102,8 +113,10 @@ function processFile(job: WorkerFileJob): void {
       }
     }
     if (pendingBytes > 0) emit(job.job, pieces.length === 1 ? pieces[0]! : concatBytes(...pieces));
-    parentPort!.postMessage({ type: 'end', job: job.job } satisfies WorkerReply);
+    if (held) post(true);
+    else parentPort!.postMessage({ type: 'end', job: job.job } satisfies WorkerReply);
   } catch (e) {
+    held = undefined; // a read error ends the file: chunks not yet sent are dropped with it
     const err = e as NodeJS.ErrnoException;
     parentPort!.postMessage({ type: 'error', job: job.job, message: err.message, ...(err.code ? { errno: err.code } : {}) } satisfies WorkerReply);
   } finally {

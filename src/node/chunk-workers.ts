@@ -104,7 +104,8 @@ export class ChunkWorkerPool implements FileProcessor {
       inbox.push(r);
       wake?.();
     });
-    const msg: WorkerFileJob = { type: 'file', job, path: item.rawPath, size: item.meta.size ?? 0 };
+    const raw = item.rawPath;
+    const msg: WorkerFileJob = { type: 'file', job, path: Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('latin1'), size: item.meta.size ?? 0 };
     slot.worker.postMessage(msg);
     let finished = false;
     try {
@@ -124,7 +125,10 @@ export class ChunkWorkerPool implements FileProcessor {
         // Give the worker one more credit for the chunk taken.
         Atomics.add(slot.credits, 0, 1);
         Atomics.notify(slot.credits, 0);
+        // The file is done once its last chunk is here: the consumer may stop after it.
+        if (r.last) finished = true;
         yield { id: r.id, size: r.size, sealed: r.sealed, uncompressedLength: r.uncompressedLength };
+        if (r.last) return;
       }
     } finally {
       if (finished || slot.dead) this.release(slot, job);
