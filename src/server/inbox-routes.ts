@@ -79,6 +79,8 @@ export interface InboxRouteOptions {
   copies(): readonly InboxCopy[];
   /** Draws a QR code of `text` as an SVG document. */
   qrSvg(text: string): string;
+  /** Free space kept on the staging disk (default MIN_FREE_BYTES). */
+  readonly minFreeBytes?: number;
   /** Size limits (bytes) of each sealed part; defaults below. */
   readonly limits?: Partial<Record<StagedPart, number>>;
 }
@@ -91,6 +93,8 @@ export const DEFAULT_LIMITS: Readonly<Record<StagedPart, number>> = {
   data: 64 * 1024 * 1024 * 1024,
   dedup: 256,
 };
+/** Uploads stop while the staging disk has less free space than this (the device's other work needs it). */
+export const MIN_FREE_BYTES = 512 * 1024 * 1024;
 /** Unfinished uploads older than this are removed when the page lists the inbox. */
 const STALE_PART_MS = 2 * 24 * 3600_000;
 
@@ -162,6 +166,16 @@ export function lanAddresses(): string[] {
     for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) out.push(a.address);
   }
   return out;
+}
+
+/** Free bytes for an unprivileged writer on the file system holding `dir`, or Infinity when unknown. */
+function freeBytes(dir: string): number {
+  try {
+    const s = fs.statfsSync(dir);
+    return Number(s.bavail) * Number(s.bsize);
+  } catch {
+    return Infinity;
+  }
 }
 
 function partDir(store: StagingStore, id: string): string {
@@ -236,6 +250,7 @@ export function createInboxRoute(opts: InboxRouteOptions): WebRoute {
     const body = await readBody(req, MAX_PUT);
     if (!body) return fail(413, `at most ${MAX_PUT} bytes per request`);
     if (have + body.length > limits[part as StagedPart]) return fail(413, `the ${part} part is too large`);
+    if (freeBytes(path.dirname(final)) < body.length + (opts.minFreeBytes ?? MIN_FREE_BYTES)) return fail(507, 'the inbox disk is full');
     const fd = fs.openSync(up, 'a', 0o600);
     try {
       fs.writeSync(fd, body);

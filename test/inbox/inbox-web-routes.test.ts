@@ -17,7 +17,7 @@ import { tempDir } from '../helpers/paths.js';
 const TOKEN = 'u'.repeat(43);
 const assets = { build: 'b', prefix: '/assets/b/', count: 0, get: () => undefined } as WebAssets;
 
-function setup(limits = {}) {
+function setup(limits = {}, minFreeBytes?: number) {
   const dir = tempDir('coffer-inbox-routes-');
   const store = new InboxStore(path.join(dir, 'stage'));
   const route = createInboxRoute({
@@ -31,6 +31,7 @@ function setup(limits = {}) {
     copies: () => [{ name: 'cloud', excludeTags: ['private'], onlyTags: [] }],
     qrSvg: (t) => `<svg>${t.length}</svg>`,
     limits,
+    ...(minFreeBytes !== undefined ? { minFreeBytes } : {}),
   });
   const call = async (method: string, p: string, opts: { body?: Uint8Array | string; user?: WebUser; token?: string; headers?: Record<string, string> } = {}) => {
     const url = new URL(p, 'http://127.0.0.1:8080');
@@ -108,6 +109,10 @@ test('inbox routes: size limits per request and per part; the page, the key and 
   assert.equal(s.hostname, 'box');
   assert.deepEqual(s.copies, [{ name: 'cloud', excludeTags: ['private'], onlyTags: [] }]);
   assert.equal(await call('GET', '/api/other'), undefined, 'other paths pass on');
+
+  // A staging disk without room refuses uploads (a stranger with the upload address cannot fill it).
+  const full = setup({}, Number.MAX_SAFE_INTEGER);
+  assert.equal((await full.call('PUT', `/api/inbox/items/${ID}/data?offset=0`, { body: 'x', token: TOKEN }))!.status, 507);
 });
 
 test('inbox routes: the signed-in page hands over the public key once; a different one is refused', async () => {
