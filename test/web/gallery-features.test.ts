@@ -156,7 +156,12 @@ test('web gallery: scrubber, selection, albums, hide, trash and search', { timeo
     const [a, b, c] = order.filter((x) => june.includes(x));
     await cell(a!).hover();
     await cell(a!).getByTestId('gallery-select').click();
-    await cell(b!).getByTestId('gallery-select').click();
+    // The keyboard: → from a focused cell to the next, Space selects it.
+    await cell(a!).locator('.g-open').focus();
+    await page.keyboard.press('ArrowRight');
+    assert.equal(await page.evaluate(() => document.activeElement?.closest('[data-testid=gallery-item]')?.getAttribute('data-item-id')), b);
+    await page.keyboard.press('Space');
+    assert.equal(await page.getByTestId('selection-count').getAttribute('data-count'), '2');
     await cell(c!).getByTestId('gallery-select').click({ modifiers: ['Shift'] });
     assert.equal(await page.getByTestId('selection-count').getAttribute('data-count'), '3');
     await page.getByTestId('selection-album').click();

@@ -93,6 +93,7 @@ export class Grid {
         this.lastOpened = item.id;
         void this.viewer.show(item);
       },
+      onkeydown: (e: Event) => this.arrow(e as KeyboardEvent, item.id),
     });
     const el = h('div', { class: 'g-cell', role: 'listitem', testid: 'gallery-item', 'data-item-id': item.id, 'data-taken': item.taken, 'data-name': item.name, 'data-kind': item.kind }, open,
       item.kind === 'video' ? h('span', { class: 'g-badge', 'aria-hidden': 'true' }, '▶') : null);
@@ -103,6 +104,19 @@ export class Grid {
     this.cells.set(item.id, el);
     this.io.observe(el);
     return el;
+  }
+
+  /** Arrow keys between cells (the columns are read from the laid-out grid). */
+  private arrow(e: KeyboardEvent, id: string): void {
+    const d = { ArrowLeft: -1, ArrowRight: 1, ArrowUp: 0, ArrowDown: 0 }[e.key];
+    if (d === undefined) return;
+    e.preventDefault();
+    const cells = [...this.cells.values()];
+    const top = cells[0]?.offsetTop ?? 0;
+    const cols = Math.max(1, cells.filter((c) => c.offsetTop === top).length);
+    const at = this.items.findIndex((i) => i.id === id) + (d || (e.key === 'ArrowDown' ? cols : -cols));
+    const next = this.items[at];
+    if (next) this.cells.get(next.id)?.querySelector<HTMLElement>('.g-open')?.focus();
   }
 
   private paint(id: string): void {

@@ -246,6 +246,9 @@ class Timeline {
           e.preventDefault();
           if ((e as KeyboardEvent).shiftKey) this.selectRange(item.id);
           else this.toggle(item.id);
+        } else if (k === 'ArrowLeft' || k === 'ArrowRight' || k === 'ArrowUp' || k === 'ArrowDown') {
+          e.preventDefault();
+          this.arrow(item, k);
         }
       },
       onpointerdown: (e: Event) => {
@@ -300,6 +303,37 @@ class Timeline {
     if (cached) open.appendChild(h('img', { src: cached, alt: '', draggable: 'false' }));
     this.cells.set(item.id, el);
     return el;
+  }
+
+  /** Arrow keys between cells: ←/→ in display order, ↑/↓ to the same column of the row above/below. */
+  private arrow(item: GalleryItem, key: string): void {
+    const blocks = this.lay.blocks;
+    const bi = blocks.findIndex((b) => b.kind === 'row' && b.items.some((i) => i.id === item.id));
+    if (bi < 0) return;
+    const row = blocks[bi] as Extract<Block, { kind: 'row' }>;
+    const col = row.items.findIndex((i) => i.id === item.id);
+    let next: GalleryItem | undefined;
+    if (key === 'ArrowLeft' || key === 'ArrowRight') {
+      const all = this.ordered();
+      next = all[all.findIndex((i) => i.id === item.id) + (key === 'ArrowRight' ? 1 : -1)];
+    } else {
+      const d = key === 'ArrowDown' ? 1 : -1;
+      for (let j = bi + d; j >= 0 && j < blocks.length; j += d) {
+        const b = blocks[j]!;
+        if (b.kind === 'estimate') {
+          void this.load(b.month);
+          break;
+        }
+        if (b.kind === 'row') {
+          next = b.items[Math.min(col, b.items.length - 1)];
+          break;
+        }
+      }
+    }
+    if (!next) return;
+    this.reveal(next);
+    this.draw();
+    this.cells.get(next.id)?.querySelector<HTMLElement>('.g-open')?.focus({ preventScroll: true });
   }
 
   // ---- selection ----
