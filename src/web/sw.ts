@@ -135,33 +135,55 @@ function contentDisposition(name: string): string {
   return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(name)}`;
 }
 
+/** Pieces asked for ahead of the browser's reads: the worker never waits a round trip (pump.ts). */
+const WINDOW = 8;
+
 function streamFrom(port: MessagePort): ReadableStream<Uint8Array> {
-  let waiting: ((m: StreamPush) => void) | undefined;
-  port.onmessage = (e: MessageEvent<StreamPush>) => waiting?.(e.data);
+  let asked = 0; // pulls sent whose piece has not arrived yet
+  let wake: (() => void) | undefined;
+  let ended = false;
   return new ReadableStream<Uint8Array>(
     {
-      async pull(controller) {
-        const m = await new Promise<StreamPush>((resolve) => {
-          waiting = resolve;
+      start(controller) {
+        port.onmessage = (e: MessageEvent<StreamPush>) => {
+          const m = e.data;
+          asked--;
+          if (ended) return;
+          if (m.error !== undefined) {
+            ended = true;
+            controller.error(new Error(m.error));
+            port.close();
+          } else {
+            if (m.chunk && m.chunk.byteLength) controller.enqueue(new Uint8Array(m.chunk));
+            if (m.done) {
+              ended = true;
+              controller.close();
+              port.close();
+            }
+          }
+          const w = wake;
+          wake = undefined;
+          w?.();
+        };
+      },
+      // Called while the queue holds fewer than WINDOW pieces: keep queued + asked at WINDOW,
+      // then wait for a piece (the stream calls again when the browser has read more).
+      pull(controller) {
+        if (ended) return;
+        if (asked < (controller.desiredSize ?? 0)) {
+          asked++;
           port.postMessage({ pull: true });
-        });
-        if (m.error !== undefined) {
-          controller.error(new Error(m.error));
-          port.close();
           return;
         }
-        if (m.chunk && m.chunk.byteLength) controller.enqueue(new Uint8Array(m.chunk));
-        if (m.done) {
-          controller.close();
-          port.close();
-        }
+        return new Promise<void>((resolve) => (wake = resolve));
       },
       cancel() {
+        ended = true;
         port.postMessage({ cancel: true });
         port.close();
       },
     },
-    { highWaterMark: 2 },
+    { highWaterMark: WINDOW },
   );
 }
 

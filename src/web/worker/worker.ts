@@ -6,10 +6,11 @@
  * `worker.terminate()`, which drops the keys with the worker.
  */
 import { isCofferError } from '../../core/errors.js';
-import type { RangeAnswer, RangeRequest, StreamPull, StreamPush, WorkerEnvelope, WorkerReply, WorkerRequest } from '../protocol.js';
+import type { RangeAnswer, RangeRequest, WorkerEnvelope, WorkerReply, WorkerRequest } from '../protocol.js';
 import { forget, isRemembered, recall, remember } from './remember.js';
 import { webDrill } from './drill.js';
 import { Session } from './session.js';
+import { pump } from './pump.js';
 import { shareCreate } from '../share/worker-share.js';
 import { inboxDecide, inboxList, inboxSetup } from '../inbox/worker-inbox.js';
 import { galleryEdit, galleryFavorite, galleryGeo, galleryHidden, galleryImage, galleryItems, galleryLibrary, galleryMonths, galleryOriginal, gallerySearch, galleryShard } from '../gallery/worker-gallery.js';
@@ -25,49 +26,6 @@ let session: Session | undefined;
 function need(): Session {
   if (!session) throw Object.assign(new Error('locked'), { code: 'locked-page' });
   return session;
-}
-
-/** Streams bytes into `port` one message per pull, coalescing small pieces. */
-function pump(port: MessagePort, source: AsyncGenerator<Uint8Array>): void {
-  const MIN = 512 * 1024;
-  let busy = false;
-  const send = (m: StreamPush, t: Transferable[] = []): void => port.postMessage(m, t);
-  port.onmessage = async (e: MessageEvent<StreamPull>) => {
-    if ('cancel' in e.data) {
-      await source.return(undefined).catch(() => undefined);
-      port.close();
-      return;
-    }
-    if (busy) return;
-    busy = true;
-    try {
-      const parts: Uint8Array[] = [];
-      let n = 0;
-      let done = false;
-      while (n < MIN) {
-        const r = await source.next();
-        if (r.done) {
-          done = true;
-          break;
-        }
-        parts.push(r.value);
-        n += r.value.length;
-      }
-      const out = new Uint8Array(n);
-      let o = 0;
-      for (const p of parts) {
-        out.set(p, o);
-        o += p.length;
-      }
-      send(done ? { chunk: out.buffer, done: true } : { chunk: out.buffer }, [out.buffer]);
-      if (done) port.close();
-    } catch (err) {
-      send({ error: err instanceof Error ? err.message : String(err) });
-      port.close();
-    } finally {
-      busy = false;
-    }
-  };
 }
 
 async function handle(req: WorkerRequest, ports: readonly MessagePort[]): Promise<{ value: unknown; transfer?: Transferable[] }> {
@@ -164,7 +122,7 @@ async function handle(req: WorkerRequest, ports: readonly MessagePort[]): Promis
     case 'inboxSetup':
       return { value: await inboxSetup(need(), { hostname: req.hostname, username: req.username }) };
     case 'inboxDecide':
-      return { value: await inboxDecide(need(), req.ids, req.decision, { hostname: req.hostname, username: req.username }) };
+      return { value: await inboxDecide(need(), req.ids, req.decision, { hostname: req.hostname, username: req.username }, req.album) };
     case 'shareCreate':
       return { value: await shareCreate(need(), req.ids, req.expiresIn) };
     case 'galleryOriginal':
