@@ -68,8 +68,11 @@ export function inboxPublicKeyFor(env: Env, location: string): { repoId: string;
   return repoId && publicKey ? { repoId, publicKey } : undefined;
 }
 
-/** Writes the `.pub` file and maps `location` to `repoId` (both 0600 in a 0700 folder). */
-export function rememberInboxKey(env: Env, location: string, repoId: string, publicKey: Uint8Array): void {
+/**
+ * Writes the `.pub` file and maps `location` to `repoId` (both 0600 in a 0700 folder). Returns
+ * true when a different public key was there (replaced: items staged for it cannot be opened).
+ */
+export function rememberInboxKey(env: Env, location: string, repoId: string, publicKey: Uint8Array): boolean {
   const file = publicKeyPath(env, repoId);
   let current: string | undefined;
   try {
@@ -82,4 +85,5 @@ export function rememberInboxKey(env: Env, location: string, repoId: string, pub
   const map = readMap(env);
   const k = locationKey(location);
   if (map[k] !== repoId) writeFileAtomic(path.join(inboxConfigDir(env), 'repositories.json'), JSON.stringify({ ...map, [k]: repoId }, null, 1) + '\n', 0o600);
+  return current !== undefined && current !== text;
 }

@@ -245,4 +245,12 @@ test('inbox: one action at a time (a live lock holder is waited for, then exit 1
   const rej = await runCoffer(['inbox', 'reject', bogus], { env });
   assert.equal(rej.code, 0, rej.stderr);
   assert.equal(fs.existsSync(bogusDir), false);
+  // A public key on the device that is not the repository's is replaced (and said so) by the next opening.
+  const pubFile = path.join(root, 'config', 'coffer', 'inbox', `${repoId}.pub`);
+  const good = fs.readFileSync(pubFile, 'utf8');
+  fs.writeFileSync(pubFile, Buffer.alloc(32, 7).toString('base64') + '\n');
+  const fixed = await runCoffer(['inbox', 'list'], { env });
+  assert.equal(fixed.code, 0, fixed.stderr);
+  assert.match(fixed.stderr, /inbox public key on this device was not the repository's/);
+  assert.equal(fs.readFileSync(pubFile, 'utf8'), good);
 });

@@ -33,7 +33,9 @@ async function openWithKey(cli: Cli): Promise<{ repo: Repository; store: InboxSt
   const repo = await cli.openRepository();
   const { pair, created } = await ensureInboxKeyPair(repo, cli.lockOwner(), { signal: cli.signal });
   if (created) cli.info('made the inbox key pair (private key stored in the repository)');
-  rememberInboxKey(cli.env, cli.repositoryLocation().location, repo.config.id, pair.publicKey);
+  if (rememberInboxKey(cli.env, cli.repositoryLocation().location, repo.config.id, pair.publicKey)) {
+    cli.warn(`coffer: the inbox public key on this device was not the repository's: replaced (items staged for the old one cannot be opened)`);
+  }
   return { repo, store: InboxStore.forRepository(cli.env, repo.config.id), opener: new InboxOpener(pair), publicKey: pair.publicKey };
 }
 
