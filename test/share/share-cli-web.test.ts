@@ -99,6 +99,12 @@ test('share links: CLI create, a fresh browser opens and downloads, revoke and e
     assert.deepEqual(items, [...files].map(([name, b]) => ({ name, size: b.length })), logs.join('\n'));
     // The two photos show their decoded previews.
     await page.waitForFunction(() => document.querySelectorAll<HTMLImageElement>('[data-testid=share-image]').length === 2 && Array.from(document.querySelectorAll<HTMLImageElement>('[data-testid=share-image]')).every((i) => i.naturalWidth > 0), undefined, { timeout: 20_000 });
+    // The grid shows thumbnails (short side 300); a click shows the preview (the 640×480 photo's own size).
+    assert.deepEqual(await page.$$eval('[data-testid=share-image]', (els) => els.map((i) => (i as HTMLImageElement).naturalWidth)), [400, 400]);
+    await page.getByTestId('share-image').first().click();
+    await page.waitForFunction(() => (document.querySelector<HTMLImageElement>('[data-testid=share-preview]')?.naturalWidth ?? 0) === 640, undefined, { timeout: 10_000 });
+    await page.keyboard.press('Escape');
+    await page.getByTestId('share-preview').waitFor({ state: 'detached' });
     for (const [k, [name, bytes]] of [...files].entries()) {
       const [dl] = await Promise.all([page.waitForEvent('download', { timeout: 20_000 }), page.getByTestId('share-download').nth(k).click()]);
       assert.equal(dl.suggestedFilename(), name);

@@ -90,6 +90,59 @@ async function openStreamed(base: string, key: Uint8Array, id: string, n: number
   return parts;
 }
 
+function onError(e: unknown): void {
+  if (e instanceof Gone) showError('This link has expired or was revoked.');
+}
+
+const pictures = new Map<number, Promise<string>>();
+
+/** A blob: URL of image file n, opened once. */
+function picture(base: string, key: Uint8Array, id: string, n: number, mime: string): Promise<string> {
+  let p = pictures.get(n);
+  if (!p) {
+    p = fetchBytes(`${base}/f/${n}`).then((sealed) => URL.createObjectURL(new Blob([openFile(key, id, n, sealed) as BlobPart], { type: mime })));
+    pictures.set(n, p);
+    p.catch(() => pictures.delete(n));
+  }
+  return p;
+}
+
+const near = new Map<Element, () => void>();
+const observer = typeof IntersectionObserver === 'function'
+  ? new IntersectionObserver((entries) => {
+      for (const e of entries) {
+        if (!e.isIntersecting) continue;
+        observer!.unobserve(e.target);
+        near.get(e.target)?.();
+        near.delete(e.target);
+      }
+    }, { rootMargin: '600px' })
+  : undefined;
+
+function whenNear(target: Element, run: () => void): void {
+  if (!observer) return run();
+  near.set(target, run);
+  observer.observe(target);
+}
+
+function lightbox(url: string, name: string): void {
+  const img = el('img', { alt: name, 'data-testid': 'share-preview' });
+  img.src = url;
+  const box = el('div', { class: 'share-lightbox', role: 'dialog', 'aria-label': name, tabindex: '-1' });
+  box.append(img);
+  const close = (): void => {
+    box.remove();
+    document.removeEventListener('keydown', onKey);
+  };
+  const onKey = (e: KeyboardEvent): void => {
+    if (e.key === 'Escape') close();
+  };
+  box.addEventListener('click', close);
+  document.addEventListener('keydown', onKey);
+  document.body.append(box);
+  box.focus();
+}
+
 function saveBlob(blob: Blob, name: string): void {
   const url = URL.createObjectURL(blob);
   const a = el('a', { href: url, download: name });
@@ -112,23 +165,28 @@ function itemView(m: ShareManifest, item: ShareItem, k: number, base: string, ke
   caption.append(button, status);
   li.append(caption);
 
-  // The picture: the preview, else the thumbnail, else a small image original itself.
-  const which = item.hasPreview ? fileNumber(k, 'preview') : item.hasThumb ? fileNumber(k, 'thumb') : item.mime.startsWith('image/') && item.size <= 16 << 20 ? fileNumber(k, 'original') : undefined;
-  if (which !== undefined) {
+  // In the grid: the thumbnail (else the preview, else a small image original), fetched when the
+  // card nears the screen; a click shows the preview large.
+  const original = fileNumber(k, 'original');
+  const small = item.hasThumb ? fileNumber(k, 'thumb') : item.hasPreview ? fileNumber(k, 'preview') : item.mime.startsWith('image/') && item.size <= 16 << 20 ? original : undefined;
+  const large = item.hasPreview ? fileNumber(k, 'preview') : small;
+  if (small !== undefined) {
     figure.classList.add('loading');
-    void fetchBytes(`${base}/f/${which}`)
-      .then((sealed) => {
-        const plain = openFile(key, id, which, sealed);
-        const img = el('img', { alt: item.name, 'data-testid': 'share-image', decoding: 'async' });
-        img.src = URL.createObjectURL(new Blob([plain as BlobPart], { type: which === fileNumber(k, 'original') ? item.mime : 'image/webp' }));
-        if (item.w && item.h) (img.width = item.w), (img.height = item.h);
-        figure.classList.remove('loading');
-        figure.append(img);
-      })
-      .catch((e) => {
-        if (e instanceof Gone) showError('This link has expired or was revoked.');
-        else figure.classList.add('broken');
-      });
+    whenNear(figure, () =>
+      void picture(base, key, id, small, small === original ? item.mime : 'image/webp')
+        .then((url) => {
+          const img = el('img', { alt: item.name, 'data-testid': 'share-image', decoding: 'async' });
+          img.src = url;
+          figure.classList.remove('loading');
+          figure.append(img);
+          figure.addEventListener('click', () => void picture(base, key, id, large!, large === original ? item.mime : 'image/webp').then((u) => lightbox(u, item.name), onError));
+        })
+        .catch((e) => {
+          figure.classList.remove('loading');
+          figure.classList.add('broken');
+          onError(e);
+        }),
+    );
   } else {
     figure.classList.add('file');
     figure.append(el('span', { class: 'share-ext' }, (item.name.split('.').pop() ?? '').slice(0, 5).toUpperCase() || 'FILE'));
