@@ -185,7 +185,7 @@ export type WorkerRequest =
   /** Makes (or reads) the repository's inbox key pair and hands the public half to the server. */
   | { op: 'inboxSetup'; hostname: string; username: string }
   /** Stores (approve, private: one snapshot in the primary) or rejects items, then unstages them. */
-  | { op: 'inboxDecide'; ids: readonly string[]; decision: 'approve' | 'private' | 'reject'; hostname: string; username: string };
+  | { op: 'inboxDecide'; ids: readonly string[]; decision: 'approve' | 'private' | 'reject'; hostname: string; username: string; album?: string };
 
 export interface WorkerResults {
   unlock: { repoId: string; version: number; remembered: boolean };

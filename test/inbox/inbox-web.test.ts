@@ -211,11 +211,12 @@ test('inbox web: a phone uploads three photos; the grid approves one, keeps one 
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-test('inbox web: the page sets the inbox up (key pair into the repository, public half to the server)', { timeout: 90_000 }, async (t) => {
+test('inbox web: the page sets the inbox up; then an item the CLI added without the password is approved into an album', { timeout: 90_000 }, async (t) => {
   if (!requireBrowser(t)) return;
   const restics = resticBinaries();
   assert.ok(restics.length > 0, 'restic is needed');
   const dir = tempDir('coffer-inbox-web-setup-');
+  const added = await photo(9);
   const repo = path.join(dir, 'repo');
   const xdg = { XDG_CONFIG_HOME: path.join(dir, 'config'), XDG_STATE_HOME: path.join(dir, 'state'), XDG_DATA_HOME: path.join(dir, 'data') };
   const env = testEnv({ ...xdg, COFFER_PASSWORD: PASSWORD, COFFER_REPOSITORY: repo });
@@ -235,6 +236,20 @@ test('inbox web: the page sets the inbox up (key pair into the repository, publi
     await page.getByTestId('inbox-setup').click();
     await page.locator('[data-testid=inbox-empty]:not(:has([data-testid=inbox-setup]))').waitFor();
     served = ((await (await fetch(`${base}/api/inbox/key`)).json()) as { publicKey: string }).publicKey;
+
+    // The CLI stages with the public key the page handed over (no password); the grid decides.
+    const noPassword = testEnv({ ...xdg, COFFER_REPOSITORY: repo });
+    delete noPassword.COFFER_PASSWORD;
+    delete noPassword.RESTIC_PASSWORD;
+    fs.writeFileSync(path.join(dir, 'added.jpg'), added);
+    await mustRun(['inbox', 'add', path.join(dir, 'added.jpg')], { env: noPassword }, 0);
+    await page.evaluate(() => (location.hash = '#/snapshots'));
+    await page.getByTestId('nav-inbox').click();
+    const item = page.locator('[data-testid=inbox-item][data-name="added.jpg"]');
+    await item.click();
+    await page.getByTestId('inbox-album').fill('Trip 2024');
+    await page.getByTestId('inbox-approve').click();
+    await page.locator('[data-testid=inbox-empty]:not(:has([data-testid=inbox-setup]))').waitFor({ timeout: 30_000 });
   } finally {
     await browser.close();
     await server.stop();
@@ -245,8 +260,15 @@ test('inbox web: the page sets the inbox up (key pair into the repository, publi
   assert.equal(snaps.length, 1);
   const rec = JSON.parse((await runRestic(restics[0]!, ['dump', snaps[0]!.id, '/inbox-key.json'], { env: renv })).stdout) as { publicKey: string };
   assert.equal(Buffer.from(rec.publicKey, 'base64').toString('base64url'), served);
-  await mustRun(['inbox', 'list'], { env }, 0);
+  const list = await mustRun(['inbox', 'list', '--json'], { env }, 0);
+  assert.deepEqual(JSON.parse(list.stdout), [], 'decided in the page: nothing pending for the CLI either');
   const after = JSON.parse((await runRestic(restics[0]!, ['snapshots', '--json', '--tag', 'coffer-inbox-key'], { env: renv })).stdout) as unknown[];
   assert.equal(after.length, 1, 'the CLI reuses the key the page made');
+  const stored = JSON.parse((await runRestic(restics[0]!, ['snapshots', '--json', '--tag', 'coffer-inbox'], { env: renv })).stdout) as { id: string; paths: string[]; tags: string[] }[];
+  assert.equal(stored.length, 1);
+  assert.deepEqual(stored[0]!.tags, ['coffer-inbox', 'album:Trip 2024']);
+  assert.match(stored[0]!.paths[0]!, /^\/inbox\/[^/]+$/);
+  const dump = await runRestic(restics[0]!, ['dump', stored[0]!.id, `${stored[0]!.paths[0]}/added.jpg`], { env: renv });
+  assert.ok(dump.stdoutBytes.equals(added), 'the CLI-staged photo approved in the page is byte-identical');
   fs.rmSync(dir, { recursive: true, force: true });
 });

@@ -9,7 +9,7 @@
  *
  * Hooks: `nav-inbox`; `inbox-item` (`data-item-id`, `data-name`, `aria-selected`,
  * `data-copies-approve`, `data-copies-private`); `inbox-approve`, `inbox-private`,
- * `inbox-reject`; `inbox-grid` (`data-count`), `inbox-empty`, `inbox-upload-url`, `inbox-qr`.
+ * `inbox-reject`; `inbox-album` (optional album tag for what is stored); `inbox-grid` (`data-count`), `inbox-empty`, `inbox-upload-url`, `inbox-qr`.
  */
 import { admits } from '../../core/engine/sync/sync.js';
 import type { Snapshot } from '../../core/format/types.js';
@@ -77,6 +77,7 @@ async function render(ctx: AppContext, main: HTMLElement, signal: AbortSignal): 
   const keepPrivate = h('button', { type: 'button', testid: 'inbox-private', disabled: true }, 'Keep private');
   const reject = h('button', { type: 'button', class: 'danger', testid: 'inbox-reject', disabled: true }, 'Reject');
   const all = h('button', { type: 'button', testid: 'inbox-select-all' }, 'Select all');
+  const album = h('input', { type: 'text', testid: 'inbox-album', placeholder: 'Album (optional)', 'aria-label': 'Album for approved items', maxlength: 100, autocomplete: 'off' });
   const grid = h('div', { class: 'inbox-grid', role: 'listbox', 'aria-multiselectable': 'true', 'aria-label': 'Pending items', testid: 'inbox-grid' });
   let busy = false;
 
@@ -159,7 +160,8 @@ async function render(ctx: AppContext, main: HTMLElement, signal: AbortSignal): 
     refreshBar();
     status.textContent = decision === 'reject' ? 'Removing…' : 'Encrypting into the repository…';
     try {
-      const r = await ctx.client().call({ op: 'inboxDecide', ids, decision, hostname: setup.hostname, username: setup.username });
+      const name = album.value.trim();
+      const r = await ctx.client().call({ op: 'inboxDecide', ids, decision, hostname: setup.hostname, username: setup.username, ...(name && decision !== 'reject' ? { album: name } : {}) });
       for (const id of r.items) {
         selected.delete(id);
         const i = items.findIndex((x) => x.id === id);
@@ -193,7 +195,7 @@ async function render(ctx: AppContext, main: HTMLElement, signal: AbortSignal): 
   main.append(
     h('div', { class: 'inbox-head' }, h('h1', {}, 'Inbox'), count, h('span', { class: 'spacer' })),
     phoneBox(setup),
-    h('div', { class: 'inbox-bar' }, all, approve, keepPrivate, reject, status),
+    h('div', { class: 'inbox-bar' }, all, approve, keepPrivate, reject, album, status),
     grid,
   );
   draw();

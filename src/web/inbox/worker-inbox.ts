@@ -16,7 +16,7 @@ import { CofferError } from '../../core/errors.js';
 import { ensureInboxKeyPair, loadInboxKeyPair } from '../../core/inbox/keys.js';
 import { InboxOpener, type InboxKeyPair } from '../../core/inbox/seal.js';
 import { StagedSource, type StagedEntry } from '../../core/inbox/source.js';
-import { decisionTags, decodeMeta, placement, type StagedMeta } from '../../core/inbox/staged.js';
+import { checkAlbum, decisionTags, decodeMeta, placement, type StagedMeta } from '../../core/inbox/staged.js';
 import type { InboxDecisionResult, InboxItemInfo, InboxListing } from '../protocol.js';
 import type { Session } from '../worker/session.js';
 
@@ -165,10 +165,12 @@ async function drop(id: string, decision: string, sha256: string, snapshot?: str
 
 /**
  * Approves, keeps private or rejects the items `ids` (from the last listing). Approve and private
- * write ONE snapshot for all of them into the primary; then the staged copies are deleted.
+ * write ONE snapshot for all of them into the primary (tag `album:<A>` too when `album` is given,
+ * as `coffer inbox approve --album`); then the staged copies are deleted.
  */
-export async function inboxDecide(s: Session, ids: readonly string[], decision: 'approve' | 'private' | 'reject', who: { hostname: string; username: string }): Promise<InboxDecisionResult> {
+export async function inboxDecide(s: Session, ids: readonly string[], decision: 'approve' | 'private' | 'reject', who: { hostname: string; username: string }, album?: string): Promise<InboxDecisionResult> {
   if (ids.length === 0) throw new CofferError('bad-input', 'select at least one item');
+  checkAlbum(album);
   const known = per(s).known;
   const unknown = ids.filter((id) => !known.has(id));
   if (decision === 'reject') {
@@ -190,7 +192,7 @@ export async function inboxDecide(s: Session, ids: readonly string[], decision: 
     targets: source.roots,
     hostname: who.hostname,
     owner: { hostname: who.hostname, username: who.username, pid: 0 },
-    tags: decisionTags(decision),
+    tags: decisionTags(decision, album),
     // Staged files are new by definition: no parent to compare with (nothing to gain from reading one).
     force: true,
   });
