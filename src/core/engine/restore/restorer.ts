@@ -228,6 +228,7 @@ export async function restore(repo: Repository, index: MasterIndex, tree: Id, si
     const { entry } = s.planned;
     const writer = await writerOf(s);
     await writer.close();
+    s.writer = undefined; // closed: nothing of it need stay in memory for the rest of the restore
     await sink.setMetadata(entry.rawPath, entry.node);
     result.restoredFiles.push({ path: entry.path, rawPath: entry.rawPath, node: entry.node });
     result.files++;
@@ -242,6 +243,7 @@ export async function restore(repo: Repository, index: MasterIndex, tree: Id, si
     s.ok = false;
     const writer = await writerOf(s).catch(() => undefined);
     const leftAs = await writer?.abandon().catch(() => undefined);
+    s.writer = undefined;
     fail(s.planned.entry.path, s.error, leftAs);
     incomplete(s.planned.entry.path, s.error, leftAs);
   };
