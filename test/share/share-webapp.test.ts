@@ -63,12 +63,15 @@ test('web app: share-create in the viewer, opened in a fresh context', { timeout
     await page.getByTestId('nav-gallery').click();
     await page.getByTestId('gallery-item').first().click();
     await page.getByTestId('viewer').waitFor();
+    await page.getByTestId('share-expires').selectOption({ label: '1 day' });
     await page.getByTestId('share-create').click();
     const link = page.getByTestId('share-link');
     await link.waitFor({ timeout: 30_000 });
     const url = await link.inputValue();
     assert.match(url, new RegExp(`^${base}/s/[A-Za-z0-9_-]{22}#[A-Za-z0-9_-]{43}$`), logs.join('\n'));
     const [id, key] = url.slice(`${base}/s/`.length).split('#') as [string, string];
+    const expires = Date.parse((await link.getAttribute('data-expires'))!);
+    assert.ok(Math.abs(expires - Date.now() - 86400_000) < 120_000, 'the chosen lifetime (1 day)');
 
     // A second browser context: nothing but the link.
     const visitor = await browser.newContext({ acceptDownloads: true });

@@ -6,12 +6,26 @@
  */
 import { h } from '../app/dom.js';
 import type { AppContext } from '../app/views.js';
+import { DEFAULT_EXPIRES_MS } from '../../core/share/format.js';
 
-/** A button that shares `ids()` for 7 days, and the place its link appears. */
+const EXPIRY: readonly (readonly [string, number])[] = [
+  ['1 hour', 3600_000],
+  ['1 day', 86400_000],
+  ['7 days', DEFAULT_EXPIRES_MS],
+  ['30 days', 30 * 86400_000],
+];
+
+/** A button that shares `ids()` (7 days unless another lifetime is picked), and where its link appears. */
 export function shareButton(ctx: AppContext, ids: () => readonly string[]): HTMLElement {
   const out = h('span', { class: 'share-out' });
   out.hidden = true;
-  const button = h('button', { type: 'button', testid: 'share-create', title: 'Share by an encrypted link (7 days)' }, 'Share');
+  const button = h('button', { type: 'button', testid: 'share-create', title: 'Share by an encrypted link that expires' }, 'Share');
+  const expires = h('select', { testid: 'share-expires', 'aria-label': 'Link expires after', title: 'Link expires after' });
+  for (const [label, ms] of EXPIRY) {
+    const o = h('option', { value: String(ms) }, label);
+    o.selected = ms === DEFAULT_EXPIRES_MS;
+    expires.append(o);
+  }
   button.addEventListener('click', () => {
     const chosen = ids();
     if (!chosen.length) return;
@@ -19,7 +33,7 @@ export function shareButton(ctx: AppContext, ids: () => readonly string[]): HTML
     button.textContent = 'Sharing…';
     void ctx
       .client()
-      .call({ op: 'shareCreate', ids: chosen })
+      .call({ op: 'shareCreate', ids: chosen, expiresIn: Number(expires.value) })
       .then((r) => {
         const input = h('input', { type: 'text', readonly: true, testid: 'share-link', 'aria-label': 'Share link', 'data-share-id': r.id, 'data-expires': r.expires });
         input.value = r.url;
@@ -40,5 +54,5 @@ export function shareButton(ctx: AppContext, ids: () => readonly string[]): HTML
         button.textContent = 'Share';
       });
   });
-  return h('span', { class: 'share-create' }, button, out);
+  return h('span', { class: 'share-create' }, button, expires, out);
 }
