@@ -16,7 +16,7 @@ import { describe, it, type TestContext } from 'node:test';
 import sharp from 'sharp';
 import { placeholder, renderImage, renderVideo } from '../../src/node/gallery-thumbs.js';
 import { isHeif } from '../../src/node/gallery-heic.js';
-import { posterTime } from '../../src/node/gallery-video.js';
+import { posterTime, videoPoster } from '../../src/node/gallery-video.js';
 import { tempDir } from '../helpers/paths.js';
 
 const dir = tempDir('coffer-render-test-');
@@ -178,11 +178,13 @@ function near(got: readonly number[], want: readonly number[], what: string): vo
  * `from <= t <= to`; `rotate` stores a display rotation (remuxed: the track matrix). No
  * +faststart: `moov` comes after `mdat`, as many cameras write it.
  */
-function makeClip(name: string, secs: number, from: number, to: number, rotate?: number): string {
+function makeClip(name: string, secs: number, from: number, to: number, rotate?: number, audio = false): string {
   const raw = path.join(dir, `${name}-raw.mp4`);
   const out = path.join(dir, `${name}.mp4`);
   const src = `color=c=blue:s=320x180:d=${secs}:r=25,drawbox=x=0:y=0:w=160:h=180:c=red:t=fill:enable='between(t,${from},${to})'`;
-  run('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', src, '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', raw]);
+  // Noise as a 256 kbit/s AAC track: media data that grows with time, interleaved, as in a phone's clip.
+  const sound = audio ? ['-f', 'lavfi', '-i', `anoisesrc=d=${secs}:a=0.5`, '-c:a', 'aac', '-b:a', '256k', '-shortest'] : [];
+  run('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', src, ...sound, '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', raw]);
   run('ffmpeg', ['-v', 'error', '-y', '-i', raw, '-c', 'copy', ...(rotate ? ['-metadata:s:v:0', `rotate=${rotate}`] : []), out]);
   return out;
 }
@@ -254,6 +256,31 @@ describe('gallery video posters (ffmpeg)', () => {
     assert.deepEqual([v.w, v.h], [320, 180]);
     near(await pixel(v.preview, 80, 90), [255, 0, 0], 'red half at 0.3 s');
     near(await pixel(v.preview, 240, 90), [0, 0, 255], 'blue half');
+  });
+
+  it('a big video is copied in part (moov and the start of mdat); a part too small falls back to the whole', async (t) => {
+    if (!need(t, 'ffmpeg', ['-version'])) return;
+    const file = makeClip('long', 12, 0.9, 1.1, undefined, true);
+    const full = fileReader(file);
+    assert.ok(full.size > 300_000, `clip of ${full.size} bytes`);
+    // 64 KiB of media: two seconds of the 256 kbit/s sound, so the frames up to 1 s are in it.
+    const part = await videoPoster(full.read, full.size, { mediaHead: 64 * 1024 });
+    assert.ok(part.ok && part.partial, 'made from the partial copy');
+    assert.ok(full.bytes() < full.size / 3, `read ${full.bytes()} of ${full.size} bytes`);
+    const frame = async (png: Uint8Array) => {
+      const { data, info } = await sharp(png).raw().toBuffer({ resolveWithObject: true });
+      const at = (x: number) => [...data.subarray((90 * info.width + x) * info.channels, (90 * info.width + x) * info.channels + 3)];
+      return [info.width, info.height, at(80), at(240)];
+    };
+    assert.deepEqual((await frame(part.frame)).slice(0, 2), [320, 180]);
+    near((await frame(part.frame))[2] as number[], [255, 0, 0], 'red half at 1 s (partial copy)');
+    // 2 KiB of media cannot hold the first second: ffmpeg complains, the whole file is copied.
+    const tiny = fileReader(file);
+    const whole = await videoPoster(tiny.read, tiny.size, { mediaHead: 2048 });
+    assert.ok(whole.ok && !whole.partial, 'fell back to the whole copy');
+    assert.ok(tiny.bytes() >= tiny.size, 'the whole video was read');
+    near((await frame(whole.frame))[2] as number[], [255, 0, 0], 'red half at 1 s (whole copy)');
+    near((await frame(whole.frame))[3] as number[], [0, 0, 255], 'blue half');
   });
 
   it('not a video: the placeholder with a warning; no ffmpeg: the placeholder, no per-file warning', async (t) => {
