@@ -88,6 +88,14 @@ test('share links: CLI create, a fresh browser opens and downloads, revoke and e
     const plain = await mustRun(['-r', repo, 'share', 'create', `latest:${src}/red.jpg`, '--base-url', base], { env });
     assert.match(plain.stdout, new RegExp(`^${base}/s/[A-Za-z0-9_-]{22}#[A-Za-z0-9_-]{43}\\n$`));
 
+    // Over HTTP with the address coffer web printed (its ?token= signs in): same store, same server.
+    const viaHttp = JSON.parse((await mustRun(['-r', repo, 'share', 'create', `latest:${src}/red.jpg`, '--server', server.url, '--json'], { env })).stdout) as { id: string; url: string };
+    assert.ok(viaHttp.url.startsWith(`${base}/s/${viaHttp.id}#`));
+    assert.equal((await fetch(`${base}/s/${viaHttp.id}/m`)).status, 200);
+    assert.ok(fs.existsSync(path.join(store, viaHttp.id, 'm')));
+    assert.match(server.stderr(), new RegExp(`PUT /api/shares/${viaHttp.id}/f/0 201`));
+    assert.ok(!server.stderr().includes(viaHttp.url.split('#')[1]!));
+
     // A fresh context: no session, no cookie, only the link.
     const context = await browser.newContext({ acceptDownloads: true });
     const page = await context.newPage();
