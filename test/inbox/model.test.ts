@@ -68,6 +68,10 @@ test('staged codecs: meta and decisions round trip and are checked; placement; d
   assert.equal(dedupDigest(k1, sha(data)), dedupDigest(k1, sha(data)));
   assert.throws(() => resolveIds(['a'.repeat(32)], ['a'.repeat(32), 'nope']), (e: unknown) => isCofferError(e, 'bad-input') && /nope/.test((e as Error).message));
   assert.deepEqual(resolveIds(['a'.repeat(32)], ['a'.repeat(32), 'a'.repeat(32)]), ['a'.repeat(32)]);
+  const ids = ['abcdef01' + '0'.repeat(24), 'abcdef02' + '0'.repeat(24)];
+  assert.deepEqual(resolveIds(ids, ['abcdef02', 'ABCDEF01']), [ids[1], ids[0]], 'unique prefixes');
+  assert.throws(() => resolveIds(ids, ['abcdef0']), (e: unknown) => isCofferError(e, 'bad-input') && /ambiguous/.test((e as Error).message));
+  assert.throws(() => resolveIds(ids, ['abcde']), (e: unknown) => isCofferError(e, 'bad-input') && /no pending inbox item abcde/.test((e as Error).message), 'too short');
 });
 
 test('StagedSource: staged items back up at their places, byte-identical; a swapped data part aborts', async () => {

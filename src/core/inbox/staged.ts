@@ -140,13 +140,28 @@ export function decodeDecisions(text: string, what: string): DecisionEntry[] {
   });
 }
 
-/** The IDs named on a command line, whole and known; every unknown one refused before any work. */
+/**
+ * The IDs named on a command line: whole IDs, or unique prefixes of at least 6 digits (a stage ID
+ * is 32 digits long). Every unknown or ambiguous one is refused before any work.
+ */
 export function resolveIds(known: readonly string[], ids: readonly string[]): string[] {
   if (ids.length === 0) throw new CofferError('bad-input', 'give at least one inbox item ID (see coffer inbox list)');
   const have = new Set(known);
-  const unknown = ids.filter((id) => !have.has(id));
+  const unknown: string[] = [];
+  const ambiguous: string[] = [];
+  const out: string[] = [];
+  for (const id of ids) {
+    if (have.has(id)) {
+      out.push(id);
+      continue;
+    }
+    const m = id.length >= 6 ? known.filter((k) => k.startsWith(id.toLowerCase())) : [];
+    if (m.length === 1) out.push(m[0]!);
+    else (m.length > 1 ? ambiguous : unknown).push(id);
+  }
   if (unknown.length) throw new CofferError('bad-input', `no pending inbox item ${unknown.join(', ')} (see coffer inbox list)`);
-  return [...new Set(ids)];
+  if (ambiguous.length) throw new CofferError('bad-input', `inbox item ${ambiguous.join(', ')} is ambiguous: give more digits`);
+  return [...new Set(out)];
 }
 
 /** EXIF capture time of an image's first bytes, or null. */
