@@ -182,6 +182,8 @@ export type WorkerRequest =
   | { op: 'drill'; repo: string; kit: string; key?: string; sample: number }
   /** The inbox (src/web/inbox/worker-inbox.ts): pending items with their opened thumbnails. */
   | { op: 'inboxList' }
+  /** One pending item's content (opened and checked), for a larger look before deciding. */
+  | { op: 'inboxOriginal'; id: string }
   /** Makes (or reads) the repository's inbox key pair and hands the public half to the server. */
   | { op: 'inboxSetup'; hostname: string; username: string }
   /** Stores (approve, private: one snapshot in the primary) or rejects items, then unstages them. */
@@ -219,6 +221,7 @@ export interface WorkerResults {
   galleryLibrary: GalleryInfo | null;
   drill: DrillReport;
   inboxList: InboxListing;
+  inboxOriginal: { bytes: ArrayBuffer; type: string | null; name: string };
   inboxSetup: { created: boolean };
   inboxDecide: InboxDecisionResult;
 }

@@ -140,6 +140,15 @@ test('inbox web: a phone uploads three photos; the grid approves one, keeps one 
     assert.ok(((await page.getByTestId('inbox-upload-url').textContent()) ?? '').includes('/u/'));
 
     const first = page.locator('[data-testid=inbox-item][data-name="IMG_0001.jpg"]');
+    // A larger look first: the content opened in the worker (the photo's own size), Esc closes,
+    // and the selection is untouched.
+    await first.getByTestId('inbox-view').click();
+    const media = page.getByTestId('inbox-preview-media');
+    await media.waitFor();
+    await page.waitForFunction(() => (document.querySelector('[data-testid=inbox-preview-media]') as HTMLImageElement | null)?.naturalWidth === 64);
+    await page.keyboard.press('Escape');
+    await page.getByTestId('inbox-preview').waitFor({ state: 'detached' });
+    assert.equal(await first.getAttribute('aria-selected'), 'false');
     await first.click();
     assert.equal(await first.getAttribute('aria-selected'), 'true');
     await page.getByTestId('inbox-approve').click();

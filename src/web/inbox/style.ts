@@ -17,6 +17,10 @@ const CSS = `
 .inbox-item .sub, .inbox-item .copies-line { font-size: 12px; color: var(--muted); }
 .inbox-item .check { position: absolute; top: 10px; left: 10px; width: 22px; height: 22px; border-radius: 50%; border: 2px solid #fff; background: #0005; color: #fff; font-size: 14px; line-height: 18px; text-align: center; }
 .inbox-item[aria-selected="true"] .check { background: var(--accent); }
+.inbox-item .view { position: absolute; top: 10px; right: 10px; width: 28px; height: 28px; padding: 0; border-radius: 50%; border: 1px solid #fff8; background: #0006; color: #fff; font-size: 15px; line-height: 26px; cursor: zoom-in; }
+.inbox-preview { position: fixed; inset: 0; z-index: 30; background: #0b0d10f0; display: flex; flex-direction: column; align-items: center; justify-content: center; gap: 10px; padding: 12px; color: #e8ecf0; }
+.inbox-preview img, .inbox-preview video { max-width: 100%; max-height: calc(100vh - 80px); object-fit: contain; }
+.inbox-preview .bar { display: flex; gap: 10px; align-items: center; }
 .inbox-phone { display: flex; gap: 14px; align-items: center; flex-wrap: wrap; margin: 12px 0; }
 .inbox-phone img { width: 168px; height: 168px; background: #fff; padding: 6px; border-radius: 6px; }
 .inbox-phone code { word-break: break-all; }

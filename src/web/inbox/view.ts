@@ -9,7 +9,8 @@
  *
  * Hooks: `nav-inbox`; `inbox-item` (`data-item-id`, `data-name`, `aria-selected`,
  * `data-copies-approve`, `data-copies-private`); `inbox-approve`, `inbox-private`,
- * `inbox-reject`; `inbox-album` (optional album tag for what is stored); `inbox-grid` (`data-count`), `inbox-empty`, `inbox-upload-url`, `inbox-qr`.
+ * `inbox-reject`; `inbox-view` (per item: a larger look, `inbox-preview` with
+ * `inbox-preview-media`, Esc or `inbox-preview-close` closes); `inbox-album` (optional album tag for what is stored); `inbox-grid` (`data-count`), `inbox-empty`, `inbox-upload-url`, `inbox-qr`.
  */
 import { admits } from '../../core/engine/sync/sync.js';
 import type { Snapshot } from '../../core/format/types.js';
@@ -61,6 +62,36 @@ function phoneBox(setup: Setup): HTMLElement {
   return box;
 }
 
+/** A larger look at one item before deciding (its content opened in the worker). Esc closes. */
+async function preview(ctx: AppContext, it: InboxItemInfo): Promise<void> {
+  const close = h('button', { type: 'button', testid: 'inbox-preview-close' }, 'Close');
+  const box = h('div', { class: 'inbox-preview', role: 'dialog', 'aria-modal': 'true', 'aria-label': it.name, testid: 'inbox-preview', 'data-item-id': it.id },
+    h('p', {}, 'Opening…'), h('div', { class: 'bar' }, h('span', {}, it.name), close));
+  let url: string | undefined;
+  const done = (): void => {
+    box.remove();
+    document.removeEventListener('keydown', onKey);
+    if (url) URL.revokeObjectURL(url);
+  };
+  const onKey = (e: KeyboardEvent): void => {
+    if (e.key === 'Escape') done();
+  };
+  close.addEventListener('click', done);
+  document.addEventListener('keydown', onKey);
+  document.body.append(box);
+  close.focus();
+  try {
+    const r = await ctx.client().call({ op: 'inboxOriginal', id: it.id });
+    if (!box.isConnected) return;
+    const type = r.type ?? 'application/octet-stream';
+    url = URL.createObjectURL(new Blob([r.bytes], { type }));
+    const media = type.startsWith('video/') ? h('video', { src: url, controls: true, testid: 'inbox-preview-media' }) : h('img', { src: url, alt: it.name, testid: 'inbox-preview-media' });
+    box.firstElementChild!.replaceWith(media);
+  } catch (e) {
+    if (box.isConnected) box.firstElementChild!.replaceWith(h('p', { class: 'error', role: 'alert' }, (e as Error).message));
+  }
+}
+
 async function render(ctx: AppContext, main: HTMLElement, signal: AbortSignal): Promise<void> {
   installInboxStyle();
   ctx.setTitle('Inbox');
@@ -108,6 +139,10 @@ async function render(ctx: AppContext, main: HTMLElement, signal: AbortSignal): 
     },
     h('span', { class: 'check', 'aria-hidden': 'true' }, '✓'),
     thumb,
+    it.error ? null : h('button', { type: 'button', class: 'view', testid: 'inbox-view', 'aria-label': `View ${it.name}`, title: 'View', onclick: (e: Event) => {
+      e.stopPropagation();
+      void preview(ctx, it);
+    } }, '⤢'),
     h('span', { class: 'name' }, it.error ? 'Cannot be opened' : it.name),
     h('span', { class: 'sub' }, it.error ? it.error : `${bytes(it.size)}${it.taken ? ' · ' + it.taken.replace('T', ' ') : ''} · ${it.source.replace(/^upload:/, 'from ').replace(/^watch:/, 'in ').replace(/^add:/, 'added on ')}`),
     it.error ? null : h('span', { class: 'copies-line', testid: 'inbox-copies' }, `Approved: ${onApprove.join(', ')}. Private: ${onPrivate.join(', ')}.`));

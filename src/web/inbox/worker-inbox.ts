@@ -14,7 +14,9 @@
 import { backup } from '../../core/engine/backup/backup.js';
 import { CofferError } from '../../core/errors.js';
 import { ensureInboxKeyPair, loadInboxKeyPair } from '../../core/inbox/keys.js';
-import { InboxOpener, type InboxKeyPair } from '../../core/inbox/seal.js';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { toHex } from '../../core/bytes.js';
+import { InboxOpener, SEALED_HEADER_SIZE, type InboxKeyPair } from '../../core/inbox/seal.js';
 import { StagedSource, type StagedEntry } from '../../core/inbox/source.js';
 import { checkAlbum, decisionTags, decodeMeta, placement, type StagedMeta } from '../../core/inbox/staged.js';
 import type { InboxDecisionResult, InboxItemInfo, InboxListing } from '../protocol.js';
@@ -151,6 +153,31 @@ export async function inboxSetup(s: Session, who: { hostname: string; username: 
   }), 'the inbox key');
   if (created) s.refresh();
   return { created };
+}
+
+/** The largest item the grid previews whole (videos beyond it are reviewed from their thumbnail). */
+export const PREVIEW_MAX = 96 * 1024 * 1024;
+
+/** One item's content, opened and checked against its meta's SHA-256, for a larger look before deciding. */
+export async function inboxOriginal(s: Session, id: string): Promise<{ value: { bytes: ArrayBuffer; type: string | null; name: string }; transfer: Transferable[] }> {
+  const k = per(s).known.get(id);
+  if (!k) throw new CofferError('bad-input', `inbox item ${id} is not listed (reload the inbox)`);
+  const pair = await keyPair(s);
+  if (!pair) throw new CofferError('bad-input', 'this repository has no inbox key');
+  if (k.meta.size > PREVIEW_MAX) throw new CofferError('bad-input', `${k.meta.name} is too large to preview here; decide from its thumbnail`);
+  const what = `inbox item ${id}`;
+  const sealed = await fetchBytes(`${ITEMS}/${id}/data`, what);
+  const reader = new InboxOpener(pair).reader(sealed.subarray(0, SEALED_HEADER_SIZE), sealed.length, what);
+  const out = new Uint8Array(reader.size);
+  let o = 0;
+  for (let i = 0; i < reader.chunks; i++) {
+    const r = reader.range(i);
+    const plain = reader.open(i, sealed.subarray(r.offset, r.offset + r.length));
+    out.set(plain, o);
+    o += plain.length;
+  }
+  if (o !== k.meta.size || toHex(sha256(out)) !== k.meta.sha256) throw new CofferError('corrupt', `${what}: its data does not match the SHA-256 of its meta`);
+  return { value: { bytes: out.buffer as ArrayBuffer, type: k.meta.type, name: k.meta.name }, transfer: [out.buffer as ArrayBuffer] };
 }
 
 function entryOf(id: string, meta: StagedMeta, sealedLength: number): StagedEntry {

@@ -12,7 +12,7 @@ import { webDrill } from './drill.js';
 import { Session } from './session.js';
 import { pump } from './pump.js';
 import { shareCreate } from '../share/worker-share.js';
-import { inboxDecide, inboxList, inboxSetup } from '../inbox/worker-inbox.js';
+import { inboxDecide, inboxList, inboxOriginal, inboxSetup } from '../inbox/worker-inbox.js';
 import { galleryEdit, galleryFavorite, galleryGeo, galleryHidden, galleryImage, galleryItems, galleryLibrary, galleryMonths, galleryOriginal, gallerySearch, galleryShard } from '../gallery/worker-gallery.js';
 
 interface WorkerScope {
@@ -119,6 +119,8 @@ async function handle(req: WorkerRequest, ports: readonly MessagePort[]): Promis
       return { value: await webDrill(need(), req.repo, req.kit, req.key, req.sample) };
     case 'inboxList':
       return inboxList(need());
+    case 'inboxOriginal':
+      return inboxOriginal(need(), req.id);
     case 'inboxSetup':
       return { value: await inboxSetup(need(), { hostname: req.hostname, username: req.username }) };
     case 'inboxDecide':
