@@ -1,7 +1,7 @@
 /**
  * Shared pieces of the gallery's browser tests (gallery-*.test.ts): small generated JPEGs with
- * known EXIF, a repository whose gallery `coffer gallery build` made (with the country lookup),
- * and an unlocked page in Debian's Chromium.
+ * known EXIF, a 30-photo library, a repository whose gallery `backup --gallery` made (with the
+ * country lookup), and an unlocked page in Debian's Chromium.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -33,13 +33,12 @@ export function exifJpeg(seed: number, p: TestPhoto, w = 96, h = 64): Buffer {
   return Buffer.concat([raw.subarray(0, 2), seg, raw.subarray(2)]);
 }
 
-/** init, backup of `src` (and of `privateSrc` tagged `private`), then `gallery build` (which looks countries up). */
+/** init, then `backup --gallery` of `src` (and of `privateSrc` tagged `private`); the build looks countries up. */
 export async function galleryRepo(repo: string, src: string, password: string, privateSrc?: string): Promise<void> {
   const env = testEnv({ COFFER_PASSWORD: password });
   await mustRun(['-r', repo, 'init'], { env }, 0);
-  await mustRun(['-r', repo, 'backup', src], { env }, 0);
-  if (privateSrc) await mustRun(['-r', repo, 'backup', '--tag', 'private', privateSrc], { env }, 0);
-  await mustRun(['-r', repo, 'gallery', 'build'], { env }, 0);
+  await mustRun(['-r', repo, 'backup', src, '--gallery'], { env }, 0);
+  if (privateSrc) await mustRun(['-r', repo, 'backup', '--tag', 'private', privateSrc, '--gallery'], { env }, 0);
 }
 
 export interface GalleryPage {
@@ -91,4 +90,63 @@ export function idsOnScreen(page: Page): Promise<{ id: string; taken: string }[]
       })
       .map((c) => ({ id: c.getAttribute('data-item-id')!, taken: c.getAttribute('data-taken')! }));
   });
+}
+
+// ---- A 30-photo library: ten months, three cameras, Paris and Sydney, two "beach" names ----
+
+export const MONTHS = ['2024-06', '2024-03', '2023-11', '2023-07', '2023-02', '2022-10', '2022-05', '2021-12', '2021-08', '2021-01'];
+export const CAMERAS = [
+  { make: 'Fujifilm', model: 'X-T30 Zephyr', label: 'Fujifilm X-T30 Zephyr' },
+  { make: 'Canon', model: 'EOS R6 Quokka', label: 'Canon EOS R6 Quokka' },
+  { make: 'Google', model: 'Pixel 8 Narwhal', label: 'Google Pixel 8 Narwhal' },
+];
+export const PARIS: [number, number] = [48.85837, 2.29448];
+export const SYDNEY: [number, number] = [-33.85678, 151.21529];
+export type LibraryPhoto = TestPhoto & { camera: string };
+
+export function libraryPhotos(): LibraryPhoto[] {
+  const out: LibraryPhoto[] = [];
+  MONTHS.forEach((m, mi) => {
+    for (const [k, t] of ['05T10:00:00', '05T12:30:00', '20T08:15:00'].entries()) {
+      const i = mi * 3 + k;
+      const cam = CAMERAS[i % 3]!;
+      const gps = i % 5 === 0 ? PARIS : i % 5 === 1 ? SYDNEY : undefined;
+      const name = i === 7 ? 'beach-sunset.jpg' : i === 20 ? 'Beach_day.jpg' : `IMG_${1000 + i}.jpg`;
+      out.push({ name, taken: `${m}-${t}`, make: cam.make, model: cam.model, camera: cam.label, ...(gps ? { gps } : {}) });
+    }
+  });
+  return out;
+}
+
+/** Writes libraryPhotos() under `src/<month>/` and returns them. */
+export function writeLibrary(src: string): LibraryPhoto[] {
+  const list = libraryPhotos();
+  list.forEach((p, i) => {
+    const sub = path.join(src, p.taken.slice(0, 7));
+    fs.mkdirSync(sub, { recursive: true });
+    fs.writeFileSync(path.join(sub, p.name), exifJpeg(i, p));
+  });
+  return list;
+}
+
+export async function waitCount(page: Page, n: number): Promise<void> {
+  await page.waitForFunction((n) => document.querySelector('[data-testid=gallery]')?.getAttribute('data-count') === String(n), n, { timeout: 20_000 });
+}
+
+/** Every item's id by name, scrolling the virtual grid top to bottom. */
+export async function allIds(page: Page): Promise<Map<string, string>> {
+  const byName = new Map<string, string>();
+  const g = page.getByTestId('gallery');
+  for (let i = 0; i < 40; i++) {
+    for (const [name, id] of await page.$$eval('[data-testid=gallery-item]', (els) => els.map((e) => [e.getAttribute('data-name')!, e.getAttribute('data-item-id')!] as [string, string]))) byName.set(name, id);
+    const end = await g.evaluate((el) => {
+      const atEnd = el.scrollTop + el.clientHeight >= el.scrollHeight - 2;
+      el.scrollTop += el.clientHeight * 0.8;
+      return atEnd;
+    });
+    if (end) break;
+    await page.waitForTimeout(80);
+  }
+  await g.evaluate((el) => (el.scrollTop = 0));
+  return byName;
 }

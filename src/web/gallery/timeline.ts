@@ -62,6 +62,7 @@ class Timeline {
     private readonly ctx: AppContext,
     info: GalleryInfo,
     private readonly signal: AbortSignal,
+    route = 'photos',
   ) {
     this.months = info.months.months.map((m) => ({ month: m.month, count: m.count }));
     this.count = info.months.count;
@@ -89,9 +90,16 @@ class Timeline {
     );
     this.viewer = new Viewer(ctx, this.store, {
       step: (i, d) => this.step(i, d),
-      shown: (i) => this.reveal(i),
+      shown: (i) => {
+        this.reveal(i);
+        // The open photo is in the address (#/photos/<id>: bookmarkable, never sent to a server).
+        if (!signal.aborted) history.replaceState(null, '', `#/${route}/${i.id}`);
+      },
       removed: (ids) => this.drop(ids),
-    }, () => this.scroller.focus({ preventScroll: true }));
+    }, () => {
+      if (!signal.aborted) history.replaceState(null, '', `#/${route}`);
+      this.scroller.focus({ preventScroll: true });
+    });
     const off = this.store.onChange((s) => {
       const fav = new Set(s.favorites);
       for (const [id, cell] of this.cells) cell.toggleAttribute('data-favorite', fav.has(id));
@@ -113,6 +121,19 @@ class Timeline {
       this.thumbs.dispose();
     });
     document.body.appendChild(this.viewer.element);
+  }
+
+  /** `#/photos/<id>`: scrolls to the photo's month and opens it. */
+  async open(id: string): Promise<void> {
+    const [item] = await this.ctx.client().call({ op: 'galleryItems', ids: [id] });
+    if (this.signal.aborted) return;
+    if (!item) {
+      this.ctx.notify('That photo is not in the library (hidden, in the trash, or gone).', 'error');
+      history.replaceState(null, '', location.hash.replace(/\/[^/]*$/, ''));
+      return;
+    }
+    await this.jump(item.taken.slice(0, 7));
+    if (!this.signal.aborted) await this.viewer.show(item);
   }
 
   focus(): void {
@@ -518,7 +539,7 @@ registerView({
   id: 'gallery',
   routes: ['gallery', 'photos'],
   nav: { testid: 'nav-gallery', label: 'Photos', order: 5 },
-  render: async (ctx: AppContext, _route, main, signal) => {
+  render: async (ctx: AppContext, route, main, signal) => {
     installGalleryStyle();
     ctx.setTitle('Photos');
     const info = await ctx.client().call({ op: 'galleryMonths' });
@@ -529,12 +550,15 @@ registerView({
       main.appendChild(h('p', { class: 'g-empty', testid: 'gallery-empty' }, info?.library === 'private' ? 'The private library is empty.' : 'No photos yet. Run "coffer backup --gallery" (or "coffer gallery build") to make the gallery of your backups.'));
       return;
     }
-    const t = new Timeline(ctx, info, signal);
+    const first = route.segments[0] === 'gallery' ? 'gallery' : 'photos';
+    const t = new Timeline(ctx, info, signal, first);
     if (top) {
       t.element.prepend(top);
       t.element.classList.add('with-top');
     }
     main.appendChild(t.element);
     t.focus();
+    const id = route.segments[1];
+    if (id && /^[0-9a-f]{32}$/.test(id)) await t.open(id);
   },
 });
