@@ -104,6 +104,12 @@ export interface RenderedMedia {
 export interface GalleryRenderer {
   renderImage(bytes: Uint8Array): Promise<RenderedMedia>;
   placeholder(kind: MediaKind): Promise<RenderedMedia>;
+  /**
+   * A video's poster frame as preview and thumbnail, read through the ranged reader (a big video
+   * costs only the reads the decoder makes); `duration` when the renderer's tool knows it.
+   * Renderers without one (a browser) give videos the placeholder.
+   */
+  renderVideo?(read: RangeReader, size: number): Promise<RenderedMedia & { readonly duration?: number | null }>;
   /** Files it can render at once without contention (node: one per core, up to 4); default 2. */
   readonly concurrency?: number;
 }
@@ -329,7 +335,13 @@ async function processOne(repo: Repository, index: MasterIndex, c: Candidate, re
   if (kind === 'video') {
     const r = blobRangeReader(repo, index, c.node.content ?? [], o);
     info = describeVideo(await readVideoMeta(r.read, r.size), c.node.mtime, offsetAt);
-    rendered = await renderer.placeholder('video');
+    if (renderer.renderVideo) {
+      const video = await renderer.renderVideo(r.read, r.size);
+      rendered = video;
+      if (info.duration === null && typeof video.duration === 'number') info = { ...info, duration: video.duration };
+    } else {
+      rendered = await renderer.placeholder('video');
+    }
   } else if (size > MAX_IMAGE_BYTES) {
     info = describeImage(new Uint8Array(0), mime, c.node.mtime);
     rendered = { ...(await renderer.placeholder('image')), warning: `larger than ${MAX_IMAGE_BYTES} bytes: not read` };
