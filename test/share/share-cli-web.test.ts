@@ -120,6 +120,8 @@ test('share links: CLI create, a fresh browser opens and downloads, revoke and e
       await dl.saveAs(saved);
       assert.ok(fs.readFileSync(saved).equals(bytes), `${name} differs from the source`);
     }
+    // Streamed to disk through the service worker, not gathered whole in the page.
+    assert.deepEqual(await page.$$eval('[data-testid=share-item]', (els) => els.map((e) => e.getAttribute('data-downloaded'))), ['stream', 'stream', 'stream']);
 
     // Listed (with its names and link from the sealed record); then revoked.
     const listed = JSON.parse((await mustRun(['-r', repo, 'share', 'list', '--json'], { env })).stdout) as { id: string; url?: string; names?: string[] }[];
@@ -154,7 +156,11 @@ test('share links: CLI create, a fresh browser opens and downloads, revoke and e
       assert.ok(!log.includes(k), 'the key is in the request log');
       assert.ok(!allBytes(store).includes(Buffer.from(k)) && !allBytes(store).includes(Buffer.from(k, 'base64url')), 'the key is in the share store');
     }
-    for (const [name, bytes] of files) assertNoPlaintext(Buffer.from(log), bytes, `log vs ${name}`);
+    for (const [name, bytes] of files) {
+      assertNoPlaintext(Buffer.from(log), bytes, `log vs ${name}`);
+      assert.ok(!log.includes(name), `${name} reached the server`);
+    }
+    assert.ok(!log.includes('/_stream/'), 'a streamed download reached the server');
     await context.close();
     await fresh.close();
   } finally {

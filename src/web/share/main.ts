@@ -4,12 +4,15 @@
  * here in the viewer's browser: photos show their preview, every item has a download of its
  * original. A gone link (unknown, expired, revoked) or a wrong key shows `share-error`.
  *
- * Originals are opened a 1 MiB chunk at a time as the response streams in, so only the current
- * chunk is held as ciphertext; the plaintext goes into a Blob (which the browser may keep on
- * disk) and is saved through an ordinary `<a download>`. Names go through text nodes only.
+ * Originals are opened a 1 MiB chunk at a time as the response streams in, and handed to the
+ * app's service worker (/sw.js, no key in it), which answers a hidden frame's download with a
+ * stream: the browser writes the file as it arrives, no whole copy in memory. Without a service
+ * worker (plain http on a LAN address) the chunks are gathered into a Blob and saved through an
+ * ordinary `<a download>`. Names go through text nodes only.
  */
-import { CHUNK_SIZE, chunkCount, chunkRange, PREFIX_SIZE } from '../../core/crypto/chunked-gcm.js';
+import { chunkCount, chunkRange, PREFIX_SIZE } from '../../core/crypto/chunked-gcm.js';
 import { chunkCipher } from '../../core/share/gcm.js';
+import type { StreamPull, StreamPush, StreamRegistration } from '../protocol.js';
 import { fileKey, fileNumber, keyOfFragment, openFile, openManifest, sealedSize, type ShareItem, type ShareManifest } from '../../core/share/format.js';
 
 const root = document.getElementById('share')!;
@@ -46,48 +49,148 @@ async function fetchBytes(url: string): Promise<Uint8Array> {
   return new Uint8Array(await (await fetchSealed(url)).arrayBuffer());
 }
 
-/** Opens file n (`size` plaintext bytes) chunk by chunk as it downloads; returns its parts. */
-async function openStreamed(base: string, key: Uint8Array, id: string, n: number, size: number, progress: (done: number) => void): Promise<Uint8Array[]> {
+/** Collects fetched pieces and hands out exact-length slices without quadratic copying. */
+class Pieces {
+  private list: Uint8Array[] = [];
+  length = 0;
+  push(b: Uint8Array): void {
+    this.list.push(b);
+    this.length += b.length;
+  }
+  take(n: number): Uint8Array | undefined {
+    if (this.length < n) return undefined;
+    const out = new Uint8Array(n);
+    let at = 0;
+    while (at < n) {
+      const head = this.list[0]!;
+      const k = Math.min(head.length, n - at);
+      out.set(head.subarray(0, k), at);
+      at += k;
+      if (k === head.length) this.list.shift();
+      else this.list[0] = head.subarray(k);
+    }
+    this.length -= n;
+    return out;
+  }
+}
+
+/**
+ * File n (`size` plaintext bytes), opened chunk by chunk as the response streams in: only the
+ * chunk being completed is held as ciphertext. Throws on a cut, overlong or damaged stream.
+ */
+async function* openChunks(base: string, key: Uint8Array, id: string, n: number, size: number): AsyncGenerator<Uint8Array> {
   const res = await fetchSealed(`${base}/f/${n}`);
   if (!res.body) throw new Error('no response body');
   const cipher = await chunkCipher(fileKey(key, id, n));
   const total = sealedSize(size);
+  const chunks = chunkCount(size);
   const reader = res.body.getReader();
-  const parts: Uint8Array[] = [];
-  let pending = new Uint8Array(0);
+  const pieces = new Pieces();
   let header: Uint8Array | undefined;
   let index = 0;
   let received = 0;
-  const chunks = chunkCount(size);
-  const take = (need: number): Uint8Array | undefined => {
-    if (pending.length < need) return undefined;
-    const out = pending.slice(0, need);
-    pending = pending.subarray(need);
-    return out;
-  };
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (value) {
-      received += value.length;
-      if (received > total) throw new Error('the file is longer than the share says');
-      const merged = new Uint8Array(pending.length + value.length);
-      merged.set(pending, 0);
-      merged.set(value, pending.length);
-      pending = merged;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (value) {
+        received += value.length;
+        if (received > total) throw new Error('the file is longer than the share says');
+        pieces.push(value);
+      }
+      header ??= pieces.take(PREFIX_SIZE);
+      while (header && index < chunks) {
+        const r = chunkRange(size, index);
+        const sealed = pieces.take(r.length);
+        if (!sealed) break;
+        yield await cipher.open(header, index, r.final, sealed, `file ${n}`);
+        index++;
+      }
+      if (done) break;
     }
-    if (!header) header = take(PREFIX_SIZE);
-    while (header && index < chunks) {
-      const r = chunkRange(size, index);
-      const sealed = take(r.length);
-      if (!sealed) break;
-      parts.push(await cipher.open(header, index, r.final, sealed, `file ${n}`));
-      index++;
-      progress(Math.min(size, index * CHUNK_SIZE));
-    }
-    if (done) break;
+  } finally {
+    reader.cancel().catch(() => undefined);
   }
-  if (received !== total || index !== chunks || pending.length) throw new Error('the file was cut short');
-  return parts;
+  if (received !== total || index !== chunks || pieces.length) throw new Error('the file was cut short');
+}
+
+async function serviceWorker(waitMs: number): Promise<ServiceWorker | undefined> {
+  const sw = navigator.serviceWorker;
+  if (!sw) return undefined;
+  if (sw.controller) return sw.controller;
+  await Promise.race([new Promise((r) => sw.addEventListener('controllerchange', r, { once: true })), new Promise((r) => setTimeout(r, waitMs))]);
+  return sw.controller ?? undefined;
+}
+
+/**
+ * Saves file n through the app's service worker (/sw.js, which holds no key): it answers a
+ * hidden frame's `/_stream/<token>/<name>` with a stream that pulls each opened chunk from here,
+ * so the browser writes the file as it arrives and no whole copy sits in memory. Without a
+ * service worker (plain http on a LAN address), the chunks are gathered into a Blob.
+ */
+async function download(base: string, key: Uint8Array, id: string, n: number, item: ShareItem, progress: (done: number) => void): Promise<'stream' | 'blob'> {
+  const chunks = openChunks(base, key, id, n, item.size);
+  let done = 0;
+  const sw = await serviceWorker(3000);
+  if (!sw) {
+    const parts: Uint8Array[] = [];
+    for await (const c of chunks) {
+      parts.push(c);
+      progress((done += c.length));
+    }
+    saveBlob(new Blob(parts as BlobPart[], { type: item.mime || 'application/octet-stream' }), item.name);
+    return 'blob';
+  }
+  // The first chunk before the frame opens: a gone link shows share-error, not a broken download.
+  const first = await chunks.next();
+  const data = new MessageChannel();
+  const token = Array.from(crypto.getRandomValues(new Uint8Array(16)), (x) => x.toString(16).padStart(2, '0')).join('');
+  const reg: StreamRegistration = { type: 'coffer-stream', token, name: item.name, mime: item.mime || 'application/octet-stream', size: item.size };
+  const reply = new MessageChannel();
+  const ready = new Promise<void>((resolve) => (reply.port1.onmessage = () => resolve()));
+  sw.postMessage(reg, [data.port2, reply.port2]);
+  await ready;
+  reply.port1.close();
+  const finished = new Promise<void>((resolve, reject) => {
+    let queue: Promise<void> = Promise.resolve();
+    let pendingFirst: IteratorResult<Uint8Array> | undefined = first;
+    const send = (m: StreamPush, t: Transferable[] = []): void => data.port1.postMessage(m, t);
+    data.port1.onmessage = (e: MessageEvent<StreamPull>) => {
+      if ('cancel' in e.data) {
+        void chunks.return(undefined);
+        data.port1.close();
+        reject(new Error('cancelled'));
+        return;
+      }
+      // One answer per pull, in order.
+      queue = queue.then(async () => {
+        try {
+          const r = pendingFirst ?? (await chunks.next());
+          pendingFirst = undefined;
+          if (r.done) {
+            send({ done: true });
+            data.port1.close();
+            resolve();
+            return;
+          }
+          const buf = r.value.slice().buffer as ArrayBuffer;
+          progress((done += r.value.length));
+          send({ chunk: buf }, [buf]);
+        } catch (err) {
+          send({ error: (err as Error).message });
+          data.port1.close();
+          reject(err);
+        }
+      });
+    };
+  });
+  const frame = el('iframe', { hidden: '', src: `/_stream/${token}/${encodeURIComponent(item.name)}` });
+  document.body.append(frame);
+  try {
+    await finished;
+  } finally {
+    setTimeout(() => frame.remove(), 60_000);
+  }
+  return 'stream';
 }
 
 function onError(e: unknown): void {
@@ -195,11 +298,10 @@ function itemView(m: ShareManifest, item: ShareItem, k: number, base: string, ke
   button.addEventListener('click', () => {
     button.disabled = true;
     status.textContent = '…';
-    void openStreamed(base, key, id, fileNumber(k, 'original'), item.size, (d) => (status.textContent = `${Math.floor((100 * d) / Math.max(1, item.size))}%`))
-      .then((parts) => {
-        saveBlob(new Blob(parts as BlobPart[], { type: item.mime || 'application/octet-stream' }), item.name);
+    void download(base, key, id, fileNumber(k, 'original'), item, (d) => (status.textContent = `${Math.floor((100 * d) / Math.max(1, item.size))}%`))
+      .then((via) => {
         status.textContent = 'Saved';
-        li.setAttribute('data-downloaded', 'true');
+        li.setAttribute('data-downloaded', via);
       })
       .catch((e) => {
         if (e instanceof Gone) showError('This link has expired or was revoked.');
@@ -216,6 +318,8 @@ async function main(): Promise<void> {
   const key = keyOfFragment(location.hash);
   if (!id || !key) return showError('The link is incomplete: the part after “#” is missing or damaged.');
   const base = `/s/${id}`;
+  // The app's service worker streams big downloads to disk (see download); it holds no key.
+  void navigator.serviceWorker?.register('/sw.js', { type: 'module', scope: '/' }).catch(() => undefined);
   let m: ShareManifest;
   try {
     m = openManifest(key, id, await fetchBytes(`${base}/m`));
