@@ -15,7 +15,7 @@ import * as path from 'node:path';
 import sharp from 'sharp';
 import { chromium } from 'playwright-core';
 import { CHROMIUM, CHROMIUM_ARGS, requireBrowser } from '../browser/harness.js';
-import { tempDir } from '../helpers/paths.js';
+import { ROOT, tempDir } from '../helpers/paths.js';
 import { resticBinaries, runRestic, testEnv } from '../helpers/run.js';
 import { mustRun, startWeb, webEnv } from '../web/web-helpers.js';
 
@@ -97,6 +97,7 @@ test('inbox web: a phone uploads three photos; the grid approves one, keeps one 
     assert.deepEqual(await pp.getByTestId('upload-item').evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.state)), ['done', 'done', 'done']);
     // Nothing on the page is wider than the phone.
     assert.ok((await pp.evaluate(() => document.documentElement.scrollWidth)) <= 390, 'the upload page fits a phone');
+    await pp.screenshot({ path: path.join(ROOT, 'docs', 'screenshots', 'inbox-phone.png') });
     await phone.close();
 
     // The upload token only adds: no list, read or delete; no token, no upload.
@@ -138,6 +139,10 @@ test('inbox web: a phone uploads three photos; the grid approves one, keeps one 
     assert.equal(await items.first().getAttribute('data-copies-approve'), 'primary,cloud');
     assert.equal(await items.first().getAttribute('data-copies-private'), 'primary', 'a copy excluding private never holds a private item');
     assert.ok(((await page.getByTestId('inbox-upload-url').textContent()) ?? '').includes('/u/'));
+    await page.locator('.inbox-phone-box summary').click();
+    await page.getByTestId('inbox-qr').waitFor();
+    await page.screenshot({ path: path.join(ROOT, 'docs', 'screenshots', 'inbox.png') });
+    await page.locator('.inbox-phone-box summary').click();
 
     const first = page.locator('[data-testid=inbox-item][data-name="IMG_0001.jpg"]');
     // A larger look first: the content opened in the worker (the photo's own size), Esc closes,

@@ -25,7 +25,8 @@ const CSS = `
 .inbox-phone img { width: 168px; height: 168px; background: #fff; padding: 6px; border-radius: 6px; }
 .inbox-phone code { word-break: break-all; }
 .inbox-empty { color: var(--muted); padding: 24px 0; }
-.upload-page main { max-width: 560px; margin: 12px auto; }
+body.upload-page { padding: 0 8px; }
+.upload-page main { max-width: 560px; margin: 8px auto; }
 .upload-page .card { background: var(--card); border: 1px solid var(--line); border-radius: var(--radius); padding: 16px; }
 .upload-page h1 { margin-top: 0; font-size: 22px; }
 .upload-page label.pick { display: block; padding: 18px; border: 2px dashed var(--line); border-radius: var(--radius); text-align: center; font-size: 17px; cursor: pointer; }
