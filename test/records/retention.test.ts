@@ -80,4 +80,22 @@ describe('record retention', () => {
     const dump = await runCoffer(['dump', 'latest', '--tag', 'coffer-otp', '/vault.json'], { env });
     assert.equal(dump.stdout, '{"n":12}');
   });
+
+  it('coffer forget leaves inbox approvals (tag coffer-inbox) alone unless --tag coffer-inbox names them', async () => {
+    const dir = tempDir();
+    const src = path.join(dir, 'src');
+    makeSourceTree(src);
+    const env = testEnv({ COFFER_REPOSITORY: path.join(dir, 'repo') });
+    assert.equal((await runCoffer(['init'], { env })).code, 0);
+    // An approval of a watched folder has the same host and paths as that folder's backups.
+    for (let i = 0; i < 2; i++) assert.equal((await runCoffer(['backup', '--tag', 'coffer-inbox', src], { env })).code, 0);
+    for (let i = 0; i < 2; i++) assert.equal((await runCoffer(['backup', src], { env })).code, 0);
+    const tagged = async () => (JSON.parse((await runCoffer(['snapshots', '--json'], { env })).stdout) as { tags?: string[] }[]).map((x) => (x.tags ?? []).includes('coffer-inbox'));
+    const f = await runCoffer(['forget', '--keep-last', '1'], { env });
+    assert.equal(f.code, 0, f.stderr);
+    assert.deepEqual((await tagged()).sort(), [false, true, true], 'the newest backup and both approvals stay');
+    const named = await runCoffer(['forget', '--keep-last', '1', '--tag', 'coffer-inbox'], { env });
+    assert.equal(named.code, 0, named.stderr);
+    assert.deepEqual((await tagged()).sort(), [false, true], 'named, the policy applies to approvals');
+  });
 });

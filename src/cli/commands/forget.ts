@@ -3,6 +3,7 @@ import { deleteSnapshots, planForget, selectByIds, type ForgetGroup } from '../.
 import { parseGroupBy } from '../../core/engine/forget/group.js';
 import { describePolicy, parseCount, parseDuration, type ExpirePolicy, type PolicyDuration } from '../../core/engine/forget/policy.js';
 import { isRecordSnapshot } from '../../core/engine/records/records.js';
+import { INBOX_TAG } from '../../core/inbox/staged.js';
 import { planRecordRetention } from '../../core/engine/records/retention.js';
 import { loadSnapshots, type SnapshotEntry } from '../../core/repository/snapshots.js';
 import { flag, list, str, type Command, type OptionSpecs, type Values } from '../command.js';
@@ -117,7 +118,8 @@ const command: Command = {
 Coffer's own records (tag coffer-internal: settings, secrets, OTP vault, drills, gallery) are
 never removed by the policy given; a run without --host/--path/--tag keeps, per kind, the newest
 10, one a day for 30 days and one a month for a year (gallery: the newest 2).
-With plain restic, add --keep-tag coffer-internal.
+Inbox approvals (tag coffer-inbox) are kept too unless --tag coffer-inbox names them.
+With plain restic, add --keep-tag coffer-internal --keep-tag coffer-inbox.
   -g, --group-by FIELDS          group by host, paths and/or tags (default host,paths; "" for none)
       --host H / --path P / --tag T   consider only matching snapshots
       --unsafe-allow-remove-all  allow removing every snapshot of a group
@@ -141,7 +143,11 @@ ${PRUNE_HELP}`,
         // policy (design no-lockout §3); a run over the whole repository applies Coffer's own
         // retention to them instead, which always keeps the newest of each kind.
         const filter = filterFrom(values);
-        const groups = planForget(all.filter((e) => !isRecordSnapshot(e.snapshot)), {
+        // Photos approved from the inbox belong to the library, not to backup history (their
+        // staged copy is gone): the policy leaves them alone unless it names them (--tag coffer-inbox).
+        const namesInbox = filter.tags?.some((t) => t.split(',').includes(INBOX_TAG)) ?? false;
+        const subject = all.filter((e) => !isRecordSnapshot(e.snapshot) && (namesInbox || !(e.snapshot.tags ?? []).includes(INBOX_TAG)));
+        const groups = planForget(subject, {
           policy,
           groupBy,
           filter,
