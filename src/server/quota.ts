@@ -8,6 +8,7 @@
 import type { Backend, ByteRange, CallOpts, FileInfo, FileType, Handle } from '../core/backend/backend.js';
 import { FILE_TYPES } from '../core/backend/backend.js';
 import { CofferError, isCofferError } from '../core/errors.js';
+import type { StreamingReads } from './rest-app.js';
 
 export class QuotaBackend implements Backend {
   readonly location: string;
@@ -21,6 +22,11 @@ export class QuotaBackend implements Backend {
   ) {
     this.location = inner.location;
     this.connections = inner.connections;
+    // Reads count nothing: a streaming inner backend (rest-app.ts StreamingReads) stays one.
+    const streaming = inner as Partial<StreamingReads>;
+    if (typeof streaming.openReadStream === 'function') {
+      (this as Partial<StreamingReads>).openReadStream = (h, range, o) => streaming.openReadStream!.call(inner, h, range, o);
+    }
   }
 
   /** Bytes stored now (counted on first use). */

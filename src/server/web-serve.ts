@@ -11,7 +11,10 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { Backend, ByteRange, CallOpts, FileInfo, FileType, Handle } from '../core/backend/backend.js';
 import { PROGRAM_VERSION } from '../core/engine/backup/backup.js';
+import { LocalBackend } from '../node/local-backend.js';
+import type { StreamingReads } from './rest-app.js';
 import type { ServeApp } from './serve-app.js';
 import { createWebApp, type WebApp, type WebRoute } from './web-app.js';
 import { loadWebAssets, type WebAssets } from './web-assets.js';
@@ -73,4 +76,51 @@ export function createServeWeb(o: ServeWebOptions): WebApp {
     logProtocol: false,
     ...(o.log ? { log: o.log } : {}),
   });
+}
+
+/**
+ * `coffer web`'s backend for the REST app: the CLI's (retries, timeouts, at most `connections`
+ * calls at once) plus, for a repository on a local disk, reads streamed straight from the files
+ * (rest-app.ts then sends a range while reading it, outside the call limit: the page's worker
+ * reads several ranges at once). Any other storage is returned as it is.
+ */
+export function withStreamedReads(backend: Backend): Backend {
+  if (typeof (backend as Partial<StreamingReads>).openReadStream === 'function' || !path.isAbsolute(backend.location)) return backend;
+  return new StreamedReads(backend, new LocalBackend(backend.location));
+}
+
+class StreamedReads implements Backend, StreamingReads {
+  readonly location: string;
+  readonly connections: number;
+  constructor(
+    private readonly inner: Backend,
+    private readonly local: LocalBackend,
+  ) {
+    this.location = inner.location;
+    this.connections = inner.connections;
+  }
+  openReadStream(h: Handle, range: ByteRange | undefined, o?: CallOpts): Promise<ReadableStream<Uint8Array>> {
+    return this.local.openReadStream(h, range, o);
+  }
+  stat(h: Handle, o?: CallOpts): Promise<FileInfo> {
+    return this.inner.stat(h, o);
+  }
+  get(h: Handle, range?: ByteRange, o?: CallOpts): Promise<Uint8Array> {
+    return this.inner.get(h, range, o);
+  }
+  put(h: Handle, data: Uint8Array, o?: CallOpts): Promise<void> {
+    return this.inner.put(h, data, o);
+  }
+  delete(h: Handle, o?: CallOpts): Promise<void> {
+    return this.inner.delete(h, o);
+  }
+  list(type: FileType, o?: CallOpts): AsyncIterable<FileInfo> {
+    return this.inner.list(type, o);
+  }
+  create(o?: CallOpts): Promise<void> {
+    return this.inner.create(o);
+  }
+  close(): Promise<void> {
+    return this.inner.close?.() ?? Promise.resolve();
+  }
 }

@@ -10,6 +10,7 @@ import { listenServer } from '../../server/node-listener.js';
 import { createRestApp } from '../../server/rest-app.js';
 import { createWebApp, newToken, type WebRoute } from '../../server/web-app.js';
 import { loadWebAssets } from '../../server/web-assets.js';
+import { withStreamedReads } from '../../server/web-serve.js';
 import { startInboxScanner } from '../../node/inbox-scanner.js';
 import { offlineStatus } from '../../server/web-status.js';
 import { cliInbox, lanHosts } from '../../server/inbox-web.js';
@@ -56,7 +57,7 @@ Options:
     } catch (e) {
       throw new CofferError('internal', (e as Error).message);
     }
-    const rest = createRestApp({ backend, prefix: '/repo/' });
+    const rest = createRestApp({ backend: withStreamedReads(backend), prefix: '/repo/' });
     const token = newToken();
     const log = cli.quiet ? undefined : (l: string) => process.stderr.write(l + '\n');
     // Feature routes (share links, the inbox): each feature pushes its own, in its own line.
