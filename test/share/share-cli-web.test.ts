@@ -123,6 +123,15 @@ test('share links: CLI create, a fresh browser opens and downloads, revoke and e
     // Streamed to disk through the service worker, not gathered whole in the page.
     assert.deepEqual(await page.$$eval('[data-testid=share-item]', (els) => els.map((e) => e.getAttribute('data-downloaded'))), ['stream', 'stream', 'stream']);
 
+    // A wrong key or no key: share-error, nothing shown.
+    const other = await context.newPage();
+    for (const bad of [`${base}/s/${j.id}#${Buffer.alloc(32, 7).toString('base64url')}`, `${base}/s/${j.id}`]) {
+      await other.goto(bad);
+      await other.getByTestId('share-error').waitFor({ timeout: 10_000 });
+      assert.equal(await other.getByTestId('share-item').count(), 0);
+    }
+    await other.close();
+
     // Listed (with its names and link from the sealed record); then revoked.
     const listed = JSON.parse((await mustRun(['-r', repo, 'share', 'list', '--json'], { env })).stdout) as { id: string; url?: string; names?: string[] }[];
     const mine = listed.find((s) => s.id === j.id);
