@@ -256,7 +256,7 @@ function saveBlob(blob: Blob, name: string): void {
   setTimeout(() => URL.revokeObjectURL(url), 60_000);
 }
 
-function itemView(m: ShareManifest, item: ShareItem, k: number, base: string, key: Uint8Array, id: string): HTMLElement {
+function itemView(item: ShareItem, k: number, base: string, key: Uint8Array, id: string): HTMLElement {
   const li = el('li', { 'data-testid': 'share-item', class: 'share-item', 'data-name': item.name, 'data-size': String(item.size), 'data-mime': item.mime });
   const figure = el('div', { class: 'share-figure' });
   li.append(figure);
@@ -309,7 +309,6 @@ function itemView(m: ShareManifest, item: ShareItem, k: number, base: string, ke
       })
       .finally(() => (button.disabled = false));
   });
-  void m;
   return li;
 }
 
@@ -328,7 +327,7 @@ async function main(): Promise<void> {
   }
   if (m.expires <= Date.now()) return showError('This link has expired.');
   const list = el('ul', { class: 'share-grid', 'data-testid': 'share-list', 'data-count': String(m.items.length) });
-  m.items.forEach((item, k) => list.append(itemView(m, item, k, base, key, id)));
+  m.items.forEach((item, k) => list.append(itemView(item, k, base, key, id)));
   const head = el('header', { class: 'share-head' });
   head.append(
     el('h1', {}, m.items.length === 1 ? 'A file shared with you' : `${m.items.length} files shared with you`),
