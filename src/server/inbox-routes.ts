@@ -229,7 +229,7 @@ export function createInboxRoute(opts: InboxRouteOptions): WebRoute {
   const uploadUrls = (): string[] => opts.origins().map((o) => `${o}/u/${opts.uploadToken}`);
 
   async function put(req: Request, store: StagingStore, id: string, part: string | undefined, url: URL): Promise<Response> {
-    if (store.hasStaged(id) || exists(path.join(store.dir, 'items', id))) return fail(409, 'this item exists already');
+    if (store.hasStaged(id) || exists(path.join(store.dir, 'items', id))) return fail(409, 'this item exists already', { committed: true });
     const dir = partDir(store, id);
     if (part === undefined) {
       // Commit: meta and data must be complete (the thumbnail is optional: some videos have none).
@@ -243,7 +243,8 @@ export function createInboxRoute(opts: InboxRouteOptions): WebRoute {
     if (!Number.isSafeInteger(offset) || offset < 0) return fail(400, 'offset missing');
     const last = url.searchParams.get('last') === '1';
     const final = store.pendingPartPath(id, part as StagedPart);
-    if (exists(final)) return fail(409, 'this part is complete already');
+    // With its size, so a phone whose last answer was lost sees its piece arrived.
+    if (exists(final)) return fail(409, 'this part is complete already', { size: fileSize(final), complete: true });
     const up = `${final}.up`;
     const have = fileSize(up);
     if (offset !== have) return fail(409, 'wrong offset', { size: have });

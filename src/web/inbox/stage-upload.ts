@@ -58,9 +58,9 @@ async function putPiece(target: UploadTarget, url: string, offset: number, body:
       continue;
     }
     if (res.ok) return;
-    const answer = (await res.json().catch(() => ({}))) as { error?: string; size?: number };
+    const answer = (await res.json().catch(() => ({}))) as { error?: string; size?: number; complete?: boolean };
     // The previous try landed but its answer was lost: the server is past this piece.
-    if (res.status === 409 && answer.size === offset + body.length && !last) return;
+    if (attempt > 0 && res.status === 409 && answer.size === offset + body.length && (!last || answer.complete)) return;
     if (res.status >= 500) {
       lastError = answer.error ?? `HTTP ${res.status}`;
       continue;
@@ -101,7 +101,8 @@ export async function stageUpload(file: File, thumb: Uint8Array | undefined, tar
     const sealed = sealer.seal(plain, i === n - 1);
     pending.push(sealed);
     pendingBytes += sealed.length;
-    if (pending.length >= CHUNKS_PER_PUT || i === n - 1) {
+    // The first piece also carries the sealed header.
+    if ((i + 1) % CHUNKS_PER_PUT === 0 || i === n - 1) {
       const body = new Uint8Array(pendingBytes);
       let o = 0;
       for (const p of pending) {
@@ -130,14 +131,39 @@ export async function stageUpload(file: File, thumb: Uint8Array | undefined, tar
   await putWhole(target, `${base}/meta`, sealForInbox(target.publicKey, encodeMeta(meta)), signal);
   // Lets the watched-folder scanner (public key only) skip this content while it is pending.
   await putWhole(target, `${base}/dedup`, new TextEncoder().encode(dedupDigest(target.publicKey, meta.sha256) + '\n'), signal);
-  const res = await fetch(base, {
-    method: 'PUT',
-    headers: target.token ? { Authorization: `Bearer ${target.token}` } : {},
-    credentials: 'same-origin',
-    cache: 'no-store',
-  });
-  if (!res.ok) throw new Error(((await res.json().catch(() => ({}))) as { error?: string }).error ?? `commit refused (HTTP ${res.status})`);
+  await commit(target, base, signal);
   return { id, meta };
+}
+
+/** Makes the staged item visible; a retry after a lost answer finds it committed. */
+async function commit(target: UploadTarget, url: string, signal?: AbortSignal): Promise<void> {
+  let lastError = '';
+  for (let attempt = 0; attempt < TRIES; attempt++) {
+    if (attempt) await delay(500 * 2 ** attempt);
+    let res: Response;
+    try {
+      res = await fetch(url, {
+        method: 'PUT',
+        headers: target.token ? { Authorization: `Bearer ${target.token}` } : {},
+        credentials: 'same-origin',
+        cache: 'no-store',
+        ...(signal ? { signal } : {}),
+      });
+    } catch (e) {
+      if (signal?.aborted) throw e;
+      lastError = (e as Error).message;
+      continue;
+    }
+    if (res.ok) return;
+    const answer = (await res.json().catch(() => ({}))) as { error?: string; committed?: boolean };
+    if (attempt > 0 && res.status === 409 && answer.committed) return;
+    if (res.status >= 500) {
+      lastError = answer.error ?? `HTTP ${res.status}`;
+      continue;
+    }
+    throw new Error(answer.error ?? `commit refused (HTTP ${res.status})`);
+  }
+  throw new Error(`upload failed: ${lastError}`);
 }
 
 /** Longest side of the thumbnails made in the browser (the gallery's grid cells are smaller). */
