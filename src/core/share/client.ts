@@ -63,6 +63,7 @@ export class ShareClient implements ShareSink {
 
   async create(expiresIn: number): Promise<{ id: string; created: number; expires: number }> {
     const res = await this.req('/api/shares', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ expiresIn }) });
+    if (res.status === 404 || res.status === 405) throw new CofferError('unsupported', 'this server does not store share links (coffer serve --web keeps them only with a local --path)');
     if (res.status !== 201) throw await failure(res, 'create a share');
     const j = (await res.json()) as ShareListing;
     return { id: j.id, created: Date.parse(j.created), expires: Date.parse(j.expires) };
