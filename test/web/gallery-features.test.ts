@@ -127,9 +127,13 @@ test('web gallery: scrubber, selection, albums, hide and trash', { timeout: 90_0
     // A phone-width screenshot of the timeline with a selection.
     await page.setViewportSize({ width: 390, height: 800 });
     await page.getByTestId('gallery').evaluate((g) => (g.scrollTop = 0));
-    await cell(a!).getByTestId('gallery-select').click();
+    // The day's check box selects the whole day (two photos on 5 June 2024).
+    await page.locator('[data-testid=day-header][data-day="2024-06-05"] [data-testid=day-select]').click();
+    assert.equal(await page.getByTestId('selection-count').getAttribute('data-count'), '2');
+    assert.equal(await page.locator('[data-testid=gallery-item][aria-selected=true]').count(), 2);
     await page.screenshot({ path: path.join(SHOTS, 'gallery-phone.png') });
     await page.keyboard.press('Escape');
+    await page.getByTestId('selection-bar').waitFor({ state: 'hidden' });
     await page.setViewportSize({ width: 1100, height: 720 });
 
     // Albums: the card counts what is visible (the hidden photo is not).

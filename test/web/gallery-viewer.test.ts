@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { requireBrowser } from '../browser/harness.js';
-import { tempDir } from '../helpers/paths.js';
+import { ROOT, tempDir } from '../helpers/paths.js';
 import { exifJpeg, galleryRepo, openGalleryPage } from './gallery-fixtures.js';
 
 const PASSWORD = 'gallery-viewer-' + randomBytes(6).toString('hex');
@@ -138,6 +138,12 @@ test('web gallery viewer: a video plays decrypted through Range requests; zoom, 
     assert.equal(await page.getByTestId('library-private').getAttribute('aria-pressed'), 'true');
     await page.getByTestId('library-main').click();
     await page.waitForFunction(() => document.querySelector('[data-testid=gallery]')?.getAttribute('data-count') === '4');
+    // A phone-sized viewer (screenshot).
+    await page.setViewportSize({ width: 390, height: 760 });
+    await page.locator('[data-testid=gallery-item][data-kind=image]').first().click();
+    await page.waitForFunction(() => (document.querySelector<HTMLImageElement>('[data-testid=viewer-image]')?.naturalWidth ?? 0) > 0);
+    await page.screenshot({ path: path.join(ROOT, 'docs', 'screenshots', 'gallery-viewer-phone.png') });
+    await page.keyboard.press('Escape');
     assert.deepEqual(gp.logs.filter((l) => /^pageerror|Content Security Policy|Refused to/.test(l)), []);
   } finally {
     await gp.close();

@@ -12,7 +12,11 @@ const CSS = `
 .gallery-space > * { position: absolute; left: 0; right: 0; }
 .g-month { display: flex; align-items: baseline; gap: 10px; padding-top: 14px; font-size: 20px; font-weight: 650; }
 .g-month small, .g-day small { color: var(--muted); font-weight: 400; font-size: 13px; }
-.g-day { padding-top: 8px; font-size: 14px; font-weight: 600; color: var(--muted); }
+.g-day { padding-top: 8px; font-size: 14px; font-weight: 600; color: var(--muted); display: flex; align-items: center; gap: 6px; }
+.g-day-check { width: 18px; height: 18px; padding: 0; border-radius: 50%; border: 2px solid var(--muted); background: transparent; font-size: 11px; line-height: 14px; color: var(--accent-fg); opacity: 0; transition: opacity .1s; }
+.g-day:hover .g-day-check, .g-day-check:focus-visible, .selecting .g-day-check, .g-day-check[aria-checked="true"] { opacity: 1; }
+.g-day-check[aria-checked="true"] { background: var(--accent); border-color: var(--accent); }
+.g-day-check[aria-checked="true"]::after { content: '✓'; }
 .g-row { display: flex; gap: 4px; }
 .g-cell { position: relative; border-radius: 4px; overflow: hidden; background: var(--line) center / cover no-repeat; }
 .g-open { display: block; width: 100%; height: 100%; padding: 0; border: 0; border-radius: 0; background: transparent; cursor: pointer; transition: transform .12s; }
@@ -106,7 +110,7 @@ button.danger { color: var(--error); }
 .map-marker text { fill: #fff; font-weight: 700; pointer-events: none; }
 .map-tools { position: absolute; top: 10px; right: 10px; display: flex; flex-direction: column; gap: 6px; }
 .map-note { margin: 6px 0 0; font-size: 13px; }
-@media (hover: none) { .g-cell:hover .g-check { opacity: 0; } .selecting .g-check, .g-check[aria-checked="true"] { opacity: 1; } }
+@media (hover: none) { .g-cell:hover .g-check, .g-day:hover .g-day-check { opacity: 0; } .g-day-check { opacity: .6; } .selecting .g-check, .g-check[aria-checked="true"] { opacity: 1; } }
 @media (max-width: 700px) { .g-wrap { margin: -10px -10px 0; } .gallery { padding: 0 34px 0 8px; } .g-scrubber { width: 30px; } .g-scrub-mark { right: 12px; } .g-scrub-now { width: 20px; } .g-scrub-label { right: 32px; } .g-grid { grid-template-columns: repeat(auto-fill, minmax(96px, 1fr)); } .g-albums { grid-template-columns: repeat(auto-fill, minmax(140px, 1fr)); gap: 10px; } .viewer-nav { display: none; } .viewer-bar { gap: 4px; padding: 6px; } .viewer-bar button { padding: 6px 9px; } .viewer { grid-template-columns: 1fr; } .viewer-info { position: absolute; bottom: 0; left: 0; right: 0; width: auto; max-height: 45vh; padding-top: 18px; } }
 `;
 

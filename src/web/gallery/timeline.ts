@@ -233,8 +233,12 @@ class Timeline {
     switch (b.kind) {
       case 'month':
         return h('div', { class: 'g-month', testid: 'month-header', 'data-month': b.month }, h('span', {}, monthTitle(b.month)), h('small', {}, `${b.count} ${b.count === 1 ? 'item' : 'items'}`));
-      case 'day':
-        return h('div', { class: 'g-day', testid: 'day-header', 'data-day': b.day }, dayTitle(b.day));
+      case 'day': {
+        const all = this.dayItems(b.day).every((i) => this.selected.has(i.id));
+        return h('div', { class: 'g-day', testid: 'day-header', 'data-day': b.day },
+          h('button', { type: 'button', class: 'g-day-check', testid: 'day-select', role: 'checkbox', 'aria-checked': String(all), 'aria-label': `Select every photo of ${dayTitle(b.day)}`, onclick: () => this.toggleDay(b.day) }),
+          dayTitle(b.day));
+      }
       case 'estimate':
         return h('div', { class: 'g-estimate', 'aria-busy': 'true' });
       case 'row': {
@@ -366,6 +370,21 @@ class Timeline {
     this.drawSelection();
   }
 
+  private dayItems(day: string): readonly GalleryItem[] {
+    return (this.shards.get(day.slice(0, 7)) ?? []).filter((i) => i.taken.startsWith(day));
+  }
+
+  /** The day header's check box: selects the whole day, or clears it when all were selected. */
+  private toggleDay(day: string): void {
+    const items = this.dayItems(day);
+    const all = items.every((i) => this.selected.has(i.id));
+    for (const i of items) {
+      if (all) this.selected.delete(i.id);
+      else this.selected.add(i.id);
+    }
+    this.drawSelection();
+  }
+
   /** Loaded items in display order. */
   private ordered(): GalleryItem[] {
     return this.months.flatMap((m) => this.shards.get(m.month) ?? []);
@@ -399,6 +418,10 @@ class Timeline {
       cell.setAttribute('aria-selected', String(on));
       cell.querySelector('.g-check')?.setAttribute('aria-checked', String(on));
     }
+    this.space.querySelectorAll<HTMLElement>('[data-testid=day-header]').forEach((el) => {
+      const items = this.dayItems(el.dataset.day!);
+      el.querySelector('.g-day-check')?.setAttribute('aria-checked', String(items.length > 0 && items.every((i) => this.selected.has(i.id))));
+    });
   }
 
   private async favoriteSelection(): Promise<void> {

@@ -40,6 +40,7 @@ export class Viewer {
   private item: GalleryItem | undefined;
   private url: string | undefined;
   private seq = 0;
+  private opened = false;
   private readonly zoom: Zoom;
   private readonly onKey = (e: KeyboardEvent): void => this.key(e);
 
@@ -84,6 +85,9 @@ export class Viewer {
     const n = ++this.seq;
     this.item = item;
     if (this.element.hidden) {
+      // On a phone the info panel would cover half the photo: closed until I (or Info).
+      if (!this.opened && window.matchMedia('(max-width: 700px)').matches) this.info.hidden = true;
+      this.opened = true;
       this.element.hidden = false;
       document.addEventListener('keydown', this.onKey);
       this.element.focus();
