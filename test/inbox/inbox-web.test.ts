@@ -213,11 +213,15 @@ test('inbox web: a phone uploads three photos; the grid approves one, keeps one 
         assert.equal(dump.code, 0, dump.stderr);
         assert.ok(dump.stdoutBytes.equals(p.bytes), `${restic.name}: ${p.name} is byte-identical in ${where}`);
       }
-      for (const s of snaps) {
-        const ls = await runRestic(restic, ['ls', s.id], { env: renv });
-        assert.ok(!ls.stdout.includes('IMG_0002'), `${restic.name}: the rejected photo is in snapshot ${s.id}`);
-        if (!wantPrivate) assert.ok(!ls.stdout.includes('IMG_0003'), `${restic.name}: the private photo reached the cloud copy`);
-      }
+      // Found in no snapshot at all (restic find searches every snapshot's trees).
+      const find = async (name: string) => {
+        const r = await runRestic(restic, ['find', '--json', name], { env: renv });
+        assert.equal(r.code, 0, r.stderr);
+        return (JSON.parse(r.stdout) as { matches: unknown[] }[]).flatMap((s) => s.matches);
+      };
+      assert.equal((await find('IMG_0001.jpg')).length, 1, `${restic.name}: find works (the approved photo, once)`);
+      assert.deepEqual(await find('IMG_0002.jpg'), [], `${restic.name}: the rejected photo is in a snapshot of ${where}`);
+      if (!wantPrivate) assert.deepEqual(await find('IMG_0003.jpg'), [], `${restic.name}: the private photo reached the cloud copy`);
       if (!wantPrivate) assert.ok(!snaps.some((s) => s.tags?.includes('private')), `${restic.name}: a private snapshot (or the private gallery) reached the cloud copy`);
       else assert.ok(snaps.some((s) => s.id === summary.private_snapshot_id), 'the private gallery is in the primary');
     }
