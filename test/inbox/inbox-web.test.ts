@@ -3,7 +3,7 @@
  * Chromium: a phone-sized browser uploads two photos through `/u/<upload token>` (sealed in the
  * browser); the review grid shows them; one is approved, the other rejected; then the real restic
  * finds the approved one byte-identical under /inbox/phone with tag coffer-inbox, and the
- * rejected one nowhere. The staging folder and the server's request log never hold a plaintext
+ * rejected one nowhere. Nothing the phone sends holds a name or a plaintext window. The staging folder and the server's request log never hold a plaintext
  * byte or a file name, and the upload token cannot list, read or delete items. A third photo kept
  * private reaches the primary and never the copy that excludes `private` (after coffer sync).
  */
@@ -17,7 +17,7 @@ import { chromium } from 'playwright-core';
 import { CHROMIUM, CHROMIUM_ARGS, requireBrowser } from '../browser/harness.js';
 import { ROOT, tempDir } from '../helpers/paths.js';
 import { resticBinaries, runRestic, testEnv } from '../helpers/run.js';
-import { mustRun, startWeb, webEnv } from '../web/web-helpers.js';
+import { mustRun, recordingProxy, startWeb, webEnv } from '../web/web-helpers.js';
 
 const PASSWORD = 'inbox-web-pw';
 
@@ -86,10 +86,12 @@ test('inbox web: a phone uploads three photos; the grid approves one, keeps one 
     assert.equal((await fetch(`${base}/api/inbox/key`)).status, 200, 'the public key is public');
     assert.equal((await fetch(`${base}/u/not-the-token`)).status, 404);
 
-    // The phone: a narrow, touch browser context with nothing but the upload address.
+    // The phone: a narrow, touch browser context with nothing but the upload address, talking
+    // through a proxy that records every byte it sends.
+    const proxy = await recordingProxy(server.port);
     const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 });
     const pp = await phone.newPage();
-    await pp.goto(uploadUrl);
+    await pp.goto(uploadUrl.replace(`:${server.port}/`, `:${proxy.port}/`));
     await pp.getByTestId('upload-input').setInputFiles(photos.map((p) => path.join(upload, p.name)));
     await pp.getByTestId('upload-send').click();
     await pp.getByTestId('upload-summary').waitFor({ timeout: 30_000 });
@@ -99,6 +101,11 @@ test('inbox web: a phone uploads three photos; the grid approves one, keeps one 
     assert.ok((await pp.evaluate(() => document.documentElement.scrollWidth)) <= 390, 'the upload page fits a phone');
     await pp.screenshot({ path: path.join(ROOT, 'docs', 'screenshots', 'inbox-phone.png') });
     await phone.close();
+    await proxy.close();
+    // Sealed in the phone's browser: no name and no plaintext window ever left it.
+    const wire = proxy.sent();
+    assert.ok(wire.length > photos[1]!.bytes.length, `the proxy recorded the uploads (${wire.length} bytes)`);
+    for (const p of photos) assert.equal(leaks(wire, p.bytes, p.name), undefined, 'plaintext on the wire from the phone');
 
     // The upload token only adds: no list, read or delete; no token, no upload.
     const list = (await (await fetch(`${base}/api/inbox/items`, { headers: { cookie } })).json()) as { items: { id: string }[] };
