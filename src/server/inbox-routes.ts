@@ -14,7 +14,7 @@
  * phone that lost its connection resumes where the server stopped), each request carries at
  * most MAX_PUT bytes, and each part has a size limit.
  */
-import { randomUUID, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -402,9 +402,4 @@ export function createInboxRoute(opts: InboxRouteOptions): WebRoute {
       return fail(405, 'method not allowed');
     },
   };
-}
-
-/** A random stage id (32 hex), as phones choose them. */
-export function newStageId(): string {
-  return randomUUID().replaceAll('-', '');
 }
