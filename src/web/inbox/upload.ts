@@ -24,6 +24,8 @@ function fromBase64url(s: string): Uint8Array {
 
 async function start(): Promise<void> {
   installInboxStyle();
+  // The app's theme variables: follow the phone's light or dark setting.
+  document.documentElement.dataset.theme = 'auto';
   const main = document.getElementById('upload')!;
   const token = decodeURIComponent(location.pathname.replace(/^\/u\//, ''));
   const res = await fetch('/api/inbox/key', { cache: 'no-store' });
