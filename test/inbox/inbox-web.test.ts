@@ -195,12 +195,17 @@ test('inbox web: a phone uploads three photos; the grid approves one, keeps one 
   const sha = (b: Buffer) => crypto.createHash('sha256').update(b).digest('hex');
   assert.deepEqual(decisions.map((d) => [d.sha256, d.decision]), [[sha(photos[0]!.bytes), 'approve'], [sha(photos[2]!.bytes), 'private'], [sha(photos[1]!.bytes), 'reject']]);
 
-  // The next gallery build adds what the page stored: the approved photo to the gallery, the
-  // private one to the private gallery.
-  const built = (await mustRun(['gallery', 'build', '--json'], { env }, 0)).stdout.trim().split('\n').map((l) => JSON.parse(l) as { message_type: string; gallery?: { added: number }; snapshot_id?: string; private_snapshot_id?: string });
-  const summary = built.find((m) => m.message_type === 'summary')!;
-  assert.equal(summary.gallery?.added, 2, JSON.stringify(summary));
-  assert.ok(summary.snapshot_id && summary.private_snapshot_id, JSON.stringify(summary));
+  // The next scheduled run (`backup --gallery`, here of an unrelated folder) adds what the page
+  // stored: the approved photo to the gallery, the private one to the private gallery.
+  const docs = path.join(dir, 'docs');
+  fs.mkdirSync(docs);
+  fs.writeFileSync(path.join(docs, 'notes.txt'), 'not a photo\n');
+  const ran = (await mustRun(['backup', docs, '--gallery', '--json'], { env }, 0)).stdout.trim().split('\n').map((l) => JSON.parse(l) as { message_type: string; gallery?: { added: number } });
+  assert.equal(ran.find((m) => m.message_type === 'summary')?.gallery?.added, 2, JSON.stringify(ran.at(-1)));
+  const galleries = JSON.parse((await runRestic(restics[0]!, ['snapshots', '--json', '--tag', 'coffer-gallery'], { env: testEnv({ RESTIC_PASSWORD: PASSWORD, RESTIC_REPOSITORY: repo }) })).stdout) as { id: string; tags: string[] }[];
+  const summary = { private_snapshot_id: galleries.find((g) => g.tags.includes('private'))?.id };
+  assert.equal(galleries.length, 2, 'a gallery and a private gallery');
+  assert.ok(summary.private_snapshot_id, JSON.stringify(galleries));
 
   // The copy that excludes `private` gets the approved photo, never the private one.
   await mustRun(['sync'], { env }, 0);
