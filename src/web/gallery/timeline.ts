@@ -479,10 +479,9 @@ class Timeline {
     const p = this.load(month);
     const top = this.lay.months.get(month)?.top;
     if (top !== undefined) this.scroller.scrollTop = top;
+    // When the shard arrives its month becomes exact below the top edge, and months above that
+    // load later move the scroll position by their change (relayout's anchoring): it stays put.
     await p.catch(() => undefined);
-    // The month is exact now; months above may still change (anchoring keeps it in place).
-    const exact = this.lay.months.get(month)?.top;
-    if (exact !== undefined && Math.abs(this.scroller.scrollTop - exact) > 1 && this.scrubber.element.classList.contains('dragging') === false) this.scroller.scrollTop = exact;
   }
 
   /** Loads a month's shard once, then lays it out exactly. */
