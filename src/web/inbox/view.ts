@@ -21,6 +21,8 @@ import { bytes } from '../app/format.js';
 import { registerView, type AppContext } from '../app/views.js';
 import { installInboxStyle } from './style.js';
 
+const POLL_MS = 4000;
+
 interface Setup {
   hasKey: boolean;
   uploadUrls: string[];
@@ -133,7 +135,7 @@ async function render(ctx: AppContext, main: HTMLElement, signal: AbortSignal): 
     } else thumb = h('span', { class: 'thumb' });
     const el = h('div', {
       class: 'inbox-item', role: 'option', tabindex: 0, testid: 'inbox-item',
-      'data-item-id': it.id, 'data-name': it.name, 'aria-selected': 'false',
+      'data-item-id': it.id, 'data-name': it.name, 'aria-selected': String(selected.has(it.id)),
       'data-copies-approve': onApprove.join(','), 'data-copies-private': onPrivate.join(','),
       title: it.error ?? it.name,
     },
@@ -226,6 +228,26 @@ async function render(ctx: AppContext, main: HTMLElement, signal: AbortSignal): 
     for (const el of Array.from(grid.querySelectorAll<HTMLElement>('[data-testid=inbox-item]'))) el.setAttribute('aria-selected', String(selected.has(el.dataset.itemId!)));
     refreshBar();
   });
+
+  // New items (a phone sending, a watched folder scanned) show up while the view is open: the
+  // server's list of stage ids is cheap to ask; the worker opens the items only when it changed.
+  const poll = window.setInterval(async () => {
+    if (busy || document.hidden || !listing.hasKey) return;
+    try {
+      const res = await fetch('/api/inbox/items', { cache: 'no-store', credentials: 'same-origin' });
+      if (!res.ok) return;
+      const ids = ((await res.json()) as { items: { id: string }[] }).items.map((i) => i.id).sort().join();
+      if (ids === items.map((i) => i.id).sort().join()) return;
+      const next = await ctx.client().call({ op: 'inboxList' });
+      if (signal.aborted || busy) return;
+      items.splice(0, items.length, ...next.items);
+      for (const id of [...selected]) if (!items.some((i) => i.id === id)) selected.delete(id);
+      draw();
+    } catch {
+      // Locked or offline: the next tick tries again.
+    }
+  }, POLL_MS);
+  signal.addEventListener('abort', () => clearInterval(poll));
 
   main.append(
     h('div', { class: 'inbox-head' }, h('h1', {}, 'Inbox'), count, h('span', { class: 'spacer' })),

@@ -32,8 +32,8 @@ interface Listed {
 
 interface PerSession {
   pair?: Promise<InboxKeyPair | undefined>;
-  /** Opened metas and sealed data lengths of the last listing. */
-  readonly known: Map<string, { meta: StagedMeta; sealedLength: number }>;
+  /** Opened metas and sealed data lengths of the last listing (replaced whole, never half-filled). */
+  known: Map<string, { meta: StagedMeta; sealedLength: number }>;
 }
 
 const sessions = new WeakMap<Session, PerSession>();
@@ -91,8 +91,7 @@ export async function inboxList(s: Session): Promise<{ value: InboxListing; tran
   if (!pair) return { value: { hasKey: false, items: [] }, transfer: [] };
   const opener = new InboxOpener(pair);
   const listed = await listStaged();
-  const known = per(s).known;
-  known.clear();
+  const known = new Map<string, { meta: StagedMeta; sealedLength: number }>();
   const transfer: Transferable[] = [];
   const items = await mapLimit(listed, 4, async (l): Promise<InboxItemInfo> => {
     const what = `inbox item ${l.id}`;
@@ -127,6 +126,7 @@ export async function inboxList(s: Session): Promise<{ value: InboxListing; tran
     }
   });
   items.sort((a, b) => a.added.localeCompare(b.added) || a.id.localeCompare(b.id));
+  per(s).known = known;
   return { value: { hasKey: true, items }, transfer };
 }
 
