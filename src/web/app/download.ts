@@ -133,6 +133,7 @@ function gather(port: MessagePort, mime: string): Promise<Blob> {
         resolve(new Blob(parts, { type: mime }));
       } else port.postMessage({ pull: true });
     };
-    port.postMessage({ pull: true });
+    // A few pieces asked for ahead (worker/pump.ts), so the worker never waits for the next ask.
+    for (let i = 0; i < 4; i++) port.postMessage({ pull: true });
   });
 }
