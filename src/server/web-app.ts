@@ -115,6 +115,9 @@ function json(body: unknown): Response {
   return new Response(JSON.stringify(body) + '\n', { status: 200, headers: { 'Content-Type': 'application/json' } });
 }
 
+/** Paths whose second segment is a secret (the phone's upload token): logged as `/u/***`. */
+const SECRET_PATH = /^\/u\/[^/]+/;
+
 function logSafe(s: string): string {
   return s.replace(/[\x00-\x1f\x7f"\\]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
@@ -224,8 +227,8 @@ export function createWebApp(opts: WebAppOptions): WebApp {
     if (!res.headers.has('cache-control') || mark.delegated) headers.set('Cache-Control', 'no-store');
     const out = new Response(res.body, { status: res.status, statusText: res.statusText, headers });
     if (opts.log && (!mark.delegated || opts.logProtocol !== false)) {
-      // Never the query (it holds the login token) nor any header.
-      opts.log(`${new Date(started).toISOString()} ${req.method} ${logSafe(url.pathname)} ${res.status} ${res.headers.get('content-length') ?? '-'} ${Date.now() - started}ms`);
+      // Never the query (it holds the login token), an upload token in the path, nor any header.
+      opts.log(`${new Date(started).toISOString()} ${req.method} ${logSafe(url.pathname.replace(SECRET_PATH, '/u/***'))} ${res.status} ${res.headers.get('content-length') ?? '-'} ${Date.now() - started}ms`);
     }
     return out;
   };

@@ -104,6 +104,8 @@ test('inbox web: a phone uploads three photos; the grid approves one, keeps one 
     await proxy.close();
     // Sealed in the phone's browser: no name and no plaintext window ever left it.
     const wire = proxy.sent();
+    assert.ok(!server.stderr().includes(token), 'the request log never holds the upload token');
+    assert.match(server.stderr(), /GET \/u\/\*\*\* 200/);
     assert.ok(wire.length > photos[1]!.bytes.length, `the proxy recorded the uploads (${wire.length} bytes)`);
     for (const p of photos) assert.equal(leaks(wire, p.bytes, p.name), undefined, 'plaintext on the wire from the phone');
 
