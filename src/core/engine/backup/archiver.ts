@@ -26,7 +26,7 @@ import type { BlobSaver } from '../../repository/blob-saver.js';
 import type { MasterIndex } from '../../repository/master-index.js';
 import type { Repository } from '../../repository/repository.js';
 import { InProcessFileProcessor, type FileProcessor } from './file-processor.js';
-import { treesEncodeAlike } from './node-equal.js';
+import { metaEncodesAlike, treesEncodeAlike } from './node-equal.js';
 import type { FileSource, SourceItem } from './source.js';
 
 export interface ArchiverEvents {
@@ -298,7 +298,7 @@ export class Archiver {
       else if (status === 'changed') this.counts.dirsChanged++;
       else this.counts.dirsUnmodified++;
       this.events.onDirDone?.(dir, status);
-      return { ...dir.meta, content: null, subtree };
+      return prev && prev.subtree === subtree && prev.content === null && metaEncodesAlike(dir.meta, prev) ? prev : { ...dir.meta, content: null, subtree };
     })();
     return { node };
   }
@@ -323,7 +323,9 @@ export class Archiver {
     this.counts.totalBytes += size;
     this.events.onBytes?.(size);
     this.events.onFileDone?.(item, 'unmodified');
-    return { ...item.meta, content: prev.content };
+    // The parent's own node when nothing differs: no new object, and the folder's comparison
+    // with its parent tree is then an identity check.
+    return prev.subtree === undefined && metaEncodesAlike(item.meta, prev) ? prev : { ...item.meta, content: prev.content };
   }
 
   private async processFile(item: SourceItem, prev: TreeNode | undefined): Promise<TreeNode | undefined> {

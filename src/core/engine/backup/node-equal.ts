@@ -45,8 +45,11 @@ function contentEqual(a: readonly Id[] | null, b: readonly Id[] | null): boolean
   return true;
 }
 
-/** True only when `a` and `b` serialize to the same bytes in a tree. */
-export function nodesEncodeAlike(a: TreeNode, b: TreeNode): boolean {
+/**
+ * True only when `a` and `b` would serialize to the same bytes given equal `content` and
+ * `subtree` (everything the file system gives; what the archiver fills in is compared apart).
+ */
+export function metaEncodesAlike(a: Omit<TreeNode, 'content' | 'subtree'>, b: TreeNode): boolean {
   return (
     a.type === b.type &&
     bytesEqual(a.name, b.name) &&
@@ -67,10 +70,13 @@ export function nodesEncodeAlike(a: TreeNode, b: TreeNode): boolean {
     xattrsEqual(a.extendedAttributes, b.extendedAttributes) &&
     genericEqual(a.genericAttributes, b.genericAttributes) &&
     (a.device || 0n) === (b.device || 0n) &&
-    contentEqual(a.content, b.content) &&
-    a.subtree === b.subtree &&
     (a.error || '') === (b.error || '')
   );
+}
+
+/** True only when `a` and `b` serialize to the same bytes in a tree. */
+export function nodesEncodeAlike(a: TreeNode, b: TreeNode): boolean {
+  return a === b || (contentEqual(a.content, b.content) && a.subtree === b.subtree && metaEncodesAlike(a, b));
 }
 
 /** True only when the two node lists serialize to the same tree bytes. */
