@@ -7,8 +7,9 @@
  *
  * The file is decoded once (shrink-on-load to preview size for JPEG), the thumbnail is made from
  * that preview-size raster and the hash from the thumbnail's. HEIC/HEIF with HEVC is decoded by
- * libheif's heif-convert, video posters by ffmpeg (both Debian tools, optional). A file nothing
- * can decode (damaged, RAW) gets the shared placeholder: identical bytes, so it is stored once.
+ * libheif's heif-convert, video posters by ffmpeg (both Debian tools, optional), camera RAWs
+ * by their largest embedded JPEG (core/gallery/raw.ts) turned by the RAW's own orientation. A file nothing
+ * can decode (damaged, a RAW without an embedded JPEG) gets the shared placeholder: identical bytes, so it is stored once.
  * Speed and the measurements behind the settings: docs/gallery-render.md, bench/gallery.ts.
  */
 import type { RenderedMedia } from '../core/engine/gallery/build.js';
@@ -18,6 +19,7 @@ import { toBase64 } from '../core/bytes.js';
 import { thumbHash } from '../core/gallery/thumbhash.js';
 import type { Size2 } from '../core/gallery/item.js';
 import type { RangeReader } from '../core/gallery/mp4.js';
+import { jpegWithOrientation, rawInfo } from '../core/gallery/raw.js';
 import { decodeHeic, isHeif } from './gallery-heic.js';
 import { videoPoster } from './gallery-video.js';
 
@@ -127,6 +129,14 @@ async function renderPixels(bytes: Uint8Array, upright: boolean, options: Partia
  */
 export async function renderImage(bytes: Uint8Array, options?: Partial<RenderOptions>): Promise<Rendered> {
   try {
+    const raw = rawInfo(bytes);
+    if (raw) {
+      if (!raw.preview) return { ...(await placeholder('image')), warning: 'camera RAW without an embedded JPEG preview' };
+      const jpeg = bytes.subarray(raw.preview.offset, raw.preview.offset + raw.preview.length);
+      // The RAW's IFD0 orientation is authoritative (default 1), not the preview's own EXIF;
+      // a RAF has only the preview's.
+      return await renderPixels(raw.container === 'tiff' ? jpegWithOrientation(jpeg, raw.orientation ?? 1) : jpeg, false, options);
+    }
     if (isHeif(bytes) && !(await sharpDecodesHeif(bytes))) {
       const decoded = await decodeHeic(bytes);
       if (!decoded.ok) return { ...(await placeholder('image')), warning: decoded.reason };

@@ -10,6 +10,7 @@
  * SubSecTimeOriginal 0x9291, PixelXDimension 0xA002, PixelYDimension 0xA003, LensModel 0xA434;
  * GPS LatitudeRef 1, Latitude 2, LongitudeRef 3, Longitude 4.
  */
+import { isRawMime, rawInfo } from './raw.js';
 
 export interface ExifData {
   make?: string;
@@ -126,14 +127,18 @@ function gpsCoordinate(t: Tiff, ifd: Map<number, Entry>, refTag: number, tag: nu
   return Math.abs(v) <= max ? v : undefined;
 }
 
-/** Reads EXIF from a TIFF block (`II*\0` or `MM\0*` ...); undefined when it is not one. */
-export function readTiffExif(b: Uint8Array): ExifData | undefined {
+/**
+ * Reads EXIF from a TIFF block (`II*\0` or `MM\0*` ...); undefined when it is not one.
+ * `anyMagic`: accept another 16-bit magic after the byte order (Olympus ORF `IIRO`, Panasonic
+ * RW2 `IIU\0`: TIFF layouts under their own magic).
+ */
+export function readTiffExif(b: Uint8Array, anyMagic = false): ExifData | undefined {
   if (b.length < 8) return undefined;
   const le = b[0] === 0x49 && b[1] === 0x49;
   const be = b[0] === 0x4d && b[1] === 0x4d;
   if (!le && !be) return undefined;
   const t = new Tiff(b);
-  if (t.u16(2) !== 42) return undefined;
+  if (!anyMagic && t.u16(2) !== 42) return undefined;
   const ifd0 = readIfd(t, t.u32(4));
   const out: ExifData = {};
   const make = ascii(t, ifd0.get(0x010f));
@@ -268,12 +273,37 @@ export function readWebpMeta(b: Uint8Array): ImageMeta {
   return out;
 }
 
+/**
+ * A camera RAW (gallery/raw.ts): EXIF from the RAW's own IFDs (TIFF family), completed by the
+ * embedded preview's EXIF for what they lack (RW2 keeps its Exif IFD there; RAF has no other).
+ * Orientation only from the RAW itself for the TIFF family: the preview's may be stale. Size:
+ * the preview's stored size (the decoder's upright size replaces it when it renders).
+ */
+export function readRawMeta(b: Uint8Array): ImageMeta {
+  const info = rawInfo(b);
+  if (!info) return {};
+  const own = info.container === 'tiff' ? readTiffExif(b, true) ?? {} : {};
+  const p = info.preview;
+  const inner = p ? readJpegMeta(b.subarray(p.offset, p.offset + p.length)).exif ?? {} : {};
+  const { orientation: innerOrientation, ...innerRest } = inner;
+  const exif: ExifData = { ...innerRest, ...own };
+  if (info.container === 'raf' && innerOrientation !== undefined && own.orientation === undefined) exif.orientation = innerOrientation;
+  const out: ImageMeta = {};
+  if (p) {
+    out.width = p.width;
+    out.height = p.height;
+  }
+  if (Object.keys(exif).length > 0) out.exif = exif;
+  return out;
+}
+
 /** Metadata of an image from its bytes (the first few hundred KiB are enough for EXIF). */
 export function readImageMeta(b: Uint8Array, mime: string): ImageMeta {
   try {
     if (mime === 'image/jpeg') return readJpegMeta(b);
     if (mime === 'image/png') return readPngMeta(b);
     if (mime === 'image/webp') return readWebpMeta(b);
+    if (isRawMime(mime)) return readRawMeta(b);
     if (mime === 'image/tiff') {
       const exif = readTiffExif(b);
       return exif ? { exif } : {};

@@ -9,6 +9,7 @@
 import { sha256 } from '@noble/hashes/sha2.js';
 import { fromHex, toHex } from '../bytes.js';
 import type { Id } from '../format/types.js';
+import { RAW_MIME, rawInfo } from './raw.js';
 
 export type MediaKind = 'image' | 'video';
 /** Where `taken` came from; `mtime` is a guess the UI marks as such. */
@@ -90,6 +91,8 @@ const IMAGE_EXT: Record<string, string> = {
   heic: 'image/heic',
   heif: 'image/heif',
   avif: 'image/avif',
+  // Camera RAW: shown by their embedded JPEG preview (gallery/raw.ts); originals kept as they are.
+  ...RAW_MIME,
 };
 const VIDEO_EXT: Record<string, string> = {
   mp4: 'video/mp4',
@@ -119,6 +122,9 @@ export function mediaFromMagic(b: Uint8Array): { kind: MediaKind; mime: string }
   if (at(0, '\x89PNG\r\n\x1a\n')) return { kind: 'image', mime: 'image/png' };
   if (at(0, 'RIFF') && at(8, 'WEBP')) return { kind: 'image', mime: 'image/webp' };
   if (at(0, 'GIF8')) return { kind: 'image', mime: 'image/gif' };
+  // Camera RAWs first: most are TIFF files underneath (raw.ts tells them apart).
+  const raw = rawInfo(b);
+  if (raw) return { kind: 'image', mime: raw.mime };
   if (at(0, 'II*\0') || at(0, 'MM\0*')) return { kind: 'image', mime: 'image/tiff' };
   if (at(4, 'ftyp')) {
     const brand = String.fromCharCode(...b.subarray(8, 12));
