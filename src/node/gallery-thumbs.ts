@@ -131,11 +131,20 @@ export async function renderImage(bytes: Uint8Array, options?: Partial<RenderOpt
   try {
     const raw = rawInfo(bytes);
     if (raw) {
-      if (!raw.preview) return { ...(await placeholder('image')), warning: 'camera RAW without an embedded JPEG preview' };
-      const jpeg = bytes.subarray(raw.preview.offset, raw.preview.offset + raw.preview.length);
-      // The RAW's IFD0 orientation is authoritative (default 1), not the preview's own EXIF;
-      // a RAF has only the preview's.
-      return await renderPixels(raw.container === 'tiff' ? jpegWithOrientation(jpeg, raw.orientation ?? 1) : jpeg, false, options);
+      if (raw.previews.length === 0) return { ...(await placeholder('image')), warning: 'camera RAW without an embedded JPEG preview' };
+      let error = '';
+      // Largest first; a damaged one (a cut-off file) gives way to the next, smaller one.
+      for (const p of raw.previews) {
+        const jpeg = bytes.subarray(p.offset, p.offset + p.length);
+        try {
+          // The RAW's IFD0 orientation is authoritative (default 1), not the preview's own EXIF;
+          // a RAF has only the preview's.
+          return await renderPixels(raw.container === 'tiff' ? jpegWithOrientation(jpeg, raw.orientation ?? 1) : jpeg, false, options);
+        } catch (e) {
+          error = (e as Error).message;
+        }
+      }
+      return { ...(await placeholder('image')), warning: `cannot decode the RAW's embedded preview: ${error}` };
     }
     if (isHeif(bytes) && !(await sharpDecodesHeif(bytes))) {
       const decoded = await decodeHeic(bytes);

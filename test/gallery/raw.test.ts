@@ -309,10 +309,17 @@ describe('camera RAW: embedded previews, orientation, EXIF', () => {
       assert.ok(r.warning && r.w === 0, `cut at ${cut}`);
       readImageMeta(full.subarray(0, cut), 'image/x-adobe-dng');
     }
-    // Cut in the middle of the large preview: never a throw; either the placeholder or a real picture.
+    // Cut in the middle of the large preview: libjpeg fails on it, the thumbnail (intact, before it) stands in.
     const mid = full.subarray(0, info.preview!.offset + (info.preview!.length >> 1));
+    assert.deepEqual(rawInfo(mid)?.previews.map((p) => p.width), [1200, 160]);
     const rm = await renderImage(mid);
-    assert.ok(rm.warning !== undefined ? rm.w === 0 : rm.w === 1200);
+    assert.deepEqual([rm.warning, rm.w, rm.h], [undefined, 160, 120]);
+    near(await meanColour(rm.thumb, 0.1, 0.1, 0.9, 0.9), GREEN, 'the thumbnail stands in');
+    // Both cut: the placeholder and a warning.
+    const both = full.slice();
+    both.fill(0, rawInfo(full)!.previews[1]!.offset + 200, rawInfo(full)!.previews[1]!.offset + 600);
+    const rb2 = await renderImage(both.subarray(0, info.preview!.offset + 2000));
+    assert.ok(rb2.warning && rb2.w === 0 && rb2.hash === null, JSON.stringify(rb2.warning));
     // The large preview zeroed: the thumbnail is the largest left.
     const noPreview = full.slice();
     noPreview.fill(0, info.preview!.offset, info.preview!.offset + info.preview!.length);

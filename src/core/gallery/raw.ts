@@ -30,6 +30,8 @@ export interface RawInfo {
   readonly container: 'tiff' | 'raf';
   /** The largest decodable embedded JPEG, if any. */
   readonly preview?: RawPreview;
+  /** Every embedded JPEG found, largest first (a renderer falls back to the next on a bad one). */
+  readonly previews: readonly RawPreview[];
   /** IFD0 Orientation (1-8) of a TIFF-based RAW; authoritative over the JPEG's own. */
   readonly orientation?: number;
 }
@@ -229,14 +231,11 @@ function scanTiff(b: Uint8Array, le: boolean): { previews: RawPreview[]; orienta
   return { previews, ...(orientation ? { orientation } : {}), ...(make ? { make } : {}), dng };
 }
 
-function largest(previews: RawPreview[]): RawPreview | undefined {
-  let best: RawPreview | undefined;
-  for (const p of previews) {
-    const area = p.width * p.height;
-    const bestArea = best ? best.width * best.height : -1;
-    if (area > bestArea || (area === bestArea && best && p.length > best.length)) best = p;
-  }
-  return best;
+/** Largest first: by pixels, then by bytes (the better quality of two same-size JPEGs); one per offset. */
+function bySize(previews: RawPreview[]): RawPreview[] {
+  const one = new Map<number, RawPreview>();
+  for (const p of previews) if (!one.has(p.offset)) one.set(p.offset, p);
+  return [...one.values()].sort((a, b) => b.width * b.height - a.width * a.height || b.length - a.length);
 }
 
 /** The RAW MIME type a plain TIFF header gets from its camera maker (no DNGVersion, no CR2 mark). */
@@ -260,16 +259,17 @@ export function rawInfo(b: Uint8Array): RawInfo | undefined {
     if (b.length >= 92 && ascii(b, 0, RAF_MAGIC.length) === RAF_MAGIC) {
       const v = new View(b, false);
       const preview = candidate(b, v.u32(84), v.u32(88));
-      return { mime: RAW_MIME.raf, container: 'raf', ...(preview ? { preview } : {}) };
+      return { mime: RAW_MIME.raf, container: 'raf', previews: preview ? [preview] : [], ...(preview ? { preview } : {}) };
     }
     const k = tiffKind(b);
     if (!k) return undefined;
     const s = scanTiff(b, k.le);
-    const preview = largest(s.previews);
+    const previews = bySize(s.previews);
+    const preview = previews[0];
     const mime =
       k.magic === 'orf' ? RAW_MIME.orf : k.magic === 'rw2' ? RAW_MIME.rw2 : k.cr2 ? RAW_MIME.cr2 : s.dng ? RAW_MIME.dng : preview ? mimeFromMake(s.make) : undefined;
     if (!mime) return undefined;
-    return { mime, container: 'tiff', ...(preview ? { preview } : {}), ...(s.orientation ? { orientation: s.orientation } : {}) };
+    return { mime, container: 'tiff', previews, ...(preview ? { preview } : {}), ...(s.orientation ? { orientation: s.orientation } : {}) };
   } catch {
     return undefined;
   }
