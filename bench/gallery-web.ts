@@ -17,11 +17,11 @@
  * over ten years) backed up by `coffer backup`; the gallery is built through the core API
  * (`buildGallery`) with a stand-in renderer instead of sharp's ~3 photos/s on 12 MP photos:
  * every photo of the `--photos` library gets its own 400×300 WebP thumbnail (encoded by sharp
- * from a noise pattern, ~ a real thumbnail's size), previews (1920×1440) are shared by 8 photos
- * each; in the `--big` library the thumbnails too are shared (64 distinct). Only the renderer is
+ * from a noise pattern, ~ a real thumbnail's size); previews (1920×1440) come from a pool of 64;
+ * in the `--big` library the thumbnails too come from a pool of 64. Only the renderer is
  * replaced: ids, shards, blobs and snapshot are the real build's. Repositories are kept in
- * /dev/shm/coffer-bench-gallery-web-<n> (`--reuse` reuses them). Not a test; the table goes to
- * stdout and bench/results/gallery-web-<timestamp>.md.
+ * /dev/shm/coffer-bench-gallery-web-<n> (`--reuse` reuses them). Not a test; the table goes
+ * to stdout and bench/results/gallery-web-<timestamp>.md.
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -37,7 +37,7 @@ import { openBackend } from '../src/node/open-backend.js';
 import { nodePlatform } from '../src/node/platform.js';
 import { placeholder } from '../src/node/gallery-thumbs.js';
 import { startWeb, webEnv } from '../test/web/web-helpers.js';
-import { makeJpeg } from '../test/gallery/photo-maker.js';
+import { buildTiff, makeJpeg } from '../test/gallery/photo-maker.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const BIN = path.join(ROOT, 'bin', 'coffer.js');
@@ -69,7 +69,27 @@ function coffer(args: string[]): void {
 
 /** 10 years of months, newest first: 2024-12 … 2015-01. */
 const MONTHS = [...Array(120).keys()].map((i) => `${2024 - Math.floor(i / 12)}-${String(12 - (i % 12)).padStart(2, '0')}`);
-const OLDEST = MONTHS[MONTHS.length - 1]!;
+/** Photos per month and the oldest month of an n-photo library. */
+const perMonth = (n: number): number => Math.ceil(n / MONTHS.length);
+const oldestMonth = (n: number): string => MONTHS[Math.floor((n - 1) / perMonth(n))]!;
+
+/** One of 64 pixel patterns with its own EXIF block: every photo is a different file (jpeg-js is too slow to encode 10,000). */
+const BASES = [...Array(64).keys()].map((i) => makeJpeg(64, 48, i));
+function photo(i: number, dateTimeOriginal: string): Uint8Array {
+  const raw = BASES[i % 64]!;
+  const tiff = buildTiff({ dateTimeOriginal });
+  const body = new Uint8Array(6 + tiff.length);
+  body.set([0x45, 0x78, 0x69, 0x66, 0, 0]);
+  body.set(tiff, 6);
+  const seg = new Uint8Array(4 + body.length);
+  seg.set([0xff, 0xe1, (body.length + 2) >> 8, (body.length + 2) & 255]);
+  seg.set(body, 4);
+  const out = new Uint8Array(raw.length + seg.length);
+  out.set(raw.subarray(0, 2));
+  out.set(seg, 2);
+  out.set(raw.subarray(2), 2 + seg.length);
+  return out;
+}
 
 /** A w×h WebP of seeded noise over a seeded gradient (compresses like a photo, not a flat fill). */
 async function noiseWebp(w: number, h: number, seed: number, quality: number): Promise<Uint8Array> {
@@ -91,7 +111,7 @@ async function noiseWebp(w: number, h: number, seed: number, quality: number): P
 
 /** Stand-in renderer (see the header): thumbnails distinct (`distinct`) or from a pool of 64. */
 async function standInRenderer(distinct: boolean): Promise<GalleryRenderer> {
-  const previews = await Promise.all([...Array(8).keys()].map((i) => noiseWebp(1920, 1440, 1000 + i, 80)));
+  const previews = await Promise.all([...Array(64).keys()].map((i) => noiseWebp(1920, 1440, 1000 + i, 80)));
   const pool = distinct ? [] : await Promise.all([...Array(64).keys()].map((i) => noiseWebp(400, 300, i, 70)));
   let n = 0;
   return {
@@ -101,7 +121,7 @@ async function standInRenderer(distinct: boolean): Promise<GalleryRenderer> {
       const i = n++;
       const seed = bytes.length * 31 + bytes[bytes.length - 3]! + i;
       const thumb = distinct ? await noiseWebp(400, 300, seed, 70) : pool[i % 64]!;
-      return { thumb, thumbSize: { w: 400, h: 300 }, preview: previews[i % 8]!, previewSize: { w: 1920, h: 1440 }, hash: null, w: 4000, h: 3000, orientation: 1 };
+      return { thumb, thumbSize: { w: 400, h: 300 }, preview: previews[i % 64]!, previewSize: { w: 1920, h: 1440 }, hash: null, w: 4000, h: 3000, orientation: 1 };
     },
   };
 }
@@ -115,14 +135,14 @@ async function library(n: number, distinct: boolean): Promise<string> {
   fs.rmSync(dir, { recursive: true, force: true });
   const src = path.join(dir, 'photos');
   let t = performance.now();
-  const per = Math.ceil(n / MONTHS.length);
+  const per = perMonth(n);
   for (let i = 0; i < n; i++) {
     const month = MONTHS[Math.floor(i / per)]!;
     const k = i % per;
     const taken = `${month.replace('-', ':')}:${String(1 + (k % 28)).padStart(2, '0')} ${String(8 + Math.floor(k / 28) % 12).padStart(2, '0')}:${String(k % 60).padStart(2, '0')}:00`;
     const sub = path.join(src, month);
     if (k === 0) fs.mkdirSync(sub, { recursive: true });
-    fs.writeFileSync(path.join(sub, `IMG_${i}.jpg`), makeJpeg(64, 48, i, { dateTimeOriginal: taken }));
+    fs.writeFileSync(path.join(sub, `IMG_${i}.jpg`), photo(i, taken));
   }
   log(`${n} photos written in ${((performance.now() - t) / 1000).toFixed(0)} s`);
   t = performance.now();
@@ -209,6 +229,7 @@ async function measureLibrary(repo: string, n: number, rows: Row[]): Promise<voi
     rows.push({ what: `key open → first screen of thumbnails painted (${n.toLocaleString('en')} photos)`, measured: `${Math.round(first)} ms`, target: '< 1000 ms', verdict: verdict(first < 1000) });
 
     // The scrubber's oldest month.
+    const OLDEST = oldestMonth(n);
     await page.locator(`[data-testid=scrubber-month][data-month="${OLDEST}"]`).waitFor({ state: 'attached' });
     const t0 = await page.evaluate(() => performance.now());
     await page.locator(`[data-testid=scrubber-month][data-month="${OLDEST}"]`).click();
@@ -227,7 +248,7 @@ async function measureLibrary(repo: string, n: number, rows: Row[]): Promise<voi
       )) as number;
       times.push(end - s);
       await page.keyboard.press('Escape');
-      await page.getByTestId('viewer').waitFor({ state: 'detached' }).catch(() => page.getByTestId('viewer').waitFor({ state: 'hidden' }));
+      await page.getByTestId('viewer').waitFor({ state: 'hidden' });
     }
     const sorted = [...times].sort((a, b) => a - b);
     const med = sorted[2]!;
