@@ -39,7 +39,7 @@ const COMMANDS: Record<string, string> = {
   secret: 'keep small secrets (recovery keys, 2FA codes) in every copy',
   recover: 'rebuild the config and a new primary from one copy and the kit',
   gallery: 'build the encrypted photo gallery inside the repository (gallery build)',
-  import: 'import a Google Photos Takeout (folder or zip) into the repository and the gallery',
+  import: 'import a Google Photos Takeout or a plain photo export (folder or zip) into the repository and the gallery',
   schedule: 'run backup, sync, checks and drills on a timer',
   alert: 'where to send alerts (command, e-mail, webhook)',
   'run-scheduled': 'what the schedule runs (backup, sync, check, drill, status)',

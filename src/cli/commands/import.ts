@@ -1,8 +1,11 @@
-/** `coffer import google-takeout DIR|ZIP...`: bring a Google Photos Takeout into the library. */
+/**
+ * `coffer import google-takeout DIR|ZIP...`: bring a Google Photos Takeout into the library;
+ * `coffer import folder DIR|ZIP... [--name NAME]`: any service's plain export (folders are albums).
+ */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { importTakeout, type ImportFile } from '../../core/engine/gallery/import.js';
+import { importFolder, importTakeout, type ImportFile } from '../../core/engine/gallery/import.js';
 import { CofferError } from '../../core/errors.js';
 import { hostOffsetAt } from '../../core/gallery/metadata.js';
 import { loadCountryLookup } from '../../node/gallery-countries.js';
@@ -25,16 +28,28 @@ function walk(dir: string, rel: string, out: ImportFile[]): void {
 
 const command: Command = {
   name: 'import',
-  summary: 'Import a Google Photos Takeout (folder or .zip parts) into the repository and the gallery.',
-  usage: 'google-takeout DIR|ZIP...',
-  help: `The export's files become a backup snapshot (tag google-takeout, path /google-takeout/NAME);
-the gallery gets its photos and videos with the side files' dates, places and descriptions, and
-its albums. Give every part of a split export (takeout-...-001.zip, -002.zip, ...) at once.`,
-  options: {},
-  async run(cli, _values, positionals) {
+  summary: 'Import a Google Photos Takeout or a plain photo export (folder or .zip) into the repository and the gallery.',
+  usage: 'google-takeout DIR|ZIP... | folder DIR|ZIP... [--name NAME]',
+  help: `google-takeout: the export's files become a backup snapshot (tag google-takeout, path
+/google-takeout/NAME); the gallery gets its photos and videos with the side files' dates, places
+and descriptions, and its albums. Give every part of a split export (takeout-...-001.zip, -002.zip,
+...) at once.
+
+folder: any service's "download all" (a folder tree of photos and videos, or zips of it) becomes a
+backup snapshot (tag import, path /import/NAME); dates come from the files (EXIF), else their
+mtime; every folder that directly holds photos becomes an album named after it (not the export's
+root, nor year folders like "2019" or "Photos from 2019"). Ente's metadata/*.json and iCloud's
+"Photo Details.csv" and Albums/*.csv are read when present. Importing again adds to the same albums.
+
+Options:
+      --name NAME            names the export in the snapshot path (default: the first input's name)`,
+  options: { name: { type: 'string' } },
+  async run(cli, values, positionals) {
     const [kind, ...inputs] = positionals;
-    if (kind !== 'google-takeout') throw new CofferError('usage', kind ? `unknown import source "${kind}" (try: coffer import google-takeout DIR|ZIP)` : 'missing source (try: coffer import google-takeout DIR|ZIP)');
-    if (inputs.length === 0) throw new CofferError('usage', 'give the Takeout folder or its .zip files');
+    const hint = 'try: coffer import google-takeout DIR|ZIP, or coffer import folder DIR|ZIP';
+    if (kind !== 'google-takeout' && kind !== 'folder') throw new CofferError('usage', kind ? `unknown import source "${kind}" (${hint})` : `missing source (${hint})`);
+    if (inputs.length === 0) throw new CofferError('usage', kind === 'folder' ? 'give the export folder or its .zip files' : 'give the Takeout folder or its .zip files');
+    if (values.name !== undefined && (kind !== 'folder' || typeof values.name !== 'string' || !values.name.trim())) throw new CofferError('usage', '--name takes a non-empty name (coffer import folder only)');
     const files: ImportFile[] = [];
     const zips: ZipReader[] = [];
     const seen = new Set<string>();
@@ -46,15 +61,28 @@ its albums. Give every part of a split export (takeout-...-001.zip, -002.zip, ..
         else {
           const zip = ZipReader.open(input);
           zips.push(zip);
-          for (const e of zip.entries) if (!e.name.endsWith('/')) found.push({ path: e.name, size: e.size, mtime: e.mtime, read: async () => zip.read(e) });
+          // A zip made of a folder ("Export.zip" holding "Export/...") has that folder as its root.
+          const stem = path.basename(input).replace(/\.zip$/i, '');
+          const strip = kind === 'folder' && zip.entries.every((e) => e.name.startsWith(`${stem}/`)) ? stem.length + 1 : 0;
+          for (const e of zip.entries) if (!e.name.endsWith('/')) found.push({ path: e.name.slice(strip), size: e.size, mtime: e.mtime, read: async () => zip.read(e) });
         }
-        for (const f of found) if (!seen.has(f.path)) seen.add(f.path), files.push(f);
+        for (const f of found) {
+          if (!seen.has(f.path)) seen.add(f.path), files.push(f);
+          else if (kind === 'folder') {
+            // Parts of one export may repeat a name (each part's "Photo Details.csv"): keep both.
+            let n = 2;
+            const dot = f.path.lastIndexOf('.') > f.path.lastIndexOf('/') ? f.path.lastIndexOf('.') : f.path.length;
+            const renamed = () => `${f.path.slice(0, dot)} (${n})${f.path.slice(dot)}`;
+            while (seen.has(renamed())) n++;
+            seen.add(renamed()), files.push({ ...f, path: renamed() });
+          }
+        }
       }
-      const label = path.basename(inputs[0]!).replace(/\.zip$/i, '').replace(/-\d{3}$/, '');
+      const label = kind === 'folder' && typeof values.name === 'string' ? values.name.trim() : path.basename(path.resolve(inputs[0]!)).replace(/\.zip$/i, '').replace(/-\d{3}$/, '');
       const repo = await cli.openRepository();
       const tty = !!cli.io.stdout.isTTY && !cli.json && !cli.quiet;
       let last = 0;
-      const r = await importTakeout(repo, files, {
+      const r = await (kind === 'folder' ? importFolder : importTakeout)(repo, files, {
         owner: cli.lockOwner(),
         hostname: os.hostname(),
         label,

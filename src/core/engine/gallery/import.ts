@@ -1,9 +1,10 @@
 /**
  * @module engine/gallery/import
- * Importing a Google Photos Takeout into the library. The export's files become an ordinary
- * backup snapshot (paths `["/google-takeout/<label>"]`, tag `google-takeout`), so the originals
- * are kept, checked and restorable like any backup; then the gallery is built from it with the
- * side files' dates and places, and the albums and descriptions go into `state.json`.
+ * Importing a Google Photos Takeout, or any service's plain export, into the library. The
+ * export's files become an ordinary backup snapshot (paths `["/google-takeout/<label>"]`, tag
+ * `google-takeout`; plain exports `["/import/<label>"]`, tag `import`), so the originals are
+ * kept, checked and restorable like any backup; then the gallery is built from it with the side
+ * files' dates and places, and the albums and descriptions go into `state.json`.
  */
 import { utf8Encode } from '../../bytes.js';
 import { goTimeFromDate, nowGoTime } from '../../format/go-time.js';
@@ -21,12 +22,14 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { toHex } from '../../bytes.js';
 import type { GalleryState } from '../../gallery/index-files.js';
 import { itemId, mediaFromName } from '../../gallery/item.js';
+import { isICloudDetails, parseEnteMetadata, parseICloudAlbum, parseICloudDetails, plainAlbumName } from '../../gallery/exports.js';
 import { isYearFolder, parseAlbumMetadata, parseSideFile, sideFileFor, type TakeoutSide } from '../../gallery/takeout.js';
 import { buildGallery, saveFile, type GalleryBuildResult, type GalleryEvents, type GalleryRenderer } from './build.js';
 import { updateGalleryState } from './read.js';
 import type { CountryOf } from '../../gallery/countries.js';
 
 export const TAKEOUT_TAG = 'google-takeout';
+export const IMPORT_TAG = 'import';
 
 export interface ImportFile {
   /** Path inside the export, `/`-separated, no leading slash (`Takeout/Google Photos/Trip/IMG_1.jpg`). */
@@ -78,12 +81,33 @@ function albumName(folder: string, metadata: Map<string, string>): string | unde
   return /^(Google Photos|Google Fotos)$/i.test(basename(dirname(folder))) ? name : undefined;
 }
 
-export async function importTakeout(repo: Repository, files: readonly ImportFile[], opts: ImportOptions): Promise<ImportResult> {
-  const o: CallOpts = opts.signal ? { signal: opts.signal } : {};
-  const warnings: { path: string; message: string }[] = [];
-  const label = opts.label.replace(/[/\0]/g, '_') || 'takeout';
-  const base = `/google-takeout/${label}`;
+/** What differs between the kinds of export: where the snapshot goes, side files and albums. */
+interface Flavor {
+  readonly tag: string;
+  /** Top folder of the snapshot path (`/<top>/<label>`). */
+  readonly top: string;
+  readonly fallbackLabel: string;
+  readonly albumPrefix: string;
+  /** The side file facts of a media file (`path` inside the export). */
+  sideOf(path: string): TakeoutSide | undefined;
+  /** The albums a media file belongs to. */
+  albumsOf(path: string): string[];
+}
 
+type Warn = (path: string, message: string) => void;
+
+/** Reads the small JSON/CSV side files of an export. */
+async function readSmall(f: ImportFile, warn: Warn): Promise<Uint8Array | undefined> {
+  if (f.size > 4 * 1024 * 1024) return undefined;
+  try {
+    return await f.read();
+  } catch (e) {
+    warn(f.path, (e as Error).message);
+    return undefined;
+  }
+}
+
+async function takeoutFlavor(files: readonly ImportFile[]): Promise<Flavor> {
   // Side files and album titles first (small JSON files).
   const jsonByDir = new Map<string, Map<string, TakeoutSide>>();
   const albumTitles = new Map<string, string>();
@@ -101,6 +125,110 @@ export async function importTakeout(repo: Repository, files: readonly ImportFile
     if (!m) jsonByDir.set(dirname(f.path), (m = new Map()));
     m.set(basename(f.path), side);
   }
+  return {
+    tag: TAKEOUT_TAG,
+    top: 'google-takeout',
+    fallbackLabel: 'takeout',
+    albumPrefix: 'takeout-',
+    sideOf(path) {
+      const name = basename(path);
+      const jsons = jsonByDir.get(dirname(path));
+      const sideName = jsons ? sideFileFor(name, new Set(jsons.keys())) : undefined;
+      // Failing the name rules, a side file whose title is this file's name.
+      return sideName ? jsons!.get(sideName) : jsons ? [...jsons.values()].find((s) => s.title === name) : undefined;
+    },
+    albumsOf(path) {
+      const name = albumName(dirname(path), albumTitles);
+      return name ? [name] : [];
+    },
+  };
+}
+
+/**
+ * A plain export: folders are albums (see plainAlbumName); Ente's `metadata/<name>.json` and
+ * iCloud's `Photo Details.csv` / `Albums/<album>.csv` are read when present. A side file that
+ * cannot be read is a warning.
+ */
+async function plainFlavor(files: readonly ImportFile[], warn: Warn): Promise<Flavor> {
+  const ente = new Map<string, TakeoutSide>();
+  const icloudTaken = new Map<string, number>();
+  const icloudAlbums = new Map<string, string[]>();
+  const excluded = new Set<string>();
+  for (const f of files) {
+    const name = basename(f.path);
+    const dir = dirname(f.path);
+    const lower = name.toLowerCase();
+    if (lower.endsWith('.json') && basename(dir) === 'metadata') {
+      const bytes = await readSmall(f, warn);
+      if (!bytes) continue;
+      const side = parseEnteMetadata(bytes);
+      if (side) ente.set(`${dirname(dir) ? dirname(dir) + '/' : ''}${name.slice(0, -5)}`, side);
+      else warn(f.path, 'not a readable Ente metadata file: ignored');
+    } else if (isICloudDetails(name)) {
+      const bytes = await readSmall(f, warn);
+      if (!bytes) continue;
+      try {
+        const d = parseICloudDetails(bytes);
+        for (const [n, t] of d.taken) icloudTaken.set(n, t);
+        if (d.bad) warn(f.path, `${d.bad} row${d.bad === 1 ? '' : 's'} without a readable name or date: ignored`);
+        // iCloud's Photos folder holds the whole library, not an album.
+        excluded.add(dir);
+        if (basename(dir) !== 'Photos') excluded.add(dir ? `${dir}/Photos` : 'Photos');
+      } catch (e) {
+        warn(f.path, (e as Error).message);
+      }
+    } else if (lower.endsWith('.csv') && basename(dir) === 'Albums') {
+      const bytes = await readSmall(f, warn);
+      if (!bytes) continue;
+      try {
+        const album = name.slice(0, -4);
+        icloudAlbums.set(album, [...(icloudAlbums.get(album) ?? []), ...parseICloudAlbum(bytes)]);
+      } catch (e) {
+        warn(f.path, (e as Error).message);
+      }
+    }
+  }
+  const byName = new Map<string, string[]>();
+  for (const [album, names] of icloudAlbums) for (const n of names) byName.set(n, [...(byName.get(n) ?? []), album]);
+  return {
+    tag: IMPORT_TAG,
+    top: 'import',
+    fallbackLabel: 'import',
+    albumPrefix: 'import-',
+    sideOf(path) {
+      const e = ente.get(path);
+      if (e) return e;
+      const t = icloudTaken.get(basename(path));
+      return t !== undefined ? { taken: t } : undefined;
+    },
+    albumsOf(path) {
+      const out = new Set(byName.get(basename(path)) ?? []);
+      const folder = plainAlbumName(dirname(path), excluded);
+      if (folder) out.add(folder);
+      return [...out];
+    },
+  };
+}
+
+export async function importTakeout(repo: Repository, files: readonly ImportFile[], opts: ImportOptions): Promise<ImportResult> {
+  return importWith(repo, files, opts, await takeoutFlavor(files), []);
+}
+
+/** `coffer import folder`: any service's plain export (folders of photos, Ente, iCloud). */
+export async function importFolder(repo: Repository, files: readonly ImportFile[], opts: ImportOptions): Promise<ImportResult> {
+  const warnings: { path: string; message: string }[] = [];
+  const warn: Warn = (path, message) => {
+    warnings.push({ path, message });
+    opts.events?.onWarning?.(path, message);
+  };
+  return importWith(repo, files, opts, await plainFlavor(files, warn), warnings);
+}
+
+async function importWith(repo: Repository, files: readonly ImportFile[], opts: ImportOptions, flavor: Flavor, early: { path: string; message: string }[]): Promise<ImportResult> {
+  const o: CallOpts = opts.signal ? { signal: opts.signal } : {};
+  const warnings: { path: string; message: string }[] = [...early];
+  const label = opts.label.replace(/[/\0]/g, '_') || flavor.fallbackLabel;
+  const base = `/${flavor.top}/${label}`;
 
   // The export as a backup snapshot.
   const lock = await RepositoryLock.acquire(repo, false, opts.owner, o);
@@ -137,10 +265,7 @@ export async function importTakeout(repo: Repository, files: readonly ImportFile
       if (mediaFromName(name) && content.length) {
         const full = `${base}/${parts.join('/')}`;
         mediaIds.set(parts.join('/'), itemId(content));
-        const jsons = jsonByDir.get(parts.slice(0, -1).join('/'));
-        const sideName = jsons ? sideFileFor(name, new Set(jsons.keys())) : undefined;
-        // Failing the name rules, a side file whose title is this file's name.
-        const side = sideName ? jsons!.get(sideName) : jsons ? [...jsons.values()].find((s) => s.title === name) : undefined;
+        const side = flavor.sideOf(parts.join('/'));
         if (side) sides.set(full, side);
       }
       opts.events?.onFile?.(++done, files.length, f.path);
@@ -152,7 +277,7 @@ export async function importTakeout(repo: Repository, files: readonly ImportFile
       return { name: utf8Encode(name), type: 'dir', mode: MODE_DIR | 0o755, mtime: time, atime: time, ctime: time, uid: 0, gid: 0, content: null, subtree };
     };
     const labelDir = await saveDir(label, root);
-    const top = await saveDir('google-takeout', { files: [labelDir], dirs: new Map() });
+    const top = await saveDir(flavor.top, { files: [labelDir], dirs: new Map() });
     const tree = (await saver.save('tree', encodeTree({ nodes: [top] }))).id;
     await saver.flush();
     const snapshot: Snapshot = {
@@ -163,7 +288,7 @@ export async function importTakeout(repo: Repository, files: readonly ImportFile
       username: opts.owner.username,
       ...(opts.owner.uid ? { uid: opts.owner.uid } : {}),
       ...(opts.owner.gid ? { gid: opts.owner.gid } : {}),
-      tags: [TAKEOUT_TAG],
+      tags: [flavor.tag],
       programVersion: PROGRAM_VERSION,
     };
     entry = { id: await repo.saveUnpacked('snapshots', encodeSnapshot(snapshot), o), snapshot };
@@ -186,8 +311,7 @@ export async function importTakeout(repo: Repository, files: readonly ImportFile
   const albums = new Map<string, { name: string; items: string[] }>();
   const captions = new Map<string, string>();
   for (const [p, id] of mediaIds) {
-    const name = albumName(dirname(p), albumTitles);
-    if (name) {
+    for (const name of flavor.albumsOf(p)) {
       const a = albums.get(name) ?? { name, items: [] };
       if (!a.items.includes(id)) a.items.push(id);
       albums.set(name, a);
@@ -202,7 +326,7 @@ export async function importTakeout(repo: Repository, files: readonly ImportFile
       (s): GalleryState => {
         const list = s.albums.map((a) => ({ ...a, items: [...a.items] }));
         for (const a of albums.values()) {
-          const id = `takeout-${toHex(sha256(utf8Encode(a.name))).slice(0, 16)}`;
+          const id = `${flavor.albumPrefix}${toHex(sha256(utf8Encode(a.name))).slice(0, 16)}`;
           const have = list.find((x) => x.id === id);
           if (have) {
             for (const i of a.items) if (!have.items.includes(i)) have.items.push(i);
