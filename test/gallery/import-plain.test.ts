@@ -86,6 +86,10 @@ describe('plain export side files', () => {
     const e = parseEnteMetadata(te.encode(JSON.stringify({ title: 'a.jpg', description: ' x ', creationTime: 1627810200123456, modificationTime: 1627810200123456, latitude: 48.1, longitude: 2.2 })));
     assert.deepEqual(e, { title: 'a.jpg', description: 'x', taken: 1627810200, gps: [48.1, 2.2] });
     assert.deepEqual(parseEnteMetadata(te.encode(JSON.stringify({ title: 'b.jpg', creationTime: 1627810200000000, latitude: null, longitude: null }))), { title: 'b.jpg', taken: 1627810200 });
+    // The shape Ente's exporter writes (Google-like, seconds, `caption`).
+    const g = { title: 'c.jpg', caption: 'Hi', creationTime: { timestamp: 1627810200, formatted: 'x' }, modificationTime: { timestamp: 1627810300 }, geoData: { latitude: 41.9, longitude: 12.5 } };
+    assert.deepEqual(parseEnteMetadata(te.encode(JSON.stringify(g))), { title: 'c.jpg', description: 'Hi', taken: 1627810200, gps: [41.9, 12.5] });
+    assert.deepEqual(parseEnteMetadata(te.encode(JSON.stringify({ ...g, caption: null, geoData: {} }))), { title: 'c.jpg', taken: 1627810200 });
     assert.equal(parseEnteMetadata(te.encode('{broken')), undefined);
     assert.deepEqual(['', 'Trip', 'a/Beach', '2019', 'Photos from 2019', '2019-05', '2019/05', 'Photos'].map((f) => plainAlbumName(f, new Set(['Photos']))), [undefined, 'Trip', 'Beach', undefined, undefined, undefined, undefined, undefined]);
   });
@@ -196,18 +200,21 @@ describe('coffer import folder', { concurrency: false }, () => {
 
   it('reads Ente metadata JSON and iCloud CSVs; damaged side files are warnings', async () => {
     const dir = path.join(work, 'services');
-    const eiffel = { title: 'IMG_E.jpg', description: 'Eiffel', creationTime: Date.UTC(2021, 7, 1, 9, 30, 0) * 1000, modificationTime: Date.UTC(2021, 7, 2) * 1000, latitude: 48.85837, longitude: 2.29448 };
+    const at = Date.UTC(2021, 7, 1, 9, 30, 0) / 1000;
+    const eiffel = { title: 'IMG_E.jpg', caption: 'Eiffel', creationTime: { timestamp: at, formatted: 'x' }, modificationTime: { timestamp: at + 60, formatted: 'x' }, geoData: { latitude: 48.85837, longitude: 2.29448 } };
     writeTree(dir, [
       { name: 'Summer/IMG_E.jpg', data: makeJpeg(40, 30, 6) },
       { name: 'Summer/metadata/IMG_E.jpg.json', data: te.encode(JSON.stringify(eiffel)) },
       { name: 'Summer/IMG_F.jpg', data: makeJpeg(30, 40, 7) },
       { name: 'Summer/metadata/IMG_F.jpg.json', data: te.encode('{"creationTime": 16') },
       { name: 'Summer/IMG_X.jpg', data: makeJpeg(30, 30, 8, { dateTimeOriginal: '2015:06:07 08:09:10' }) },
-      { name: 'Summer/metadata/IMG_X.jpg.json', data: te.encode(JSON.stringify({ ...eiffel, title: 'IMG_X.jpg', description: '' })) },
+      { name: 'Summer/metadata/IMG_X.jpg.json', data: te.encode(JSON.stringify({ title: 'IMG_X.jpg', creationTime: at * 1e6, latitude: 1, longitude: 2 })) }, // Ente's flat shape
+      { name: 'Trash/IMG_T.jpg', data: makeJpeg(30, 30, 11) },
       { name: 'iCloud Photos/Photos/IMG_G.jpg', data: makeJpeg(36, 36, 9) },
       { name: 'iCloud Photos/Photos/IMG_H.jpg', data: makeJpeg(36, 30, 10) },
       { name: 'iCloud Photos/Photos/Photo Details.csv', data: te.encode('imgName,fileChecksum,favorite,hidden,deleted,originalCreationDate,viewCount,importDate\r\nIMG_G.jpg,x,no,no,no,"Saturday September 14,2019 5:33 PM GMT",0,"Saturday September 14,2019 6:00 PM GMT"\r\n') },
       { name: 'iCloud Photos/Albums/Holidays.csv', data: te.encode('Images\nIMG_G.jpg\nIMG_H.jpg\n') },
+      { name: 'iCloud Photos/Recently Deleted/IMG_R.jpg', data: makeJpeg(30, 36, 12) },
       { name: 'iCloud Photos/Albums/Broken.csv', data: te.encode('\u0000\u0001garbage') },
     ]);
     const lib = await importAndRead([dir, '--name', 'Leaving'], path.join(work, 'repo-services'));
@@ -216,7 +223,8 @@ describe('coffer import folder', { concurrency: false }, () => {
     assert.deepEqual([e.taken, e.gps, e.sources[0]!.path], ['2021-08-01T09:30:00', [48.85837, 2.29448], '/import/Leaving/Summer/IMG_E.jpg']);
     assert.equal(lib.state.edits[e.id].caption, 'Eiffel');
     assert.deepEqual([by.get('IMG_F.jpg')!.taken, by.get('IMG_F.jpg')!.takenFrom], ['2017-03-04T05:06:08', 'mtime']);
-    assert.deepEqual([by.get('IMG_X.jpg')!.taken, by.get('IMG_X.jpg')!.takenFrom], ['2015-06-07T08:09:10', 'exif']); // EXIF beats the side file
+    assert.deepEqual([by.get('IMG_X.jpg')!.taken, by.get('IMG_X.jpg')!.takenFrom, by.get('IMG_X.jpg')!.gps], ['2015-06-07T08:09:10', 'exif', [1, 2]]); // EXIF beats the side file's date
+    assert.ok(by.has('IMG_T.jpg') && by.has('IMG_R.jpg')); // kept, in no album
     assert.equal(by.get('IMG_G.jpg')!.taken, '2019-09-14T17:33:00');
     assert.equal(by.get('IMG_H.jpg')!.takenFrom, 'mtime');
     const id = (n: string) => by.get(n)!.id;

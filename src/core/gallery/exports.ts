@@ -3,12 +3,12 @@
  * Plain photo exports ("download all" of any service: a folder tree of photos and videos) and
  * the side files of two services, parsed without I/O:
  *
- * - Ente: each album folder has `metadata/<file name>.json` with `creationTime` and
- *   `modificationTime` (microseconds since the epoch), `latitude`, `longitude`, `title`,
- *   `description`.
+ * - Ente: each album folder has `metadata/<file name>.json` (see parseEnteMetadata); deleted
+ *   files sit in `Trash/` at the root.
  * - Apple's iCloud Photos privacy export: `Photos/` with the files, `Photo Details.csv`
  *   (`imgName`, ..., `originalCreationDate` like "Saturday September 14,2019 5:33 PM GMT") and
- *   `Albums/<album>.csv` listing the album's file names under the header `Images`.
+ *   `Albums/<album>.csv` listing the album's file names under the header `Images`; a
+ *   `Recently Deleted/` folder.
  *
  * Facts come out in the Takeout side-file shape (epoch seconds UTC, [lat, lon]) so the build
  * treats them alike: used only when the file has no date of its own.
@@ -20,9 +20,20 @@ function obj(v: unknown): Record<string, unknown> | undefined {
   return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
 }
 
+function coords(lat0: unknown, lon0: unknown): [number, number] | undefined {
+  if (lat0 == null || lon0 == null || lat0 === '' || lon0 === '') return undefined;
+  const lat = Number(lat0);
+  const lon = Number(lon0);
+  if (!Number.isFinite(lat) || !Number.isFinite(lon) || Math.abs(lat) > 90 || Math.abs(lon) > 180 || (lat === 0 && lon === 0)) return undefined;
+  return [lat, lon];
+}
+
 /**
  * An Ente `metadata/<name>.json`; undefined when the bytes are not JSON or hold none of its
- * fields (the caller warns: a damaged side file never stops an import).
+ * fields (the caller warns: a damaged side file never stops an import). Ente's exporter writes
+ * a Google-like file: `title`, `caption`, `creationTime.timestamp` (epoch seconds),
+ * `modificationTime`, `geoData.latitude/longitude`. The flat shape of Ente's own file metadata
+ * (`creationTime` in microseconds, `latitude`, `longitude`, `description`) is read too.
  */
 export function parseEnteMetadata(bytes: Uint8Array): TakeoutSide | undefined {
   let o: Record<string, unknown> | undefined;
@@ -32,15 +43,15 @@ export function parseEnteMetadata(bytes: Uint8Array): TakeoutSide | undefined {
     return undefined;
   }
   if (!o) return undefined;
-  const us = Number(o.creationTime);
-  // Microseconds; anything before 1900 or after 2200 is not a real capture time.
-  const taken = Number.isFinite(us) && us > -2.2e15 && us < 7.3e15 && us !== 0 ? Math.floor(us / 1e6) : undefined;
-  const lat = Number(o.latitude);
-  const lon = Number(o.longitude);
-  const gps: [number, number] | undefined =
-    o.latitude != null && o.longitude != null && Number.isFinite(lat) && Number.isFinite(lon) && Math.abs(lat) <= 90 && Math.abs(lon) <= 180 && !(lat === 0 && lon === 0) ? [lat, lon] : undefined;
+  const nested = obj(o.creationTime);
+  const sec = nested ? Number(nested.timestamp) : Number(o.creationTime) / 1e6;
+  // Anything before 1900 or after 2200 (or 0, "unknown") is not a real capture time.
+  const taken = o.creationTime != null && Number.isFinite(sec) && sec > -2.2e9 && sec < 7.3e9 && sec !== 0 ? Math.floor(sec) : undefined;
+  const geo = obj(o.geoData);
+  const gps = geo ? coords(geo.latitude, geo.longitude) : coords(o.latitude, o.longitude);
   const title = typeof o.title === 'string' && o.title !== '' ? o.title : undefined;
-  const description = typeof o.description === 'string' && o.description.trim() !== '' ? o.description.trim() : undefined;
+  const text = typeof o.caption === 'string' ? o.caption : o.description;
+  const description = typeof text === 'string' && text.trim() !== '' ? text.trim() : undefined;
   if (taken === undefined && !gps && title === undefined && !('modificationTime' in o)) return undefined;
   return { ...(title !== undefined ? { title } : {}), ...(description ? { description } : {}), ...(taken !== undefined ? { taken } : {}), ...(gps ? { gps } : {}) };
 }
@@ -117,7 +128,8 @@ export function parseICloudAlbum(bytes: Uint8Array): string[] {
   return rows.slice(1).map((r) => (r[col] ?? '').trim()).filter((n) => n !== '');
 }
 
-export const isICloudDetails = (name: string) => /^Photo Details(-\d+)?\.csv$/i.test(name);
+/** `Photo Details.csv`, and the numbered ones of big exports (`Photo Details-1.csv`). */
+export const isICloudDetails = (name: string) => /^Photo Details([- ]?\(?\d+\)?)?\.csv$/i.test(name);
 
 /**
  * The album a plain export's folder stands for: its own name, except the export root, year

@@ -162,6 +162,9 @@ async function plainFlavor(files: readonly ImportFile[], warn: Warn): Promise<Fl
       const bytes = await readSmall(f, warn);
       if (!bytes) continue;
       const side = parseEnteMetadata(bytes);
+      excluded.add(dirname(dir) ? `${dirname(dir)}/metadata` : 'metadata');
+      // Ente keeps deleted files in Trash/ at the export's root.
+      excluded.add('Trash');
       if (side) ente.set(`${dirname(dir) ? dirname(dir) + '/' : ''}${name.slice(0, -5)}`, side);
       else warn(f.path, 'not a readable Ente metadata file: ignored');
     } else if (isICloudDetails(name)) {
@@ -173,6 +176,7 @@ async function plainFlavor(files: readonly ImportFile[], warn: Warn): Promise<Fl
         if (d.bad) warn(f.path, `${d.bad} row${d.bad === 1 ? '' : 's'} without a readable name or date: ignored`);
         // iCloud's Photos folder holds the whole library, not an album.
         excluded.add(dir);
+        for (const d of [dir, dirname(dir)]) excluded.add(d ? `${d}/Recently Deleted` : 'Recently Deleted');
         if (basename(dir) !== 'Photos') excluded.add(dir ? `${dir}/Photos` : 'Photos');
       } catch (e) {
         warn(f.path, (e as Error).message);
