@@ -43,6 +43,8 @@ test('web app: share-create in the viewer, opened in a fresh context', { timeout
   for (let i = 0; i < noise.length; i++) noise[i] = (noise[i]! & 63) + (i % 3 === 1 ? 150 : 40);
   const jpg = await sharp(noise, { raw: { width: 800, height: 600, channels: 3 } }).jpeg({ quality: 92 }).toBuffer();
   fs.writeFileSync(path.join(src, 'meadow.jpg'), jpg);
+  // A second photo for the selection bar's share (another picture: another gallery item).
+  fs.writeFileSync(path.join(src, 'field.jpg'), await sharp(noise, { raw: { width: 800, height: 600, channels: 3 } }).flip().jpeg({ quality: 90 }).toBuffer());
   const repo = path.join(dir, 'repo');
   const xdg = { XDG_DATA_HOME: path.join(dir, 'xdg') };
   const env = testEnv({ ...xdg, COFFER_PASSWORD: PASSWORD });
@@ -61,11 +63,12 @@ test('web app: share-create in the viewer, opened in a fresh context', { timeout
     await page.getByTestId('unlock-password').fill(PASSWORD);
     await page.getByTestId('unlock-submit').click();
     await page.getByTestId('nav-gallery').click();
-    await page.getByTestId('gallery-item').first().click();
+    await page.locator('[data-testid=gallery-item][data-name="meadow.jpg"]').click();
     await page.getByTestId('viewer').waitFor();
-    await page.getByTestId('share-expires').selectOption({ label: '1 day' });
-    await page.getByTestId('share-create').click();
-    const link = page.getByTestId('share-link');
+    const viewer = page.getByTestId('viewer');
+    await viewer.getByTestId('share-expires').selectOption({ label: '1 day' });
+    await viewer.getByTestId('share-create').click();
+    const link = viewer.getByTestId('share-link');
     await link.waitFor({ timeout: 30_000 });
     const url = await link.inputValue();
     assert.match(url, new RegExp(`^${base}/s/[A-Za-z0-9_-]{22}#[A-Za-z0-9_-]{43}$`), logs.join('\n'));
@@ -88,6 +91,22 @@ test('web app: share-create in the viewer, opened in a fresh context', { timeout
     await dl.saveAs(saved);
     assert.ok(fs.readFileSync(saved).equals(jpg), 'the shared photo differs from the source');
 
+    // The selection bar shares every selected photo in one link.
+    await page.keyboard.press('Escape');
+    await page.getByTestId('viewer').waitFor({ state: 'hidden' });
+    const cells = page.getByTestId('gallery-item');
+    assert.equal(await cells.count(), 2);
+    await cells.nth(0).click({ modifiers: ['Control'] });
+    await cells.nth(1).click({ modifiers: ['Control'] });
+    const bar = page.getByTestId('selection-bar');
+    await bar.getByTestId('share-create').click();
+    const barLink = bar.getByTestId('share-link');
+    await barLink.waitFor({ timeout: 30_000 });
+    const p3 = await (await browser.newContext()).newPage();
+    await p3.goto(await barLink.inputValue());
+    await p3.getByTestId('share-item').nth(1).waitFor({ timeout: 20_000 });
+    assert.deepEqual((await p3.getByTestId('share-item').evaluateAll((els) => els.map((e) => e.getAttribute('data-name')))).sort(), ['field.jpg', 'meadow.jpg']);
+
     const store = allBytes(path.join(dir, 'xdg', 'coffer', 'shares'));
     assert.ok(fs.existsSync(path.join(dir, 'xdg', 'coffer', 'shares', id, 'm')));
     assert.ok(store.length > jpg.length);
@@ -96,7 +115,8 @@ test('web app: share-create in the viewer, opened in a fresh context', { timeout
     assert.ok(!store.includes(Buffer.from(key)) && !store.includes(Buffer.from(key, 'base64url')));
     // The web-made share is in the repository's sealed share list too.
     const listed = JSON.parse((await mustRun(['-r', repo, 'share', 'list', '--json'], { env })).stdout) as { id: string; url?: string; names?: string[] }[];
-    assert.deepEqual(listed.map((s) => [s.id, s.url, s.names]), [[id, url, ['meadow.jpg']]]);
+    assert.deepEqual(listed.filter((s) => s.id === id).map((s) => [s.id, s.url, s.names]), [[id, url, ['meadow.jpg']]]);
+    assert.equal(listed.length, 2, 'both shares are in the sealed list');
     const log = server.stderr();
     assert.match(log, new RegExp(`PUT /api/shares/${id}/m 201`));
     assert.ok(!log.includes(key), 'the key is in the request log');

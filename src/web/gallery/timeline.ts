@@ -13,6 +13,7 @@
  * grew or shrank, so what is on screen stays still. Hidden and trashed items never arrive (the
  * worker leaves them out); one hidden here leaves the grid and the counts at once.
  */
+import { shareButton } from '../share/share-button.js';
 import type { GalleryItem } from '../../core/gallery/item.js';
 import { h } from '../app/dom.js';
 import { registerView, type AppContext } from '../app/views.js';
@@ -82,6 +83,7 @@ class Timeline {
       act('selection-album', '+ Album', () => void this.albumSelection(), 'Add to an album'),
       act('selection-hide', 'Hide', () => void this.removeSelection('hide'), 'Hide from every view'),
       act('selection-trash', 'Trash', () => void this.removeSelection('trash'), 'Move to the trash'),
+      shareButton(ctx, () => [...this.selected]),
     );
     this.element = h('div', { class: 'g-wrap' }, this.bar, this.scroller, this.scrubber.element);
     this.thumbs = new ThumbLoader(
