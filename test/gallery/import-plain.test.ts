@@ -236,4 +236,32 @@ describe('coffer import folder', { concurrency: false }, () => {
     assert.ok(lib.warnings.some((w) => w.startsWith('Summer/metadata/IMG_F.jpg.json')));
     assert.ok(lib.warnings.some((w) => w.startsWith('iCloud Photos/Albums/Broken.csv')));
   });
+
+  it('reads an iCloud export in two ZIP parts, each with its own Photo Details.csv', async () => {
+    const head = 'imgName,fileChecksum,favorite,hidden,deleted,originalCreationDate,viewCount,importDate\n';
+    const part = (n: number, img: string, date: string, extra: { name: string; data: Uint8Array }[] = []) => {
+      const root = `iCloud Photos Part ${n} of 2`;
+      const list = [
+        { name: `Photos/${img}`, data: makeJpeg(30, 30, 20 + n) },
+        { name: 'Photos/Photo Details.csv', data: te.encode(`${head}${img},x,no,no,no,"${date}",0,x\n`) },
+        ...extra,
+      ];
+      fs.writeFileSync(path.join(work, `${root}.zip`), makeZip(list.map((f) => ({ name: `${root}/${f.name}`, data: f.data, mtime }))));
+      return path.join(work, `${root}.zip`);
+    };
+    const p1 = part(1, 'IMG_1.jpg', 'Monday January 6,2020 11:05 PM GMT', [{ name: 'Albums/Snow.csv', data: te.encode('Images\r\nIMG_1.jpg\r\nIMG_2.jpg\r\n') }]);
+    const p2 = part(2, 'IMG_2.jpg', 'Tuesday March 3,2020 7:00 AM GMT');
+    const repo = path.join(work, 'repo-icloud');
+    const lib = await importAndRead([p1, p2], repo);
+    const by = new Map(lib.items.map((i) => [i.name, i]));
+    assert.deepEqual([by.get('IMG_1.jpg')!.taken, by.get('IMG_2.jpg')!.taken], ['2020-01-06T23:05:00', '2020-03-03T07:00:00']);
+    assert.deepEqual(albumsOf(lib), [[albumId('Snow'), 'Snow', [by.get('IMG_1.jpg')!.id, by.get('IMG_2.jpg')!.id].sort()]]);
+    assert.deepEqual(lib.warnings, []);
+    if (restic) {
+      const s = await runRestic(restic, ['-r', repo, 'snapshots', '--json', '--tag', 'import'], { env });
+      assert.deepEqual(JSON.parse(s.stdout).map((x: any) => x.paths), [['/import/iCloud Photos']]);
+      const ls = await runRestic(restic, ['-r', repo, 'ls', 'latest', '--tag', 'import', '/import/iCloud Photos/Photos'], { env });
+      assert.match(ls.stdout, /Photo Details \(2\)\.csv/);
+    }
+  });
 });

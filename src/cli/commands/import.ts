@@ -78,7 +78,8 @@ Options:
           }
         }
       }
-      const label = kind === 'folder' && typeof values.name === 'string' ? values.name.trim() : path.basename(path.resolve(inputs[0]!)).replace(/\.zip$/i, '').replace(/-\d{3}$/, '');
+      let label = path.basename(path.resolve(inputs[0]!)).replace(/\.zip$/i, '').replace(/-\d{3}$/, '');
+      if (kind === 'folder') label = typeof values.name === 'string' ? values.name.trim() : label.replace(/ Part \d+ of \d+$/i, ''); // iCloud's parts
       const repo = await cli.openRepository();
       const tty = !!cli.io.stdout.isTTY && !cli.json && !cli.quiet;
       let last = 0;

@@ -98,7 +98,11 @@ type Warn = (path: string, message: string) => void;
 
 /** Reads the small JSON/CSV side files of an export. */
 async function readSmall(f: ImportFile, warn: Warn): Promise<Uint8Array | undefined> {
-  if (f.size > 4 * 1024 * 1024) return undefined;
+  // A big library's Photo Details.csv runs to a few MiB; past this it is not a side file.
+  if (f.size > 64 * 1024 * 1024) {
+    warn(f.path, 'too large for a side file: ignored');
+    return undefined;
+  }
   try {
     return await f.read();
   } catch (e) {
