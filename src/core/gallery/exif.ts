@@ -11,6 +11,7 @@
  * GPS LatitudeRef 1, Latitude 2, LongitudeRef 3, Longitude 4.
  */
 import { isRawMime, rawInfo } from './raw.js';
+import { readIfd, TiffView, type IfdEntry } from './tiff.js';
 
 export interface ExifData {
   make?: string;
@@ -34,58 +35,12 @@ export interface ImageMeta {
   exif?: ExifData;
 }
 
-const TYPE_SIZE: Record<number, number> = { 1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8 };
-const MAX_ENTRIES = 512;
-
-class Tiff {
-  private readonly v: DataView;
-  readonly le: boolean;
-  constructor(readonly b: Uint8Array) {
-    this.v = new DataView(b.buffer, b.byteOffset, b.byteLength);
-    this.le = b[0] === 0x49;
-  }
-  ok(off: number, n: number): boolean {
-    return off >= 0 && n >= 0 && off + n <= this.b.length;
-  }
-  u16(off: number): number {
-    return this.v.getUint16(off, this.le);
-  }
-  u32(off: number): number {
-    return this.v.getUint32(off, this.le);
-  }
-  i32(off: number): number {
-    return this.v.getInt32(off, this.le);
-  }
-}
-
-interface Entry {
-  type: number;
-  count: number;
-  /** Offset of the value bytes in the TIFF block. */
-  at: number;
-}
-
 /** The entries of one IFD, keyed by tag; empty when the IFD is out of bounds. */
-function readIfd(t: Tiff, off: number): Map<number, Entry> {
-  const out = new Map<number, Entry>();
-  if (!t.ok(off, 2)) return out;
-  const n = Math.min(t.u16(off), MAX_ENTRIES);
-  for (let i = 0; i < n; i++) {
-    const e = off + 2 + i * 12;
-    if (!t.ok(e, 12)) break;
-    const tag = t.u16(e);
-    const type = t.u16(e + 2);
-    const count = t.u32(e + 4);
-    const size = TYPE_SIZE[type];
-    if (!size || count > 1 << 20) continue;
-    const at = size * count <= 4 ? e + 8 : t.u32(e + 8);
-    if (!t.ok(at, size * count)) continue;
-    if (!out.has(tag)) out.set(tag, { type, count, at });
-  }
-  return out;
+function entriesAt(t: TiffView, off: number): Map<number, IfdEntry> {
+  return readIfd(t, off, { maxCount: 1 << 20 })?.entries ?? new Map();
 }
 
-function ascii(t: Tiff, e: Entry | undefined): string | undefined {
+function ascii(t: TiffView, e: IfdEntry | undefined): string | undefined {
   if (!e || (e.type !== 2 && e.type !== 7 && e.type !== 1)) return undefined;
   let s = '';
   for (let i = 0; i < e.count; i++) {
@@ -98,7 +53,7 @@ function ascii(t: Tiff, e: Entry | undefined): string | undefined {
   return s === '' ? undefined : s;
 }
 
-function uint(t: Tiff, e: Entry | undefined): number | undefined {
+function uint(t: TiffView, e: IfdEntry | undefined): number | undefined {
   if (!e || e.count < 1) return undefined;
   if (e.type === 3) return t.u16(e.at);
   if (e.type === 4) return t.u32(e.at);
@@ -106,7 +61,7 @@ function uint(t: Tiff, e: Entry | undefined): number | undefined {
   return undefined;
 }
 
-function rationals(t: Tiff, e: Entry | undefined, n: number): number[] | undefined {
+function rationals(t: TiffView, e: IfdEntry | undefined, n: number): number[] | undefined {
   if (!e || (e.type !== 5 && e.type !== 10) || e.count < n) return undefined;
   const out: number[] = [];
   for (let i = 0; i < n; i++) {
@@ -118,7 +73,7 @@ function rationals(t: Tiff, e: Entry | undefined, n: number): number[] | undefin
   return out;
 }
 
-function gpsCoordinate(t: Tiff, ifd: Map<number, Entry>, refTag: number, tag: number, max: number): number | undefined {
+function gpsCoordinate(t: TiffView, ifd: Map<number, IfdEntry>, refTag: number, tag: number, max: number): number | undefined {
   const dms = rationals(t, ifd.get(tag), 3);
   if (!dms || dms.some((x) => !Number.isFinite(x) || x < 0)) return undefined;
   const ref = ascii(t, ifd.get(refTag))?.toUpperCase();
@@ -137,9 +92,9 @@ export function readTiffExif(b: Uint8Array, anyMagic = false): ExifData | undefi
   const le = b[0] === 0x49 && b[1] === 0x49;
   const be = b[0] === 0x4d && b[1] === 0x4d;
   if (!le && !be) return undefined;
-  const t = new Tiff(b);
+  const t = new TiffView(b, le);
   if (!anyMagic && t.u16(2) !== 42) return undefined;
-  const ifd0 = readIfd(t, t.u32(4));
+  const ifd0 = entriesAt(t, t.u32(4));
   const out: ExifData = {};
   const make = ascii(t, ifd0.get(0x010f));
   const model = ascii(t, ifd0.get(0x0110));
@@ -149,7 +104,7 @@ export function readTiffExif(b: Uint8Array, anyMagic = false): ExifData | undefi
   if (orientation !== undefined && orientation >= 1 && orientation <= 8) out.orientation = orientation;
   const exifPtr = uint(t, ifd0.get(0x8769));
   if (exifPtr !== undefined) {
-    const ex = readIfd(t, exifPtr);
+    const ex = entriesAt(t, exifPtr);
     const put = (k: 'dateTimeOriginal' | 'createDate' | 'subSecTimeOriginal' | 'offsetTimeOriginal' | 'lens', tag: number) => {
       const s = ascii(t, ex.get(tag));
       if (s) out[k] = s;
@@ -166,7 +121,7 @@ export function readTiffExif(b: Uint8Array, anyMagic = false): ExifData | undefi
   }
   const gpsPtr = uint(t, ifd0.get(0x8825));
   if (gpsPtr !== undefined) {
-    const g = readIfd(t, gpsPtr);
+    const g = entriesAt(t, gpsPtr);
     const lat = gpsCoordinate(t, g, 1, 2, 90);
     const lon = gpsCoordinate(t, g, 3, 4, 180);
     // 0,0 is what many phones write when they had no fix.

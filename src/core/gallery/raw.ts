@@ -14,6 +14,7 @@
  * Pure and defensive like the EXIF reader: bounds-checked, every IFD visited once, at most
  * MAX_IFDS of them, never throws on damaged input.
  */
+import { readIfd, TiffView, type Ifd } from './tiff.js';
 
 export interface RawPreview {
   /** Byte range of the JPEG inside the RAW file. */
@@ -55,7 +56,6 @@ export function isRawMime(mime: string): boolean {
 }
 
 const MAX_IFDS = 64;
-const MAX_ENTRIES = 512;
 const RAF_MAGIC = 'FUJIFILMCCD-RAW';
 
 function ascii(b: Uint8Array, at: number, n: number): string {
@@ -64,72 +64,26 @@ function ascii(b: Uint8Array, at: number, n: number): string {
   return s;
 }
 
-class View {
-  private readonly v: DataView;
-  constructor(
-    readonly b: Uint8Array,
-    readonly le: boolean,
-  ) {
-    this.v = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  }
-  ok(off: number, n: number): boolean {
-    return Number.isSafeInteger(off) && off >= 0 && n >= 0 && off + n <= this.b.length;
-  }
-  u16(off: number): number {
-    return this.ok(off, 2) ? this.v.getUint16(off, this.le) : 0;
-  }
-  u32(off: number): number {
-    return this.ok(off, 4) ? this.v.getUint32(off, this.le) : 0;
-  }
-}
-
 /** The TIFF flavour of a file from its first 12 bytes, or undefined. */
 function tiffKind(b: Uint8Array): { le: boolean; magic: 'tiff' | 'orf' | 'rw2'; cr2: boolean } | undefined {
   if (b.length < 16) return undefined;
   const le = b[0] === 0x49 && b[1] === 0x49;
   const be = b[0] === 0x4d && b[1] === 0x4d;
   if (!le && !be) return undefined;
-  const m = new View(b, le).u16(2);
+  const m = new TiffView(b, le).u16(2);
   const magic = m === 42 ? 'tiff' : m === 0x4f52 || m === 0x5352 ? 'orf' : m === 0x55 ? 'rw2' : undefined;
   if (!magic) return undefined;
   return { le, magic, cr2: magic === 'tiff' && b[8] === 0x43 && b[9] === 0x52 };
 }
 
-interface Ifd {
-  /** tag -> [type, count, value offset] */
-  readonly tags: Map<number, [number, number, number]>;
-  readonly next: number;
-}
-
-const TYPE_SIZE: Record<number, number> = { 1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 13: 4 };
-
-function readIfd(t: View, off: number): Ifd | undefined {
-  if (!t.ok(off, 2)) return undefined;
-  const n = Math.min(t.u16(off), MAX_ENTRIES);
-  const tags = new Map<number, [number, number, number]>();
-  for (let i = 0; i < n; i++) {
-    const e = off + 2 + i * 12;
-    if (!t.ok(e, 12)) break;
-    const tag = t.u16(e);
-    const type = t.u16(e + 2);
-    const count = t.u32(e + 4);
-    const size = TYPE_SIZE[type];
-    if (!size) continue;
-    const bytes = size * count;
-    const at = bytes <= 4 ? e + 8 : t.u32(e + 8);
-    // JpgFromRaw (RW2) is a large UNDEFINED value: its bounds are checked when used.
-    if (tag !== 0x002e && !t.ok(at, bytes)) continue;
-    if (!tags.has(tag)) tags.set(tag, [type, count, at]);
-  }
-  const nextAt = off + 2 + n * 12;
-  return { tags, next: t.ok(nextAt, 4) ? t.u32(nextAt) : 0 };
-}
+/** JpgFromRaw (RW2): a large UNDEFINED value whose bounds `candidate` checks when it is used. */
+const JPG_FROM_RAW = 0x002e;
 
 /** Integer values of a SHORT/LONG tag (at most `max`). */
-function uints(t: View, ifd: Ifd, tag: number, max = 64): number[] {
-  const e = ifd.tags.get(tag);
+function uints(t: TiffView, ifd: Ifd, tag: number, max = 64): number[] {
+  const e = ifd.entries.get(tag);
   if (!e) return [];
-  const [type, count, at] = e;
+  const { type, count, at } = e;
   const out: number[] = [];
   for (let i = 0; i < Math.min(count, max); i++) {
     if (type === 3) out.push(t.u16(at + i * 2));
@@ -184,7 +138,7 @@ function candidate(b: Uint8Array, off: number, len: number): RawPreview | undefi
 
 /** Every decodable JPEG in the IFDs of a TIFF-based RAW, and IFD0's orientation. */
 function scanTiff(b: Uint8Array, le: boolean): { previews: RawPreview[]; orientation?: number; make?: string; dng: boolean } {
-  const t = new View(b, le);
+  const t = new TiffView(b, le);
   const previews: RawPreview[] = [];
   const seen = new Set<number>();
   const queue: number[] = [t.u32(4)];
@@ -196,15 +150,15 @@ function scanTiff(b: Uint8Array, le: boolean): { previews: RawPreview[]; orienta
     const off = queue.shift()!;
     if (off === 0 || seen.has(off)) continue;
     seen.add(off);
-    const ifd = readIfd(t, off);
+    const ifd = readIfd(t, off, { unchecked: [JPG_FROM_RAW] });
     if (!ifd) continue;
     if (first) {
       first = false;
       const o = uints(t, ifd, 0x0112, 1)[0];
       if (o !== undefined && o >= 1 && o <= 8) orientation = o;
-      const mk = ifd.tags.get(0x010f);
-      if (mk && mk[0] === 2) make = ascii(b, mk[2], Math.min(mk[1], 64)).replace(/\0.*$/s, '').trim();
-      dng = ifd.tags.has(0xc612);
+      const mk = ifd.entries.get(0x010f);
+      if (mk && mk.type === 2) make = ascii(b, mk.at, Math.min(mk.count, 64)).replace(/\0.*$/s, '').trim();
+      dng = ifd.entries.has(0xc612);
     }
     const jOff = uints(t, ifd, 0x0201, 1)[0];
     const jLen = uints(t, ifd, 0x0202, 1)[0];
@@ -220,9 +174,9 @@ function scanTiff(b: Uint8Array, le: boolean): { previews: RawPreview[]; orienta
       const c = candidate(b, strips[0]!, counts[0]!);
       if (c) previews.push(c);
     }
-    const rw2 = ifd.tags.get(0x002e);
-    if (rw2 && rw2[0] === 7) {
-      const c = candidate(b, rw2[2], rw2[1]);
+    const rw2 = ifd.entries.get(JPG_FROM_RAW);
+    if (rw2 && rw2.type === 7) {
+      const c = candidate(b, rw2.at, rw2.count);
       if (c) previews.push(c);
     }
     for (const sub of uints(t, ifd, 0x014a, 16)) queue.push(sub);
@@ -257,7 +211,7 @@ function mimeFromMake(make: string | undefined): string | undefined {
 export function rawInfo(b: Uint8Array): RawInfo | undefined {
   try {
     if (b.length >= 92 && ascii(b, 0, RAF_MAGIC.length) === RAF_MAGIC) {
-      const v = new View(b, false);
+      const v = new TiffView(b, false);
       const preview = candidate(b, v.u32(84), v.u32(88));
       return { mime: RAW_MIME.raf, container: 'raf', previews: preview ? [preview] : [], ...(preview ? { preview } : {}) };
     }
