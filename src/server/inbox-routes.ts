@@ -18,7 +18,7 @@ import { timingSafeEqual } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { WebAssets } from './web-assets.js';
+import { pageShellHtml, type WebAssets } from './web-assets.js';
 import type { WebRoute, WebUser } from './web-app.js';
 
 export type StagedPart = 'meta' | 'thumb' | 'data' | 'dedup';
@@ -203,23 +203,13 @@ function sweepStale(store: StagingStore, now = Date.now()): void {
 
 /** The phone page's HTML shell: its script reads the token from the address. */
 function uploadPage(assets: WebAssets): string {
-  const p = assets.prefix;
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
-<title>Send to Coffer</title>
-<link rel="icon" href="/favicon.svg">
-<link rel="stylesheet" href="${p}src/web/static/style.css">
-<script type="module" src="${p}dist/src/web/inbox/upload.js"></script>
-</head>
-<body class="upload-page">
-<main id="upload" class="card"><h1>Send to Coffer</h1><p>Loading…</p></main>
-</body>
-</html>
-`;
+  return pageShellHtml(assets.prefix, {
+    title: 'Send to Coffer',
+    css: 'src/web/static/style.css',
+    script: 'dist/src/web/inbox/upload.js',
+    main: '<main id="upload" class="card"><h1>Send to Coffer</h1><p>Loading…</p></main>',
+    bodyClass: 'upload-page',
+  });
 }
 
 export function createInboxRoute(opts: InboxRouteOptions): WebRoute {

@@ -19,6 +19,7 @@ import { isCofferError } from '../core/errors.js';
 import { DEFAULT_EXPIRES_MS, isShareId, MAX_EXPIRES_MS } from '../core/share/format.js';
 import type { ShareMeta, ShareStore } from './share-store.js';
 import type { WebRoute, WebUser } from './web-app.js';
+import { pageShellHtml } from './web-assets.js';
 
 export interface ShareRoutesOptions {
   readonly store: ShareStore;
@@ -39,22 +40,12 @@ function json(status: number, body: unknown): Response {
 
 /** The page shell: no data of the share in it, so it is the same for every id. */
 export function sharePageHtml(assetPrefix: string): string {
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
-<title>Shared with Coffer</title>
-<link rel="icon" href="/favicon.svg">
-<link rel="stylesheet" href="${assetPrefix}src/web/share/share.css">
-<script type="module" src="${assetPrefix}dist/src/web/share/main.js"></script>
-</head>
-<body>
-<main id="share" aria-live="polite"><p class="share-status">Opening the shared files…</p></main>
-</body>
-</html>
-`;
+  return pageShellHtml(assetPrefix, {
+    title: 'Shared with Coffer',
+    css: 'src/web/share/share.css',
+    script: 'dist/src/web/share/main.js',
+    main: '<main id="share" aria-live="polite"><p class="share-status">Opening the shared files…</p></main>',
+  });
 }
 
 /** One `bytes=a-b` range (or `a-`, `-n`) of a file of `size` bytes; null when unsatisfiable. */

@@ -134,6 +134,39 @@ function etagOf(body: Uint8Array): string {
 /**
  * Collects the app's assets. Throws if the app is not built (dist/src/web missing).
  */
+export interface PageShell {
+  readonly title: string;
+  /** Package-relative paths of the page's style sheet and module script (served under `prefix`). */
+  readonly css: string;
+  readonly script: string;
+  /** The static markup shown until the script runs (no data of the user's in it). */
+  readonly main: string;
+  readonly bodyClass?: string;
+}
+
+/**
+ * The HTML of a page outside the app (the share page, the phone's upload page): the same for
+ * every visitor, no referrer, its assets from the package under `prefix`.
+ */
+export function pageShellHtml(prefix: string, page: PageShell): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer">
+<title>${page.title}</title>
+<link rel="icon" href="/favicon.svg">
+<link rel="stylesheet" href="${prefix}${page.css}">
+<script type="module" src="${prefix}${page.script}"></script>
+</head>
+<body${page.bodyClass ? ` class="${page.bodyClass}"` : ''}>
+${page.main}
+</body>
+</html>
+`;
+}
+
 export function loadWebAssets(root = packageRoot()): WebAssets {
   const files = new Map<string, Uint8Array>(); // package-relative path -> bytes
   const enc = new TextEncoder();
