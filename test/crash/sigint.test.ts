@@ -80,10 +80,11 @@ describe('SIGINT during coffer backup', { skip: !restic014 && 'restic 0.14 not i
     let orphansBefore = await check(restic, env);
     for (let round = 1; round <= 4; round++) {
       writeBulkTree(src, `int${round}`, { bigMiB: BIG_MIB });
-      // From 300 ms on (before that Node is still loading and SIGINT's default action applies),
-      // then early to late packs (~25 per round), then just after the index file.
+      // Soon after the lock (before it Node may still be loading, and SIGINT's default action
+      // applies: a time after the spawn is too early on a loaded machine), then early to late
+      // packs (~25 per round), then just after the index file.
       const instant: Instant =
-        round === 1 ? { afterMs: 300 + Math.round(rnd() * 200) }
+        round === 1 ? { afterLock: true, jitterMs: Math.round(rnd() * 200) }
         : round === 4 ? { afterIndex: true, jitterMs: Math.round(rnd() * 10) }
         : { afterPacks: 1 + Math.floor(((round - 2 + rnd()) / 2) * 22), jitterMs: Math.round(rnd() * 30) };
       const run = startCoffer(['backup', src], env);

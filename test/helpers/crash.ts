@@ -123,8 +123,16 @@ export function pidAlive(pid: number): boolean {
   }
 }
 
-/** A point in a running backup: a time after start, the n-th new pack, or the next index file. */
-export type Instant = { afterMs: number } | { afterPacks: number; jitterMs: number } | { afterIndex: true; jitterMs: number };
+/**
+ * A point in a running backup: a time after start, its lock file (the CLI is running its command,
+ * so its signal handlers are installed, however slow the start under load), the n-th new pack, or
+ * the next index file.
+ */
+export type Instant =
+  | { afterMs: number }
+  | { afterLock: true; jitterMs: number }
+  | { afterPacks: number; jitterMs: number }
+  | { afterIndex: true; jitterMs: number };
 
 /**
  * Waits for `instant` of the backup `run` writing into `repo` (counts are relative to the
@@ -142,6 +150,9 @@ export async function reachInstant(run: Started, repo: string, instant: Instant)
     const base = repoFiles(repo, 'data').length;
     await waitFor(() => exited() || repoFiles(repo, 'data').length >= base + instant.afterPacks, 120_000, 3);
     what = `pack ${instant.afterPacks}`;
+  } else if ('afterLock' in instant) {
+    await waitFor(() => exited() || repoFiles(repo, 'locks').length > 0, 120_000, 2);
+    what = 'the lock';
   } else {
     const base = repoFiles(repo, 'index').length;
     await waitFor(() => exited() || repoFiles(repo, 'index').length > base, 120_000, 2);
