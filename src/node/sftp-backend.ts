@@ -13,7 +13,8 @@
  */
 import * as fs from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import ssh2 from 'ssh2';
+import { createRequire } from 'node:module';
+import type * as Ssh2 from 'ssh2';
 import type { Client as SshClient, SFTPWrapper, Stats, FileEntry } from 'ssh2';
 import type { Backend, ByteRange, CallOpts, FileInfo, FileType, Handle } from '../core/backend/backend.js';
 import { describeHandle } from '../core/backend/backend.js';
@@ -23,7 +24,12 @@ import { CofferError, isCofferError } from '../core/errors.js';
 import { forEachLimit } from '../core/async.js';
 import { checkHostKey, resolveSftpTarget, type SftpTarget } from './ssh-config.js';
 
-const { Client } = ssh2;
+// ssh2 (with asn1, tweetnacl, a native add-on) costs ~50 ms of start-up: loaded on first connect,
+// not by every command that merely links this module through open-backend.ts.
+let ssh2Module: typeof Ssh2 | undefined;
+function ssh2(): typeof Ssh2 {
+  return (ssh2Module ??= createRequire(import.meta.url)('ssh2') as typeof Ssh2);
+}
 
 /** SFTP v3 status codes (draft-ietf-secsh-filexfer-02 §7). */
 const FX = { EOF: 1, NO_SUCH_FILE: 2, PERMISSION_DENIED: 3, FAILURE: 4, BAD_MESSAGE: 5, NO_CONNECTION: 6, CONNECTION_LOST: 7, OP_UNSUPPORTED: 8 } as const;
@@ -73,7 +79,7 @@ export class SftpBackend implements Backend {
     const t = this.target;
     const where = `${t.user}@${t.host}:${t.port}`;
     return new Promise<Session>((resolve, reject) => {
-      const client = new Client();
+      const client = new (ssh2().Client)();
       let hostKeyProblem: string | undefined;
       let settled = false;
       const fail = (e: CofferError): void => {
@@ -145,7 +151,7 @@ export class SftpBackend implements Backend {
       } catch {
         continue;
       }
-      const parsed = ssh2.utils.parseKey(text);
+      const parsed = ssh2().utils.parseKey(text);
       if (parsed instanceof Error) {
         // Encrypted keys need a passphrase: load them into the agent (ssh-add) instead.
         skipped.push(`${file} (${/encrypt|passphrase/i.test(parsed.message) ? 'encrypted: add it to the SSH agent with ssh-add' : parsed.message})`);
