@@ -15,11 +15,18 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { basicCredentials } from './serve-app.js';
 import type { WebAssets } from './web-assets.js';
+import type { TileTemplate } from '../core/gallery/tiles.js';
 
 /** `'wasm-unsafe-eval'`: the core's zstd is the reference library compiled to WebAssembly. */
-export const CSP =
-  "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'; img-src 'self' blob: data:; media-src 'self' blob:; " +
-  "connect-src 'self'; style-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+export const CSP = cspWithImages([]);
+
+/** The CSP, with more origins allowed for images only (the user's map tile server, if set). */
+export function cspWithImages(origins: readonly string[]): string {
+  return (
+    `default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'; img-src 'self' blob: data:${origins.map((o) => ' ' + o).join('')}; media-src 'self' blob:; ` +
+    "connect-src 'self'; style-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+  );
+}
 
 export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'Content-Security-Policy': CSP,
@@ -66,6 +73,8 @@ export interface WebAppOptions {
   readonly logProtocol?: boolean;
   /** Session lifetime (default 12 h). */
   readonly sessionMs?: number;
+  /** The user's map tile server (`--map-tiles`, checked): its origin is allowed for images and the page learns it from `/api/info`. */
+  readonly mapTiles?: TileTemplate;
 }
 
 export type WebApp = (req: Request, info?: { remoteAddress?: string }) => Promise<Response>;
@@ -125,6 +134,7 @@ function logSafe(s: string): string {
 const STATE_CHANGING = new Set(['POST', 'PUT', 'DELETE', 'PATCH']);
 
 export function createWebApp(opts: WebAppOptions): WebApp {
+  const securityHeaders = opts.mapTiles ? { ...SECURITY_HEADERS, 'Content-Security-Policy': cspWithImages([opts.mapTiles.origin]) } : SECURITY_HEADERS;
   const sessions = new Map<string, { user: WebUser; expires: number }>();
   const lifetime = opts.sessionMs ?? 12 * 3600_000;
   const allowed = opts.allowedHosts === 'any' ? 'any' : new Set((opts.allowedHosts ?? []).map((h) => h.toLowerCase()));
@@ -193,7 +203,7 @@ export function createWebApp(opts: WebAppOptions): WebApp {
     }
     if (p === '/api' || p.startsWith('/api/')) {
       if (!user) return new Response(JSON.stringify({ error: 'not signed in', login: opts.verify ? '/login' : null }) + '\n', { status: 401, headers: { 'Content-Type': 'application/json' } });
-      if (p === '/api/info' && isGet) return json(await opts.info(user));
+      if (p === '/api/info' && isGet) return json({ ...(await opts.info(user)), ...(opts.mapTiles ? { mapTiles: opts.mapTiles.template } : {}) });
       const extra = opts.api?.[p.slice('/api/'.length)];
       if (extra && isGet && Object.hasOwn(opts.api!, p.slice('/api/'.length))) return json(await extra(user));
       return text(404, 'Not Found');
@@ -222,7 +232,7 @@ export function createWebApp(opts: WebAppOptions): WebApp {
       res = text(500, 'Internal Server Error');
     }
     const headers = new Headers(res.headers);
-    for (const [k, v] of Object.entries(SECURITY_HEADERS)) headers.set(k, v);
+    for (const [k, v] of Object.entries(securityHeaders)) headers.set(k, v);
     // Assets say how they may be cached; everything else (data, API, login) is never stored.
     if (!res.headers.has('cache-control') || mark.delegated) headers.set('Cache-Control', 'no-store');
     const out = new Response(res.body, { status: res.status, statusText: res.statusText, headers });

@@ -11,7 +11,7 @@ import jpeg from 'jpeg-js';
 import { CHROMIUM, CHROMIUM_ARGS } from '../browser/harness.js';
 import { buildTiff } from '../gallery/photo-maker.js';
 import { testEnv } from '../helpers/run.js';
-import { mustRun, startWeb, type WebServer } from './web-helpers.js';
+import { mustRun, startWeb, webEnv, type WebServer } from './web-helpers.js';
 
 export interface TestPhoto {
   readonly name: string;
@@ -50,8 +50,8 @@ export interface GalleryPage {
   close(): Promise<void>;
 }
 
-export async function openGalleryPage(repo: string, password: string, viewport = { width: 1100, height: 720 }, extraArgs: string[] = []): Promise<GalleryPage> {
-  const server = await startWeb(repo);
+export async function openGalleryPage(repo: string, password: string, viewport = { width: 1100, height: 720 }, extraArgs: string[] = [], env: NodeJS.ProcessEnv = webEnv()): Promise<GalleryPage> {
+  const server = await startWeb(repo, env);
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'coffer-chromium-'));
   const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, args: [...CHROMIUM_ARGS, ...extraArgs], headless: true, viewport });
   const page = context.pages()[0] ?? (await context.newPage());

@@ -13,7 +13,8 @@ import { createServeWeb } from '../../server/web-serve.js';
 import type { WebAssets } from '../../server/web-assets.js';
 import { createShareRoutes } from '../../server/share-routes.js';
 import { serveShareDir, startShareStore } from '../../server/share-store.js';
-import { flag, list, str, type Command } from '../command.js';
+import { flag, list, str, type Command, type Values } from '../command.js';
+import { parseTileTemplate, type TileTemplate } from '../../core/gallery/tiles.js';
 
 /** "HOST:PORT", ":PORT" (all interfaces), "[::1]:PORT" or "PORT". */
 export function parseListen(s: string): { host: string; port: number } {
@@ -21,6 +22,15 @@ export function parseListen(s: string): { host: string; port: number } {
   if (!m || Number(m[3]) > 65535) throw new CofferError('usage', `--listen "${s}": expected HOST:PORT, e.g. 127.0.0.1:8000 or :8000`);
   const host = m[1] ?? (m[2] === '' ? '0.0.0.0' : m[2]!);
   return { host, port: Number(m[3]) };
+}
+
+/** `--map-tiles URL` (or COFFER_MAP_TILES): the gallery map's optional tile server, checked. */
+export function parseMapTiles(values: Values, env: NodeJS.ProcessEnv): TileTemplate | undefined {
+  const raw = str(values['map-tiles']) ?? env.COFFER_MAP_TILES;
+  if (!raw) return undefined;
+  const t = parseTileTemplate(raw);
+  if (typeof t === 'string') throw new CofferError('usage', `--map-tiles: ${t}`);
+  return t;
 }
 
 /** Bytes, optionally with a binary suffix: 500000, 10G, 512MiB. */

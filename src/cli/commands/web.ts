@@ -18,7 +18,7 @@ import { localShareDir, ShareStore } from '../../server/share-store.js';
 import { createShareRoutes } from '../../server/share-routes.js';
 import * as os from 'node:os';
 import { flag, str, type Command } from '../command.js';
-import { parseListen } from './serve.js';
+import { parseListen, parseMapTiles } from './serve.js';
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
 
@@ -36,20 +36,25 @@ function openBrowser(url: string): void {
 const command: Command = {
   name: 'web',
   summary: 'Open the repository in the web app (decrypts in the browser; this process never sees the password).',
-  usage: '[-r REPO] [--listen 127.0.0.1:8080] [--open]',
+  usage: '[-r REPO] [--listen 127.0.0.1:8080] [--open] [--map-tiles URL]',
   help: `Prints the address to open, alone on a line: http://127.0.0.1:8080/?token=…
 The token logs the browser in once (a session cookie); keep the address private.
 
 Options:
       --listen HOST:PORT     address to listen on (default 127.0.0.1:8080; port 0 = any free port)
-      --open                 open the address in the default browser`,
+      --open                 open the address in the default browser
+      --map-tiles URL        draw the gallery's map over tiles from this server, e.g.
+                             https://tile.example.org/{z}/{x}/{y}.png (or COFFER_MAP_TILES); off by
+                             default: that server learns which areas of the map you look at`,
   options: {
     listen: { type: 'string' },
     open: { type: 'boolean' },
+    'map-tiles': { type: 'string' },
   },
   async run(cli, values, positionals) {
     if (positionals.length) throw new CofferError('usage', `unexpected argument "${positionals[0]}" (see "coffer web --help")`);
     const { host, port } = parseListen(str(values.listen) ?? '127.0.0.1:8080');
+    const mapTiles = parseMapTiles(values, cli.env);
     const backend = await cli.existingBackend();
     let assets;
     try {
@@ -80,6 +85,7 @@ Options:
       info: () => ({ version: PROGRAM_VERSION.split(' ')[1] ?? PROGRAM_VERSION, repo: '/repo/', repos: ['/repo/'], features: ['snapshots', 'files', 'download', 'zip', 'diff', 'remember', 'otp', 'status'] }),
       allowedHosts: LOOPBACK.has(host) || host === '0.0.0.0' || host === '::' ? lanHosts(host) : [host.includes(':') ? `[${host}]` : host],
       ...(log ? { log } : {}),
+      ...(mapTiles ? { mapTiles } : {}),
     });
     let server;
     try {

@@ -5,13 +5,16 @@
  * leaving the origin. The base (`map-base`) is the world-atlas `land-110m` outline (Natural
  * Earth, public domain), served by our own server as a static asset and decoded here by the
  * core's TopoJSON reader, under a graticule. Wheel or +/− zoom, drag pans, a cluster click zooms
- * in on it; a single photo's marker opens the timeline.
+ * in on it; a single photo's marker opens the timeline. If the user set a tile server
+ * (`coffer web --map-tiles`, `/api/info`'s `mapTiles`), its raster tiles are drawn over the
+ * outline (`map-tile`), and the note names the server that sees the requests.
  */
 import { h } from '../app/dom.js';
 import { registerView } from '../app/views.js';
 import { cluster, project } from './cluster.js';
 import { installGalleryStyle } from './style.js';
 import { landPathData } from '../../core/gallery/land.js';
+import { parseTileTemplate, tileUrl, tileZoom, tilesForView, type TileTemplate } from '../../core/gallery/tiles.js';
 
 const SVG = 'http://www.w3.org/2000/svg';
 const CELL_PX = 56;
@@ -31,6 +34,20 @@ function loadLand(): Promise<string> {
   return landPath;
 }
 
+let tileServer: Promise<TileTemplate | undefined> | undefined;
+
+/** The tile server the user set, if any (checked again here: the page trusts no string blindly). */
+function loadTileServer(): Promise<TileTemplate | undefined> {
+  tileServer ??= fetch('/api/info', { credentials: 'same-origin', cache: 'no-store' })
+    .then((r): Promise<{ mapTiles?: unknown }> | { mapTiles?: unknown } => (r.ok ? r.json() : {}))
+    .then((info) => {
+      const t = typeof info.mapTiles === 'string' ? parseTileTemplate(info.mapTiles) : undefined;
+      return typeof t === 'object' ? t : undefined;
+    })
+    .catch(() => undefined);
+  return tileServer;
+}
+
 function s<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string, string | number>, ...kids: (Node | string)[]): SVGElementTagNameMap[K] {
   const el = document.createElementNS(SVG, tag);
   for (const [k, v] of Object.entries(attrs)) el.setAttribute(k === 'testid' ? 'data-testid' : k, String(v));
@@ -47,6 +64,7 @@ registerView({
     ctx.setTitle('Map');
     const info = await ctx.client().call({ op: 'galleryMonths' });
     const geo = info ? await ctx.client().call({ op: 'galleryGeo' }) : { version: 1 as const, points: [] };
+    const tiles = await loadTileServer();
     if (signal.aborted) return;
     if (!geo.points.length) {
       main.appendChild(h('p', { class: 'g-empty', testid: 'map-empty' }, 'No geotagged photos yet.'));
@@ -63,7 +81,11 @@ registerView({
     const base = s('g', { testid: 'map-base', class: 'map-base', 'clip-path': 'url(#map-world)', 'data-land': 'loading' });
     const grid = s('path', { d: '', fill: 'none', 'stroke-width': 1, 'vector-effect': 'non-scaling-stroke', class: 'map-grid' });
     const land = s('path', { d: '', class: 'map-land', fill: '#cfd8c4', stroke: '#8a9a7e', 'stroke-width': 0.5, 'fill-rule': 'evenodd', 'vector-effect': 'non-scaling-stroke' });
-    base.append(s('rect', { x: 0, y: 0, width: 1, height: 1, class: 'map-sea' }), land, grid);
+    const tileLayer = s('g', { class: 'map-tiles' });
+    base.append(s('rect', { x: 0, y: 0, width: 1, height: 1, class: 'map-sea' }), land, tileLayer, grid);
+    if (tiles) grid.setAttribute('display', 'none');
+    /** Tiles on screen by "z/x/y": kept across redraws, so panning asks only for new ones. */
+    const shownTiles = new Map<string, SVGImageElement>();
     loadLand().then(
       (path) => {
         land.setAttribute('d', path);
@@ -85,7 +107,8 @@ registerView({
       h('div', { class: 'map-tools' },
         h('button', { type: 'button', testid: 'map-zoom-in', 'aria-label': 'Zoom in', onclick: () => zoom(0.5) }, '+'),
         h('button', { type: 'button', testid: 'map-zoom-out', 'aria-label': 'Zoom out', onclick: () => zoom(2) }, '−')),
-      h('p', { class: 'map-note muted' }, `${geo.points.length} geotagged ${geo.points.length === 1 ? 'photo' : 'photos'} · drawn in this page, no map server`));
+      h('p', { class: 'map-note muted', testid: 'map-note' }, `${geo.points.length} geotagged ${geo.points.length === 1 ? 'photo' : 'photos'} · `
+        + (tiles ? `map tiles from ${tiles.host}, which sees the areas you view` : 'drawn in this page, no map server')));
     main.appendChild(wrap);
 
     // Markers are drawn in screen pixels (crisp text at any zoom); the base is scaled to match.
@@ -100,6 +123,7 @@ registerView({
       const sy = (y: number): number => (y - top) / unit;
       svg.setAttribute('viewBox', `0 0 ${w} ${hgt}`);
       base.setAttribute('transform', `matrix(${1 / unit} 0 0 ${1 / unit} ${-left / unit} ${-top / unit})`);
+      if (tiles) drawTiles(tiles, left, top, w * unit, hgt * unit, unit);
       markers.replaceChildren();
       for (const c of cluster(geo.points, CELL_PX * unit)) {
         const n = c.ids.length;
@@ -115,6 +139,21 @@ registerView({
           } else ctx.navigate('#/gallery');
         });
         markers.append(g);
+      }
+    };
+    const drawTiles = (t: TileTemplate, left: number, top: number, width: number, height: number, unit: number): void => {
+      const want = new Map(tilesForView(left, top, width, height, tileZoom(unit)).map((v) => [`${v.z}/${v.x}/${v.y}`, v]));
+      for (const [key, el] of shownTiles) if (!want.has(key)) (el.remove(), shownTiles.delete(key));
+      for (const [key, v] of want) {
+        if (shownTiles.has(key)) continue;
+        // A hair larger than the tile: no hairline seams between neighbours at fractional scales.
+        // `crossorigin=anonymous`: never a cookie, even to a tile server on this host (cookies
+        // ignore ports); the server must allow CORS, as map libraries that fetch tiles need too.
+        const el = s('image', { testid: 'map-tile', 'data-tile': key, crossorigin: 'anonymous', href: tileUrl(t, v.z, v.x, v.y), x: v.wx, y: v.wy, width: v.size * 1.002, height: v.size * 1.002, preserveAspectRatio: 'none' });
+        el.addEventListener('load', () => el.setAttribute('data-state', 'loaded'), { once: true });
+        el.addEventListener('error', () => el.setAttribute('data-state', 'failed'), { once: true });
+        shownTiles.set(key, el);
+        tileLayer.append(el);
       }
     };
     const zoom = (f: number): void => {
