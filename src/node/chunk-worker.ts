@@ -1,18 +1,29 @@
 /**
  * @module node/chunk-worker
  * Worker thread body for ChunkWorkerPool: reads one file at a time (synchronously: this thread
- * has nothing else to do), cuts it into chunks, hashes, compresses and seals each chunk, and
- * posts the sealed blobs to the main thread. Flow control: a shared credit counter; the worker
- * blocks (Atomics.wait) when the main thread has not yet taken its earlier chunks, so memory
- * stays bounded whatever the file size.
+ * has nothing else to do), cuts it into chunks and hashes each. A chunk whose ID it claims first
+ * in the shared claim table (node/chunk-claims.ts) is compressed, sealed and added to one of the
+ * worker's own two open data packs (chosen at random per blob, as restic 0.18 does); a finished
+ * pack is sealed, hashed and transferred whole to the main thread, which uploads and indexes it.
+ * A chunk already known (in the index, or claimed by any thread) costs only its hash. The main
+ * thread gets, per file, the list of chunk IDs and sizes: one small message per file.
+ *
+ * Without a claim table (or when it is full) a new chunk is sealed here and sent to the main
+ * thread with the file's IDs, which dedups and packs it as before.
+ *
+ * Flow control: shared counters; the worker blocks (Atomics.wait) when the main thread has not
+ * yet taken its earlier messages ([0]) or uploaded its earlier packs ([1]), so memory stays
+ * bounded whatever the file size.
  */
 import * as fs from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import { concatBytes, toHex } from '../core/bytes.js';
 import { Chunker } from '../core/chunker/chunker.js';
 import { seal } from '../core/crypto/sealed-box.js';
-import type { CryptoKey } from '../core/format/types.js';
+import type { CryptoKey, PackedBlob } from '../core/format/types.js';
 import type { Platform } from '../core/platform.js';
+import { PackBuilder } from '../core/repository/pack-builder.js';
+import { CLAIM_KNOWN, CLAIM_NEW, ClaimTable, type ClaimBuffers } from './chunk-claims.js';
 import { nodePlatform } from './platform.js';
 
 export interface WorkerInit {
@@ -21,8 +32,11 @@ export interface WorkerInit {
   readonly polynomial: string; // hex
   /** zstd level for data blobs, or null for none (repository v1 or --compression off). */
   readonly level: number | null;
-  /** Int32Array over a SharedArrayBuffer: [credits]. */
+  /** Int32Array over a SharedArrayBuffer: [message credits, pack credits]. */
   readonly credits: SharedArrayBuffer;
+  /** Shared claim table: new chunks are packed here. Absent: every new chunk goes to the main thread sealed. */
+  readonly claims?: ClaimBuffers;
+  readonly packSize: number;
 }
 
 export interface WorkerFileJob {
@@ -34,48 +48,133 @@ export interface WorkerFileJob {
   readonly size: number;
 }
 
+export interface WorkerFlush {
+  readonly type: 'flush';
+}
+
 export type WorkerReply =
-  /** `last`: the file's final chunk (no separate 'end' follows): one message per small file. */
-  | { type: 'chunk'; job: number; id: string; size: number; sealed: Uint8Array; uncompressedLength: number; last: boolean }
-  | { type: 'end'; job: number }
-  | { type: 'error'; job: number; message: string; errno?: string };
+  /**
+   * Chunks of a file in order: `ids` is their hex IDs back to back (64 characters each). With
+   * `sealed`, the part's last chunk was not packed here: its sealed blob (compressed first when
+   * `uncompressedLength` > 0). `last`: the file's final part.
+   */
+  | { type: 'part'; job: number; ids: string; sizes: number[]; last: boolean; sealed?: Uint8Array; uncompressedLength?: number }
+  | { type: 'error'; job: number; message: string; errno?: string }
+  /** A finished data pack (its buffer transferred) and the plaintext bytes of its blobs. */
+  | { type: 'pack'; id: string; bytes: Uint8Array; blobs: readonly PackedBlob[]; plain: number }
+  | { type: 'flushed' };
 
 const READ_SIZE = 4 * 1024 * 1024;
+/** A part is sent when this many chunks piled up (a huge file's ID list stays bounded). */
+const PART_CHUNKS = 4096;
 
 let platform: Platform;
 let init: WorkerInit;
 let credits: Int32Array;
+let claims: ClaimTable | undefined;
+const packs: [PackBuilder, PackBuilder] = [undefined!, undefined!];
+const packPlain = [0, 0];
 
-function takeCredit(): void {
+function takeCredit(index: 0 | 1): void {
   for (;;) {
-    const c = Atomics.load(credits, 0);
+    const c = Atomics.load(credits, index);
     if (c > 0) {
-      if (Atomics.compareExchange(credits, 0, c, c - 1) === c) return;
+      if (Atomics.compareExchange(credits, index, c, c - 1) === c) return;
       continue;
     }
-    Atomics.wait(credits, 0, c, 1000);
+    Atomics.wait(credits, index, c, 1000);
   }
 }
 
-/** The file's latest chunk, held back until the next one (or the end) so the last can say so. */
-let held: (WorkerReply & { type: 'chunk' }) | undefined;
+/** Random bits for the pack choice, drawn 2048 at a time. */
+let bits: Uint8Array = new Uint8Array(0);
+let bitAt = 0;
+function randomBit(): 0 | 1 {
+  if (bitAt >= bits.length * 8) {
+    bits = platform.crypto.randomBytes(256);
+    bitAt = 0;
+  }
+  const bit = (bits[bitAt >> 3]! >> (bitAt & 7)) & 1;
+  bitAt++;
+  return bit as 0 | 1;
+}
 
-function post(last: boolean): void {
-  const msg = held!;
-  held = undefined;
-  takeCredit();
-  parentPort!.postMessage({ ...msg, last }, [msg.sealed.buffer as ArrayBuffer]);
+function finishPack(slot: 0 | 1): void {
+  const b = packs[slot];
+  if (b.count === 0) return;
+  const plain = packPlain[slot]!;
+  packs[slot] = new PackBuilder('data', init.packSize + 1024 * 1024);
+  packPlain[slot] = 0;
+  const p = b.finish(
+    (x) => seal(platform.crypto, init.key, x),
+    (x) => toHex(platform.crypto.sha256(x)),
+  );
+  takeCredit(1);
+  parentPort!.postMessage({ type: 'pack', id: p.id, bytes: p.bytes, blobs: p.blobs, plain } satisfies WorkerReply, [p.bytes.buffer as ArrayBuffer]);
+}
+
+/** Finishes both open packs (merged first when they fit in one). */
+function flushPacks(): void {
+  const [a, b] = packs;
+  if (a.size + b.size < init.packSize) {
+    a.absorb(b);
+    packPlain[0]! += packPlain[1]!;
+    packPlain[1] = 0;
+  }
+  finishPack(0);
+  finishPack(1);
+}
+
+function sealChunk(data: Uint8Array): { sealed: Uint8Array; uncompressedLength: number } {
+  const compress = init.level !== null && data.length > 0;
+  const body = compress ? platform.zstd.compress(data, init.level!) : data;
+  return { sealed: seal(platform.crypto, init.key, body), uncompressedLength: compress ? data.length : 0 };
+}
+
+/** The current file's chunks not yet posted. */
+let ids = '';
+let sizes: number[] = [];
+
+function postPart(job: number, last: boolean, tail?: { sealed: Uint8Array; uncompressedLength: number }): void {
+  const msg: WorkerReply = { type: 'part', job, ids, sizes, last };
+  ids = '';
+  sizes = [];
+  takeCredit(0);
+  if (!tail) {
+    parentPort!.postMessage(msg);
+    return;
+  }
+  // Transfer the buffer when the blob owns it entirely; otherwise copy.
+  const s = tail.sealed;
+  const own = s.byteOffset === 0 && s.byteLength === s.buffer.byteLength ? s : s.slice();
+  parentPort!.postMessage({ ...msg, sealed: own, uncompressedLength: tail.uncompressedLength }, [own.buffer as ArrayBuffer]);
 }
 
 function emit(job: number, data: Uint8Array): void {
-  const id = toHex(platform.crypto.sha256(data));
-  const compress = init.level !== null && data.length > 0;
-  const body = compress ? platform.zstd.compress(data, init.level!) : data;
-  const sealed = seal(platform.crypto, init.key, body);
-  // Transfer the buffer when the blob owns it entirely; otherwise copy.
-  const own = sealed.byteOffset === 0 && sealed.byteLength === sealed.buffer.byteLength ? sealed : sealed.slice();
-  if (held) post(false);
-  held = { type: 'chunk', job, id, size: data.length, sealed: own, uncompressedLength: compress ? data.length : 0, last: false };
+  const digest = platform.crypto.sha256(data);
+  const id = toHex(digest);
+  ids += id;
+  sizes.push(data.length);
+  const r = claims ? claims.claimDigest(digest) : -1;
+  if (r === CLAIM_KNOWN) {
+    // stored already, or being stored by another thread
+  } else if (r === CLAIM_NEW) {
+    const { sealed, uncompressedLength } = sealChunk(data);
+    const slot = randomBit();
+    const b = packs[slot];
+    b.add(id, sealed, uncompressedLength);
+    packPlain[slot]! += data.length;
+    if (b.size >= init.packSize) finishPack(slot);
+  } else {
+    postPart(job, false, sealChunk(data));
+    return;
+  }
+  if (sizes.length >= PART_CHUNKS) postPart(job, false);
+}
+
+function postError(job: number, e: unknown): void {
+  const err = e as NodeJS.ErrnoException;
+  parentPort!.postMessage({ type: 'error', job, message: err.message, ...(err.code ? { errno: err.code } : {}) } satisfies WorkerReply);
 }
 
 function processFile(job: WorkerFileJob): void {
@@ -83,8 +182,7 @@ function processFile(job: WorkerFileJob): void {
   try {
     fd = fs.openSync(Buffer.from(job.path, 'latin1'), 'r');
   } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    parentPort!.postMessage({ type: 'error', job: job.job, message: err.message, ...(err.code ? { errno: err.code } : {}) } satisfies WorkerReply);
+    postError(job.job, e);
     return;
   }
   try {
@@ -113,30 +211,41 @@ function processFile(job: WorkerFileJob): void {
       }
     }
     if (pendingBytes > 0) emit(job.job, pieces.length === 1 ? pieces[0]! : concatBytes(...pieces));
-    if (held) post(true);
-    else parentPort!.postMessage({ type: 'end', job: job.job } satisfies WorkerReply);
+    postPart(job.job, true);
   } catch (e) {
-    held = undefined; // a read error ends the file: chunks not yet sent are dropped with it
-    const err = e as NodeJS.ErrnoException;
-    parentPort!.postMessage({ type: 'error', job: job.job, message: err.message, ...(err.code ? { errno: err.code } : {}) } satisfies WorkerReply);
+    // A read error ends the file: its IDs not yet sent are dropped with it (blobs already
+    // packed stay stored, unreferenced, which is harmless).
+    ids = '';
+    sizes = [];
+    postError(job.job, e);
   } finally {
     fs.closeSync(fd);
   }
 }
 
+function handle(msg: WorkerFileJob | WorkerFlush): void {
+  if (msg.type === 'file') processFile(msg);
+  else {
+    flushPacks();
+    parentPort!.postMessage({ type: 'flushed' } satisfies WorkerReply);
+  }
+}
 
-const queue: WorkerFileJob[] = [];
+const queue: (WorkerFileJob | WorkerFlush)[] = [];
 let ready = false;
 
-parentPort!.on('message', (msg: WorkerInit | WorkerFileJob) => {
+parentPort!.on('message', (msg: WorkerInit | WorkerFileJob | WorkerFlush) => {
   if (msg.type === 'init') {
     init = msg;
     credits = new Int32Array(msg.credits);
+    claims = msg.claims ? new ClaimTable(msg.claims) : undefined;
+    packs[0] = new PackBuilder('data', msg.packSize + 1024 * 1024);
+    packs[1] = new PackBuilder('data', msg.packSize + 1024 * 1024);
     void nodePlatform().then((p) => {
       platform = p;
       ready = true;
-      for (const j of queue.splice(0)) processFile(j);
+      for (const j of queue.splice(0)) handle(j);
     });
-  } else if (ready) processFile(msg);
+  } else if (ready) handle(msg);
   else queue.push(msg);
 });

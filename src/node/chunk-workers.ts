@@ -1,21 +1,37 @@
 /**
  * @module node/chunk-workers
- * A FileProcessor that runs reading, chunking, hashing, compression and encryption in worker
- * threads (one file per worker at a time), so a backup uses every core while the main thread
- * deduplicates, packs and uploads. Each worker has up to two files queued, so it never waits for
- * the main thread between files. Chunks come back in file order, already sealed; chunks the
- * repository already has are simply dropped by the BlobSaver.
+ * A FileProcessor that runs reading, chunking, hashing, dedup, compression, encryption and
+ * packing in worker threads (one file per worker at a time), so a backup uses every core while
+ * the main thread walks, uploads the finished packs and indexes them. Each worker has up to two
+ * files queued, so it never waits for the main thread between files.
+ *
+ * Dedup is exact across threads: a shared claim table (node/chunk-claims.ts), filled with the
+ * index's data blobs when the workers start, decides which thread stores a new blob; the saver
+ * uses the same table for the blobs it still packs itself. Per file only the chunk IDs and
+ * sizes come back (the chunks are already stored, or being stored in a worker's open pack);
+ * packs come back whole, one transfer per ~16 MiB. Before the saver writes its last index it
+ * flushes the workers' open packs (the pool is a PackProducer), so every blob a snapshot names
+ * is uploaded, and indexed only after its pack is stored. Without `attach` (no saver) the
+ * workers seal each new chunk and send it, as the main thread's dedup and packing expect.
  */
 import * as os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { CofferError } from '../core/errors.js';
 import type { FileProcessor, ProcessedChunk } from '../core/engine/backup/file-processor.js';
 import type { SourceItem } from '../core/engine/backup/source.js';
+import type { BlobSaver, PackProducer } from '../core/repository/blob-saver.js';
+import type { MasterIndex } from '../core/repository/master-index.js';
 import type { Repository } from '../core/repository/repository.js';
-import type { WorkerFileJob, WorkerInit, WorkerReply } from './chunk-worker.js';
+import { ClaimTable } from './chunk-claims.js';
+import type { WorkerFileJob, WorkerFlush, WorkerInit, WorkerReply } from './chunk-worker.js';
 
-/** Chunks a worker may send ahead of the consumer (each at most 8 MiB), over all its queued files. */
+/**
+ * Messages a worker may send ahead of the consumer, over all its queued files: file parts (a
+ * part carries at most one sealed chunk of at most 8 MiB, only when the claim table is full).
+ */
 const CREDITS = 4;
+/** Finished packs per worker transferred and not yet uploaded. */
+const PACK_CREDITS = 2;
 /**
  * Files queued on one worker at once. More than one, so a worker starts its next file right
  * after the last without waiting for a round trip through the main thread (with many small
@@ -29,20 +45,48 @@ interface Slot {
   /** Receivers of the messages of the files queued on this worker, by job number. */
   readonly jobs: Map<number, (r: WorkerReply) => void>;
   dead: boolean;
+  /** Resolves the pending flush of this worker. */
+  flushed?: () => void;
 }
 
-export class ChunkWorkerPool implements FileProcessor {
+type PartReply = WorkerReply & { type: 'part' };
+
+export class ChunkWorkerPool implements FileProcessor, PackProducer {
   private readonly slots: Slot[] = [];
   private readonly waiting: ((s: Slot) => void)[] = [];
   private nextJob = 1;
   private failure: Error | undefined;
 
   private started = false;
+  private saver: BlobSaver | undefined;
+  private index: MasterIndex | undefined;
+  /** Packs handed to the saver whose upload is not yet under way. */
+  private readonly handing = new Set<Promise<void>>();
+  /** A worker was stopped mid-file: blobs it claimed may never have been stored. */
+  private lost = false;
 
   constructor(
     private readonly repo: Repository,
     private readonly threads = Math.max(1, (os.availableParallelism?.() ?? os.cpus().length)),
   ) {}
+
+  attach(saver: BlobSaver, index: MasterIndex): void {
+    this.saver = saver;
+    this.index = index;
+    saver.addProducer(this);
+  }
+
+  /** A claim table with every data blob of the index, shared with the saver. */
+  private claimTable(): ClaimTable | undefined {
+    if (!this.saver || !this.index) return undefined;
+    const index = this.index;
+    let n = 0;
+    for (const p of index.packIds()) n += index.packBlobs(p)?.length ?? 0;
+    const t = ClaimTable.create(n);
+    for (const p of index.packIds()) for (const b of index.packBlobs(p) ?? []) if (b.type === 'data') t.claim(b.id);
+    this.saver.useClaims(t);
+    return t;
+  }
 
   /**
    * Workers start with the first file to read: an unchanged re-backup reads none, and each
@@ -52,26 +96,65 @@ export class ChunkWorkerPool implements FileProcessor {
     this.started = true;
     const repo = this.repo;
     const level = repo.dataCompressionLevel;
+    const claims = this.claimTable();
     for (let i = 0; i < this.threads; i++) {
       const worker = new Worker(new URL('./chunk-worker.js', import.meta.url));
-      const sab = new SharedArrayBuffer(4);
+      const sab = new SharedArrayBuffer(8);
       const slot: Slot = { worker, credits: new Int32Array(sab), jobs: new Map(), dead: false };
       Atomics.store(slot.credits, 0, CREDITS);
+      Atomics.store(slot.credits, 1, PACK_CREDITS);
       const init: WorkerInit = {
         type: 'init',
         key: repo.key,
         polynomial: repo.config.chunkerPolynomial.toString(16),
         level: level ?? null,
         credits: sab,
+        packSize: repo.packSize,
+        ...(claims ? { claims: claims.buffers } : {}),
       };
       worker.postMessage(init);
-      worker.on('message', (r: WorkerReply) => slot.jobs.get(r.job)?.(r));
+      worker.on('message', (r: WorkerReply) => {
+        if (r.type === 'pack') this.takePack(slot, r);
+        else if (r.type === 'flushed') slot.flushed?.();
+        else slot.jobs.get(r.job)?.(r);
+      });
       worker.on('error', (e) => {
         this.failure = e;
+        slot.flushed?.();
         for (const deliver of slot.jobs.values()) deliver({ type: 'error', job: -1, message: `worker failed: ${e.message}` });
       });
       this.slots.push(slot);
     }
+  }
+
+  /** Hands a worker's finished pack to the saver; the worker gets its pack credit back after the upload. */
+  private takePack(slot: Slot, r: WorkerReply & { type: 'pack' }): void {
+    const giveBack = () => {
+      Atomics.add(slot.credits, 1, 1);
+      Atomics.notify(slot.credits, 1);
+    };
+    const handed = this.saver!.addPack({ id: r.id, bytes: r.bytes, blobs: r.blobs }, r.plain, giveBack).catch((e: unknown) => {
+      this.failure ??= e instanceof Error ? e : new Error(String(e));
+    });
+    this.handing.add(handed);
+    void handed.finally(() => this.handing.delete(handed));
+  }
+
+  /** PackProducer: the workers finish their open packs; resolves once each is with the saver. */
+  async flush(): Promise<void> {
+    const waits = this.slots
+      .filter((s) => !s.dead)
+      .map(
+        (s) =>
+          new Promise<void>((resolve) => {
+            s.flushed = resolve;
+            s.worker.postMessage({ type: 'flush' } satisfies WorkerFlush);
+          }),
+      );
+    await Promise.all(waits);
+    while (this.handing.size > 0) await Promise.all([...this.handing]);
+    if (this.failure) throw this.failure;
+    if (this.lost) throw new CofferError('internal', 'a chunk worker was stopped before its packs were stored');
   }
 
   /** The live worker with the fewest queued files, if one has room. */
@@ -113,22 +196,24 @@ export class ChunkWorkerPool implements FileProcessor {
         if (inbox.length === 0) await new Promise<void>((r) => (wake = r));
         wake = undefined;
         const r = inbox.shift()!;
-        if (r.type === 'end') {
-          finished = true;
-          return;
-        }
         if (r.type === 'error') {
           finished = true;
           if (r.job === -1) throw new CofferError('internal', r.message);
           throw new CofferError('source', `${item.path}: ${systemErrorText(r.message)}`);
         }
-        // Give the worker one more credit for the chunk taken.
+        const part = r as PartReply;
+        // Give the worker one more credit for the message taken.
         Atomics.add(slot.credits, 0, 1);
         Atomics.notify(slot.credits, 0);
-        // The file is done once its last chunk is here: the consumer may stop after it.
-        if (r.last) finished = true;
-        yield { id: r.id, size: r.size, sealed: r.sealed, uncompressedLength: r.uncompressedLength };
-        if (r.last) return;
+        // The file is done once its last part is here: the consumer may stop after it.
+        if (part.last) finished = true;
+        const n = part.sizes.length;
+        for (let i = 0; i < n; i++) {
+          const id = part.ids.slice(i * 64, i * 64 + 64);
+          if (i === n - 1 && part.sealed) yield { id, size: part.sizes[i]!, sealed: part.sealed, uncompressedLength: part.uncompressedLength ?? 0 };
+          else yield { id, size: part.sizes[i]! };
+        }
+        if (part.last) return;
       }
     } finally {
       if (finished || slot.dead) this.release(slot, job);
@@ -143,6 +228,7 @@ export class ChunkWorkerPool implements FileProcessor {
    */
   private abandon(slot: Slot, job: number): void {
     slot.dead = true;
+    if (this.saver) this.lost = true;
     slot.jobs.delete(job);
     void slot.worker.terminate();
     const i = this.slots.indexOf(slot);

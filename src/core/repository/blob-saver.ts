@@ -15,6 +15,11 @@
  * Like restic 0.18, each blob goes to one of two open packs of its type at random, so pack
  * contents do not reveal chunk sizes in file order (a chunking-fingerprint mitigation); at the
  * end the two are merged when they fit in one pack.
+ *
+ * Packs may also be assembled elsewhere (worker threads on Node, see node/chunk-workers.ts): such
+ * a producer claims data blob IDs through `BlobClaims` (one store per ID across every thread),
+ * hands finished packs to `addPack` (uploaded and indexed exactly like the saver's own) and is
+ * flushed before the saver writes its last index.
  */
 import type { CallOpts } from '../backend/backend.js';
 import { Semaphore } from '../async.js';
@@ -33,6 +38,24 @@ export interface BlobSaverOptions {
   readonly signal?: AbortSignal;
   /** Do everything but write to the backend (backup --dry-run). */
   readonly dryRun?: boolean;
+}
+
+/** Claims of data blob IDs shared with other pack producers (worker threads). */
+export interface BlobClaims {
+  /**
+   * Claims `id` for this run: true when the caller is the first (it must store the blob), false
+   * when the blob is stored or claimed already, undefined when the claims are full (the caller
+   * decides with its own records).
+   */
+  claim(id: Id): boolean | undefined;
+  /** Whether `id` is claimed (stored, or being stored by some producer). */
+  has(id: Id): boolean;
+}
+
+/** Something that assembles packs for this saver and must deliver them before the last index. */
+export interface PackProducer {
+  /** Finishes open packs and resolves once each was handed to `addPack`. */
+  flush(): Promise<void>;
 }
 
 export interface SaveResult {
@@ -62,6 +85,8 @@ export class BlobSaver {
   private unindexed: IndexPack[] = [];
   private unindexedSince = 0;
   private failure: unknown;
+  private claims: BlobClaims | undefined;
+  private readonly producers: PackProducer[] = [];
   readonly stats: SaverStats = { dataBlobs: 0, treeBlobs: 0, bytesAdded: 0, bytesAddedPacked: 0, packs: 0 };
   readonly indexFilesWritten: Id[] = [];
 
@@ -71,21 +96,68 @@ export class BlobSaver {
     private readonly opts: BlobSaverOptions = {},
   ) {
     this.builders = {
-      data: [new PackBuilder('data'), new PackBuilder('data')],
-      tree: [new PackBuilder('tree'), new PackBuilder('tree')],
+      data: [this.newBuilder('data'), this.newBuilder('data')],
+      tree: [this.newBuilder('tree'), this.newBuilder('tree')],
     };
     this.uploadSlots = new Semaphore(opts.uploads ?? Math.max(2, repo.backend.connections));
   }
 
+  /** Data packs are given their full size up front (untouched pages cost nothing); tree packs grow. */
+  private newBuilder(type: BlobType): PackBuilder {
+    return type === 'data' ? new PackBuilder(type, this.repo.packSize + 1024 * 1024) : new PackBuilder(type);
+  }
+
+  /** Shares data blob dedup with other producers: from now on every new data blob is claimed. */
+  useClaims(claims: BlobClaims): void {
+    this.claims = claims;
+  }
+
+  addProducer(p: PackProducer): void {
+    this.producers.push(p);
+  }
+
   /** Whether a blob is stored or already accepted in this run. */
   isKnown(type: BlobType, id: Id): boolean {
-    return this.index.has(type, id) || this.pending[type].has(id);
+    return this.index.has(type, id) || this.pending[type].has(id) || (type === 'data' && this.claims !== undefined && this.claims.has(id));
+  }
+
+  /** Known, or (data blobs with claims) claimed by another producer: false means "store it". */
+  private knownOrClaimed(type: BlobType, id: Id): boolean {
+    if (this.index.has(type, id) || this.pending[type].has(id)) return true;
+    return type === 'data' && this.claims !== undefined && this.claims.claim(id) === false;
+  }
+
+  /**
+   * A pack finished by another producer (its blobs claimed through the claims): uploaded,
+   * indexed and counted like the saver's own. Resolves once the upload is under way (it waits
+   * for an upload slot); `onDone` runs when the upload has ended, whatever its outcome.
+   */
+  async addPack(pack: FinishedPack, plainBytes: number, onDone?: () => void): Promise<void> {
+    try {
+      this.throwIfFailed();
+      await this.uploadSlots.acquire();
+    } catch (e) {
+      onDone?.();
+      throw e;
+    }
+    for (const b of pack.blobs) {
+      if (b.type === 'data') this.stats.dataBlobs++;
+      else this.stats.treeBlobs++;
+      this.stats.bytesAddedPacked += b.length;
+    }
+    this.stats.bytesAdded += plainBytes;
+    const upload = this.upload(pack).finally(() => {
+      this.uploadSlots.release();
+      this.inFlight.delete(upload);
+      onDone?.();
+    });
+    this.inFlight.add(upload);
   }
 
   /** Compresses (when due), seals and packs a blob unless it is known. */
   async save(type: BlobType, plaintext: Uint8Array, knownId?: Id): Promise<SaveResult> {
     const id = knownId ?? this.repo.sha256Hex(plaintext);
-    if (this.isKnown(type, id)) return { id, added: false, storedSize: 0 };
+    if (this.knownOrClaimed(type, id)) return { id, added: false, storedSize: 0 };
     this.pending[type].add(id);
     const level = type === 'data' ? this.repo.dataCompressionLevel : this.repo.metadataCompressionLevel;
     // An empty blob must never be stored compressed: uncompressed_length 0 means "not compressed".
@@ -101,7 +173,7 @@ export class BlobSaver {
    * (a worker), unless it is known. The caller vouches that `id` is the plaintext's SHA-256.
    */
   async saveSealed(type: BlobType, id: Id, sealed: Uint8Array, uncompressedLength: number, plainSize: number): Promise<SaveResult> {
-    if (this.isKnown(type, id)) return { id, added: false, storedSize: 0 };
+    if (this.knownOrClaimed(type, id)) return { id, added: false, storedSize: 0 };
     this.pending[type].add(id);
     await this.addSealed(type, id, sealed, uncompressedLength, plainSize);
     return { id, added: true, storedSize: sealed.length };
@@ -135,7 +207,7 @@ export class BlobSaver {
   private async finishPack(type: BlobType, slot: 0 | 1): Promise<void> {
     const b = this.builders[type][slot];
     if (b.count === 0) return;
-    this.builders[type][slot] = new PackBuilder(type);
+    this.builders[type][slot] = this.newBuilder(type);
     await this.uploadSlots.acquire();
     let pack: FinishedPack;
     try {
@@ -199,11 +271,12 @@ export class BlobSaver {
 
   /** Finishes open packs, waits for every upload, and writes the remaining index entries. */
   async flush(): Promise<void> {
+    for (const p of this.producers) await p.flush();
     for (const type of ['data', 'tree'] as const) {
       const [a, b] = this.builders[type];
       if (a.size + b.size < this.repo.packSize) {
         a.absorb(b);
-        this.builders[type][1] = new PackBuilder(type);
+        this.builders[type][1] = this.newBuilder(type);
       }
       await this.finishPack(type, 0);
       await this.finishPack(type, 1);

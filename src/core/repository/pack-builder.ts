@@ -6,23 +6,39 @@
  *
  * Blobs are appended back to back from offset 0; the header lists them in the same order.
  * One builder holds blobs of one type only (data and tree blobs never share a pack).
+ *
+ * Blobs are copied into one growing buffer as they arrive, so `finish` only appends the header:
+ * no 16 MiB concatenation at the end, and each sealed blob is garbage at once instead of living
+ * until its pack is done. A builder for data packs is given the pack size as its first capacity
+ * (pages never written are never touched), so a pack grows by copying only when its last blob
+ * does not fit.
  */
 import { writeUint32LE } from '../bytes.js';
-import { encodePackHeader } from '../format/pack-header.js';
+import { encodePackHeader, PACK_ENTRY_SIZE_COMPRESSED } from '../format/pack-header.js';
 import type { BlobType, Id, PackedBlob } from '../format/types.js';
 
 export interface FinishedPack {
   readonly id: Id;
+  /** The whole pack file (a view: its buffer may be larger). */
   readonly bytes: Uint8Array;
   readonly blobs: readonly PackedBlob[];
 }
 
+/** Sealed header size bound: entries + IV/MAC + length field. */
+function headerRoom(entries: number): number {
+  return entries * PACK_ENTRY_SIZE_COMPRESSED + 32 + 4;
+}
+
 export class PackBuilder {
-  private readonly parts: Uint8Array[] = [];
-  private readonly entries: PackedBlob[] = [];
+  private buf: Uint8Array = new Uint8Array(0);
+  private entries: PackedBlob[] = [];
   private blobBytes = 0;
 
-  constructor(readonly type: BlobType) {}
+  /** `capacity`: bytes to allocate with the first blob (grows when needed). */
+  constructor(
+    readonly type: BlobType,
+    private readonly capacity = 256 * 1024,
+  ) {}
 
   get count(): number {
     return this.entries.length;
@@ -33,35 +49,44 @@ export class PackBuilder {
     return this.blobBytes;
   }
 
+  private reserve(extra: number): void {
+    const need = this.blobBytes + extra + headerRoom(this.entries.length + 1);
+    if (need <= this.buf.length) return;
+    const grown = new Uint8Array(Math.max(need, this.buf.length === 0 ? this.capacity : this.buf.length * 2));
+    grown.set(this.buf.subarray(0, this.blobBytes));
+    this.buf = grown;
+  }
+
   add(id: Id, sealed: Uint8Array, uncompressedLength: number): void {
+    this.reserve(sealed.length);
+    this.buf.set(sealed, this.blobBytes);
     this.entries.push({ type: this.type, id, offset: this.blobBytes, length: sealed.length, uncompressedLength });
-    this.parts.push(sealed);
     this.blobBytes += sealed.length;
   }
 
   /** Moves every blob of `other` (same type) to the end of this pack. */
   absorb(other: PackBuilder): void {
-    for (let i = 0; i < other.entries.length; i++) {
-      const e = other.entries[i]!;
-      this.add(e.id, other.parts[i]!, e.uncompressedLength);
-    }
-    other.parts.length = 0;
-    other.entries.length = 0;
+    for (const e of other.entries) this.add(e.id, other.buf.subarray(e.offset, e.offset + e.length), e.uncompressedLength);
+    other.buf = new Uint8Array(0);
+    other.entries = [];
     other.blobBytes = 0;
   }
 
-  /** Seals the header and returns the finished pack with its ID (SHA-256 of the whole file). */
+  /**
+   * Seals the header and returns the finished pack with its ID (SHA-256 of the whole file).
+   * The builder is empty afterwards (its buffer now belongs to the pack).
+   */
   finish(seal: (plain: Uint8Array) => Uint8Array, sha256Hex: (b: Uint8Array) => Id): FinishedPack {
     const header = seal(encodePackHeader(this.entries));
-    const bytes = new Uint8Array(this.blobBytes + header.length + 4);
-    let o = 0;
-    for (const p of this.parts) {
-      bytes.set(p, o);
-      o += p.length;
-    }
-    bytes.set(header, o);
-    writeUint32LE(bytes, o + header.length, header.length);
-    this.parts.length = 0;
-    return { id: sha256Hex(bytes), bytes, blobs: this.entries };
+    this.reserve(header.length + 4 - headerRoom(this.entries.length + 1));
+    const o = this.blobBytes;
+    this.buf.set(header, o);
+    writeUint32LE(this.buf, o + header.length, header.length);
+    const bytes = this.buf.subarray(0, o + header.length + 4);
+    const blobs = this.entries;
+    this.buf = new Uint8Array(0);
+    this.entries = [];
+    this.blobBytes = 0;
+    return { id: sha256Hex(bytes), bytes, blobs };
   }
 }

@@ -151,6 +151,7 @@ export class Archiver {
     this.fileSlots = new Semaphore(opts.fileConcurrency ?? 4);
     this.parentPacks = new PackCache(repo, index);
     this.processor = opts.processor ?? new InProcessFileProcessor(repo.config.chunkerPolynomial, repo.platform.crypto);
+    this.processor.attach?.(saver, index);
   }
 
   private async loadParentTree(id: Id | undefined): Promise<ParentTree> {
