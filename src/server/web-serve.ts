@@ -13,6 +13,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Backend, ByteRange, CallOpts, FileInfo, FileType, Handle } from '../core/backend/backend.js';
 import { PROGRAM_VERSION } from '../core/engine/backup/backup.js';
+import type { TileTemplate } from '../core/gallery/tiles.js';
 import { LocalBackend } from '../node/local-backend.js';
 import type { StreamingReads } from './rest-app.js';
 import type { ServeApp } from './serve-app.js';
@@ -31,6 +32,8 @@ export interface ServeWebOptions {
   readonly log?: (line: string) => void;
   /** Feature routes (share links, the inbox); a function gets the loaded assets (for page shells). */
   readonly routes?: readonly WebRoute[] | ((assets: WebAssets) => readonly WebRoute[]);
+  /** The gallery map's tile server (`--map-tiles`), if the operator set one. */
+  readonly mapTiles?: TileTemplate;
 }
 
 const SEGMENT = /^[A-Za-z0-9_-][A-Za-z0-9._-]*$/;
@@ -75,6 +78,7 @@ export function createServeWeb(o: ServeWebOptions): WebApp {
     secure: o.secure,
     logProtocol: false,
     ...(o.log ? { log: o.log } : {}),
+    ...(o.mapTiles ? { mapTiles: o.mapTiles } : {}),
   });
 }
 

@@ -85,3 +85,21 @@ test('coffer serve --web: account login, private repositories, unlock and downlo
   assert.match(log, /alice "GET \/alice\/laptop\/config" 200/, 'REST requests logged by the serve log with the session user');
   assert.ok(!log.includes('alice-login') && !log.includes('alice-repo-password'));
 });
+
+test('coffer serve --web --map-tiles: the CSP allows the tile origin for images and /api/info names it; refused without --web', async () => {
+  const data = tempDir('coffer-serve-tiles-');
+  const tpl = 'https://tiles.example.org/osm/{z}/{x}/{y}.png';
+  const server = await startCoffer(['serve', '--path', data, '--listen', '127.0.0.1:0', '--no-auth', '--web', '--map-tiles', tpl], webEnv(), /listening on http:\/\/127\.0\.0\.1:\d+\//);
+  const base = /(http:\/\/127\.0\.0\.1:\d+)\//.exec(server.line)![1]!;
+  try {
+    const page = await fetch(base + '/');
+    assert.match(page.headers.get('content-security-policy') ?? '', /img-src 'self' blob: data: https:\/\/tiles\.example\.org;/);
+    assert.match(page.headers.get('content-security-policy') ?? '', /connect-src 'self';/);
+    const info = (await (await fetch(base + '/api/info')).json()) as { mapTiles?: string };
+    assert.equal(info.mapTiles, tpl);
+  } finally {
+    await server.stop();
+  }
+  const r = await mustRun(['serve', '--path', data, '--listen', '127.0.0.1:0', '--no-auth', '--map-tiles', tpl], { env: webEnv() }, 1);
+  assert.match(r.stderr, /--map-tiles needs --web/);
+});

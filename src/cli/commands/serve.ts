@@ -75,7 +75,10 @@ Options:
       --web                  also serve the web app: users sign in at /login with their account and
                              open their repositories in the browser (decrypted there, never here)
       --web-host NAME        with --web: a host name the app may be reached by (repeatable; checks
-                             Host against DNS rebinding; default: any)`,
+                             Host against DNS rebinding; default: any)
+      --map-tiles URL        with --web: the gallery map's tile server, e.g.
+                             https://tile.example.org/{z}/{x}/{y}.png (off by default: that server
+                             learns which areas of the map users look at)`,
   options: {
     path: { type: 'string' },
     listen: { type: 'string' },
@@ -91,6 +94,7 @@ Options:
     log: { type: 'string' },
     web: { type: 'boolean' },
     'web-host': { type: 'string', multiple: true },
+    'map-tiles': { type: 'string' },
   },
   async run(cli, values, positionals) {
     if (positionals.length) throw new CofferError('usage', `unexpected argument "${positionals[0]}" (see "coffer serve --help")`);
@@ -151,6 +155,8 @@ Options:
 
     const webHosts = list(values['web-host']);
     if (webHosts.length && !flag(values.web)) throw new CofferError('usage', '--web-host needs --web');
+    if (str(values['map-tiles']) && !flag(values.web)) throw new CofferError('usage', '--map-tiles needs --web');
+    const mapTiles = flag(values.web) ? parseMapTiles(values, cli.env) : undefined;
     const handler = flag(values.web)
       ? createServeWeb({
           serve: app,
@@ -162,6 +168,7 @@ Options:
           allowedHosts: webHosts.length ? webHosts : 'any',
           secure: !!tls,
           ...(log ? { log } : {}),
+          ...(mapTiles ? { mapTiles } : {}),
         })
       : app;
     let server;
