@@ -165,27 +165,36 @@ export class Session {
   }
 
   /**
-   * A file's plaintext, blob by blob, in order. Blobs that sit back to back in one pack are read
-   * with one ranged request (up to 8 MiB; fewer round trips than one per blob), and a few such
-   * reads run ahead of the consumer.
+   * A file's plaintext, blob by blob, in order. The reads come from readPlan: blobs back to back
+   * in one pack share one ranged request even when the file's order interleaves several packs
+   * (a backup fills packs in parallel). Reads run ahead of the consumer while what they hold
+   * (read, not yet yielded) stays under `aheadBytes`.
    */
-  async *fileBlobs(node: TreeNode, ahead = 3): AsyncGenerator<Uint8Array> {
+  async *fileBlobs(node: TreeNode, aheadBytes = AHEAD_BYTES): AsyncGenerator<Uint8Array> {
     const index = await this.index();
-    const groups = readGroups(index, node.content ?? []);
-    const pending: Promise<Uint8Array[]>[] = [];
+    const { groups, order } = readPlan(index, node.content ?? []);
+    const reads: (Promise<Uint8Array[]> | undefined)[] = [];
+    const left = groups.map((g) => g.blobs.length); // blobs of each read not yet yielded
     let next = 0;
-    const fill = (): void => {
-      while (pending.length < ahead && next < groups.length) {
-        const p = this.readGroup(index, groups[next++]!);
-        p.catch(() => undefined); // awaited below; avoid an unhandled rejection meanwhile
-        pending.push(p);
-      }
+    let held = 0;
+    const start = (): void => {
+      const g = groups[next]!;
+      const p = this.readGroup(index, g);
+      p.catch(() => undefined); // awaited below; avoid an unhandled rejection meanwhile
+      reads[next++] = p;
+      held += g.length;
     };
-    fill();
-    while (pending.length) {
-      const blobs = await pending.shift()!;
-      fill();
-      for (const b of blobs) yield b;
+    for (const { group, blob } of order) {
+      while (next < groups.length && (held === 0 || held + groups[next]!.length <= aheadBytes)) start();
+      while (next <= group) start(); // the read this blob needs, whatever the budget
+      const blobs = await reads[group]!;
+      const b = blobs[blob]!;
+      blobs[blob] = EMPTY; // the consumer may transfer it: hold no reference here
+      if (--left[group]! === 0) {
+        reads[group] = undefined;
+        held -= groups[group]!.length;
+      }
+      yield b;
     }
   }
 
@@ -397,6 +406,13 @@ interface ReadGroup {
 }
 
 const GROUP_MAX = 8 * 1024 * 1024;
+/** Blobs planned together (readPlan), in sealed bytes: the span of the file whose reads are merged. */
+const WINDOW = 32 * 1024 * 1024;
+/** readPlan's largest read: about a pack (16 MiB), so a pack is one or two requests, not a dozen. */
+const PLAN_GROUP_MAX = 16 * 1024 * 1024;
+/** Sealed bytes fileBlobs keeps read or being read ahead of its consumer. */
+const AHEAD_BYTES = 48 * 1024 * 1024;
+const EMPTY = new Uint8Array(0);
 
 /** Consecutive blobs of a file that lie back to back in one pack, in file order. */
 export function readGroups(index: MasterIndex, ids: readonly Id[]): ReadGroup[] {
@@ -418,4 +434,60 @@ export function readGroups(index: MasterIndex, ids: readonly Id[]): ReadGroup[] 
     }
   }
   return out;
+}
+
+/**
+ * The reads for a file's blobs: the file is cut into windows of about WINDOW sealed bytes, and
+ * within a window the blobs that lie back to back in one pack share one read (up to `groupMax`),
+ * whatever their order in the file. Reads come in the order of the first file position each
+ * serves; `order` gives, for each blob of the file in turn, its read and its place in it. A blob
+ * the file holds twice is read twice (each position gets its own buffer). A blob missing from
+ * the index gets a read of its own with no pack (the core's loader reports it).
+ */
+export function readPlan(index: MasterIndex, ids: readonly Id[], window = WINDOW, groupMax = PLAN_GROUP_MAX): { groups: ReadGroup[]; order: { group: number; blob: number }[] } {
+  const groups: ReadGroup[] = [];
+  const order: { group: number; blob: number }[] = new Array(ids.length);
+  let from = 0;
+  while (from < ids.length) {
+    // One window: [from, to).
+    const entries: { pos: number; id: Id; loc: BlobLocation | undefined }[] = [];
+    let bytes = 0;
+    let to = from;
+    while (to < ids.length && (to === from || bytes < window)) {
+      const loc = index.lookup('data', ids[to]!);
+      entries.push({ pos: to, id: ids[to]!, loc });
+      bytes += loc?.length ?? 0;
+      to++;
+    }
+    const sorted = entries.filter((e) => e.loc).sort((x, y) => (x.loc!.packId < y.loc!.packId ? -1 : x.loc!.packId > y.loc!.packId ? 1 : x.loc!.offset - y.loc!.offset || x.pos - y.pos));
+    const made: { first: number; g: { packId: string | undefined; offset: number; length: number; blobs: { id: Id; loc: BlobLocation }[] }; pos: number[] }[] = [];
+    let cur: (typeof made)[number] | undefined;
+    const again: typeof entries = [];
+    for (const e of sorted) {
+      const loc = e.loc!;
+      // The same blob again (a file holding it twice): read on its own, not merged.
+      if (cur && cur.g.packId === loc.packId && loc.offset < cur.g.offset + cur.g.length) {
+        again.push(e);
+        continue;
+      }
+      if (cur && cur.g.packId === loc.packId && cur.g.offset + cur.g.length === loc.offset && cur.g.length + loc.length <= groupMax) {
+        cur.g.length += loc.length;
+        cur.g.blobs.push({ id: e.id, loc });
+        cur.pos.push(e.pos);
+        cur.first = Math.min(cur.first, e.pos);
+      } else {
+        cur = { first: e.pos, g: { packId: loc.packId, offset: loc.offset, length: loc.length, blobs: [{ id: e.id, loc }] }, pos: [e.pos] };
+        made.push(cur);
+      }
+    }
+    for (const e of again) made.push({ first: e.pos, g: { packId: e.loc!.packId, offset: e.loc!.offset, length: e.loc!.length, blobs: [{ id: e.id, loc: e.loc! }] }, pos: [e.pos] });
+    for (const e of entries) if (!e.loc) made.push({ first: e.pos, g: { packId: undefined, offset: 0, length: 0, blobs: [{ id: e.id, loc: { packId: '', offset: 0, length: 0, uncompressedLength: 0 } }] }, pos: [e.pos] });
+    made.sort((x, y) => x.first - y.first);
+    for (const m of made) {
+      m.pos.forEach((pos, blob) => (order[pos] = { group: groups.length, blob }));
+      groups.push(m.g);
+    }
+    from = to;
+  }
+  return { groups, order };
 }
