@@ -6,7 +6,9 @@
  * worker's own two open data packs (chosen at random per blob, as restic 0.18 does); a finished
  * pack is sealed, hashed and transferred whole to the main thread, which uploads and indexes it.
  * A chunk already known (in the index, or claimed by any thread) costs only its hash. The main
- * thread gets, per file, the list of chunk IDs and sizes: one small message per file.
+ * thread gets, per file, the list of chunk IDs and sizes, batched: the parts of the files done
+ * since the last batch leave together when the worker has drained its queued jobs (or 32 piled
+ * up), so a queue of small files costs one message, not one per file.
  *
  * Without a claim table (or when it is full) a new chunk is sealed here and sent to the main
  * thread with the file's IDs, which dedups and packs it as before.
@@ -52,13 +54,23 @@ export interface WorkerFlush {
   readonly type: 'flush';
 }
 
+/** Several file jobs in one message (the main thread batches what it queued in one turn). */
+export interface WorkerJobs {
+  readonly type: 'files';
+  readonly jobs: readonly WorkerFileJob[];
+}
+
+export type WorkerPart = { type: 'part'; job: number; ids: string; sizes: number[]; last: boolean; sealed?: Uint8Array; uncompressedLength?: number };
+
 export type WorkerReply =
   /**
    * Chunks of a file in order: `ids` is their hex IDs back to back (64 characters each). With
    * `sealed`, the part's last chunk was not packed here: its sealed blob (compressed first when
    * `uncompressedLength` > 0). `last`: the file's final part.
    */
-  | { type: 'part'; job: number; ids: string; sizes: number[]; last: boolean; sealed?: Uint8Array; uncompressedLength?: number }
+  | WorkerPart
+  /** Parts without sealed chunks, of one or more files, in order. */
+  | { type: 'parts'; parts: WorkerPart[] }
   | { type: 'error'; job: number; message: string; errno?: string }
   /** A finished data pack (its buffer transferred) and the plaintext bytes of its blobs. */
   | { type: 'pack'; id: string; bytes: Uint8Array; blobs: readonly PackedBlob[]; plain: number }
@@ -135,15 +147,36 @@ function sealChunk(data: Uint8Array): { sealed: Uint8Array; uncompressedLength: 
 let ids = '';
 let sizes: number[] = [];
 
+/** Parts waiting to leave in one message. */
+let outbox: WorkerPart[] = [];
+let outboxScheduled = false;
+const OUTBOX_PARTS = 32;
+
+function flushOutbox(): void {
+  outboxScheduled = false;
+  if (outbox.length === 0) return;
+  const parts = outbox;
+  outbox = [];
+  parentPort!.postMessage({ type: 'parts', parts } satisfies WorkerReply);
+}
+
 function postPart(job: number, last: boolean, tail?: { sealed: Uint8Array; uncompressedLength: number }): void {
-  const msg: WorkerReply = { type: 'part', job, ids, sizes, last };
+  const msg: WorkerPart = { type: 'part', job, ids, sizes, last };
   ids = '';
   sizes = [];
-  takeCredit(0);
   if (!tail) {
-    parentPort!.postMessage(msg);
+    outbox.push(msg);
+    if (outbox.length >= OUTBOX_PARTS) flushOutbox();
+    else if (!outboxScheduled) {
+      // After the jobs already queued on this thread's port (delivered before the check phase).
+      outboxScheduled = true;
+      setImmediate(flushOutbox);
+    }
     return;
   }
+  // A sealed chunk: after the parts before it, alone, against a credit (it holds up to 8 MiB).
+  flushOutbox();
+  takeCredit(0);
   // Transfer the buffer when the blob owns it entirely; otherwise copy.
   const s = tail.sealed;
   const own = s.byteOffset === 0 && s.byteLength === s.buffer.byteLength ? s : s.slice();
@@ -173,6 +206,7 @@ function emit(job: number, data: Uint8Array): void {
 }
 
 function postError(job: number, e: unknown): void {
+  flushOutbox();
   const err = e as NodeJS.ErrnoException;
   parentPort!.postMessage({ type: 'error', job, message: err.message, ...(err.code ? { errno: err.code } : {}) } satisfies WorkerReply);
 }
@@ -223,18 +257,19 @@ function processFile(job: WorkerFileJob): void {
   }
 }
 
-function handle(msg: WorkerFileJob | WorkerFlush): void {
-  if (msg.type === 'file') processFile(msg);
+function handle(msg: WorkerJobs | WorkerFlush): void {
+  if (msg.type === 'files') for (const j of msg.jobs) processFile(j);
   else {
     flushPacks();
+    flushOutbox();
     parentPort!.postMessage({ type: 'flushed' } satisfies WorkerReply);
   }
 }
 
-const queue: (WorkerFileJob | WorkerFlush)[] = [];
+const queue: (WorkerJobs | WorkerFlush)[] = [];
 let ready = false;
 
-parentPort!.on('message', (msg: WorkerInit | WorkerFileJob | WorkerFlush) => {
+parentPort!.on('message', (msg: WorkerInit | WorkerJobs | WorkerFlush) => {
   if (msg.type === 'init') {
     init = msg;
     credits = new Int32Array(msg.credits);

@@ -23,11 +23,12 @@ import type { BlobSaver, PackProducer } from '../core/repository/blob-saver.js';
 import type { MasterIndex } from '../core/repository/master-index.js';
 import type { Repository } from '../core/repository/repository.js';
 import { ClaimTable } from './chunk-claims.js';
-import type { WorkerFileJob, WorkerFlush, WorkerInit, WorkerReply } from './chunk-worker.js';
+import type { WorkerFileJob, WorkerFlush, WorkerInit, WorkerJobs, WorkerPart, WorkerReply } from './chunk-worker.js';
 
 /**
- * Messages a worker may send ahead of the consumer, over all its queued files: file parts (a
- * part carries at most one sealed chunk of at most 8 MiB, only when the claim table is full).
+ * Sealed chunks (at most 8 MiB each) a worker may send ahead of the consumer, over all its
+ * queued files: only when there is no claim table or it is full. Parts with IDs only are small
+ * and need no credit.
  */
 const CREDITS = 4;
 /** Finished packs per worker transferred and not yet uploaded. */
@@ -38,6 +39,11 @@ const PACK_CREDITS = 2;
  * files that round trip, not the work, set the pace: both workers were idle half the time).
  */
 const JOBS_PER_WORKER = 2;
+/**
+ * With worker-side packing a queued file costs the main thread nothing but its slot, so the
+ * queues are deep: replies (and jobs) then leave in batches, one message for many small files.
+ */
+const JOBS_PER_WORKER_PACKING = 12;
 
 interface Slot {
   readonly worker: Worker;
@@ -47,9 +53,11 @@ interface Slot {
   dead: boolean;
   /** Resolves the pending flush of this worker. */
   flushed?: () => void;
+  /** Jobs queued this turn, posted together. */
+  outbox: WorkerFileJob[];
 }
 
-type PartReply = WorkerReply & { type: 'part' };
+type PartReply = WorkerPart;
 
 export class ChunkWorkerPool implements FileProcessor, PackProducer {
   private readonly slots: Slot[] = [];
@@ -100,7 +108,7 @@ export class ChunkWorkerPool implements FileProcessor, PackProducer {
     for (let i = 0; i < this.threads; i++) {
       const worker = new Worker(new URL('./chunk-worker.js', import.meta.url));
       const sab = new SharedArrayBuffer(8);
-      const slot: Slot = { worker, credits: new Int32Array(sab), jobs: new Map(), dead: false };
+      const slot: Slot = { worker, credits: new Int32Array(sab), jobs: new Map(), dead: false, outbox: [] };
       Atomics.store(slot.credits, 0, CREDITS);
       Atomics.store(slot.credits, 1, PACK_CREDITS);
       const init: WorkerInit = {
@@ -115,6 +123,7 @@ export class ChunkWorkerPool implements FileProcessor, PackProducer {
       worker.postMessage(init);
       worker.on('message', (r: WorkerReply) => {
         if (r.type === 'pack') this.takePack(slot, r);
+        else if (r.type === 'parts') for (const p of r.parts) slot.jobs.get(p.job)?.(p);
         else if (r.type === 'flushed') slot.flushed?.();
         else slot.jobs.get(r.job)?.(r);
       });
@@ -157,11 +166,28 @@ export class ChunkWorkerPool implements FileProcessor, PackProducer {
     if (this.lost) throw new CofferError('internal', 'a chunk worker was stopped before its packs were stored');
   }
 
+  /** Files the archiver should have in flight: enough to keep every worker's queue full. */
+  get fileConcurrency(): number {
+    return this.threads * JOBS_PER_WORKER_PACKING + 2;
+  }
+
   /** The live worker with the fewest queued files, if one has room. */
   private pick(): Slot | undefined {
+    const room = this.saver ? JOBS_PER_WORKER_PACKING : JOBS_PER_WORKER;
     let best: Slot | undefined;
-    for (const s of this.slots) if (!s.dead && s.jobs.size < JOBS_PER_WORKER && (!best || s.jobs.size < best.jobs.size)) best = s;
+    for (const s of this.slots) if (!s.dead && s.jobs.size < room && (!best || s.jobs.size < best.jobs.size)) best = s;
     return best;
+  }
+
+  /** Queues a job; the jobs queued in one turn of the event loop leave in one message. */
+  private post(slot: Slot, job: WorkerFileJob): void {
+    slot.outbox.push(job);
+    if (slot.outbox.length > 1) return;
+    setImmediate(() => {
+      const jobs = slot.outbox;
+      slot.outbox = [];
+      if (!slot.dead) slot.worker.postMessage({ type: 'files', jobs } satisfies WorkerJobs);
+    });
   }
 
   private acquire(): Promise<Slot> {
@@ -189,7 +215,7 @@ export class ChunkWorkerPool implements FileProcessor, PackProducer {
     });
     const raw = item.rawPath;
     const msg: WorkerFileJob = { type: 'file', job, path: Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('latin1'), size: item.meta.size ?? 0 };
-    slot.worker.postMessage(msg);
+    this.post(slot, msg);
     let finished = false;
     try {
       for (;;) {
@@ -202,9 +228,11 @@ export class ChunkWorkerPool implements FileProcessor, PackProducer {
           throw new CofferError('source', `${item.path}: ${systemErrorText(r.message)}`);
         }
         const part = r as PartReply;
-        // Give the worker one more credit for the message taken.
-        Atomics.add(slot.credits, 0, 1);
-        Atomics.notify(slot.credits, 0);
+        if (part.sealed) {
+          // Give the worker one more credit for the sealed chunk taken.
+          Atomics.add(slot.credits, 0, 1);
+          Atomics.notify(slot.credits, 0);
+        }
         // The file is done once its last part is here: the consumer may stop after it.
         if (part.last) finished = true;
         const n = part.sizes.length;

@@ -123,7 +123,7 @@ const command: Command = {
         oneFileSystem: flag(values['one-file-system']),
         dryRun,
         ...(exclude ? { exclude } : {}),
-        ...(processor ? { processor } : {}),
+        ...(processor ? { processor, fileConcurrency: processor.fileConcurrency } : {}),
         signal: cli.signal,
         events: {
           onStart: (item) => {
