@@ -18,9 +18,10 @@
  * bounded whatever the file size.
  */
 import * as fs from 'node:fs';
+import { createRequire } from 'node:module';
 import { parentPort } from 'node:worker_threads';
-import { concatBytes, toHex } from '../core/bytes.js';
-import { Chunker } from '../core/chunker/chunker.js';
+import { toHex } from '../core/bytes.js';
+import { Chunker, MAX_SIZE } from '../core/chunker/chunker.js';
 import { seal } from '../core/crypto/sealed-box.js';
 import type { CryptoKey, PackedBlob } from '../core/format/types.js';
 import type { Platform } from '../core/platform.js';
@@ -77,6 +78,30 @@ export type WorkerReply =
   | { type: 'flushed' };
 
 const READ_SIZE = 4 * 1024 * 1024;
+/**
+ * One read buffer for the whole run: a chunk not yet cut (at most MAX_SIZE) is moved to its
+ * start before the next read, so every chunk is one contiguous view and no file allocates.
+ * Pages a small file never reaches are never touched.
+ */
+const readBuf = new Uint8Array(MAX_SIZE + READ_SIZE);
+
+/**
+ * zstd straight into one reused buffer through zstd-napi's context (the platform compressor
+ * returns a fresh exact-size copy per blob: two more allocations and a copy per chunk). Falls
+ * back to the platform compressor when the addon is missing.
+ */
+interface ZstdInto {
+  compress(dst: Uint8Array, src: Uint8Array, level: number): number;
+}
+let zstdInto: { ctx: ZstdInto; out: Uint8Array } | undefined;
+function loadZstdInto(): void {
+  try {
+    const b = createRequire(import.meta.url)('zstd-napi/binding') as { compressBound(n: number): number; CCtx: new () => ZstdInto };
+    zstdInto = { ctx: new b.CCtx(), out: new Uint8Array(b.compressBound(MAX_SIZE)) };
+  } catch {
+    zstdInto = undefined;
+  }
+}
 /** A part is sent when this many chunks piled up (a huge file's ID list stays bounded). */
 const PART_CHUNKS = 4096;
 
@@ -84,6 +109,7 @@ let platform: Platform;
 let init: WorkerInit;
 let credits: Int32Array;
 let claims: ClaimTable | undefined;
+let polynomial: bigint;
 const packs: [PackBuilder, PackBuilder] = [undefined!, undefined!];
 const packPlain = [0, 0];
 
@@ -139,7 +165,11 @@ function flushPacks(): void {
 
 function sealChunk(data: Uint8Array): { sealed: Uint8Array; uncompressedLength: number } {
   const compress = init.level !== null && data.length > 0;
-  const body = compress ? platform.zstd.compress(data, init.level!) : data;
+  let body = data;
+  if (compress) {
+    if (zstdInto && data.length <= MAX_SIZE) body = zstdInto.out.subarray(0, zstdInto.ctx.compress(zstdInto.out, data, init.level!));
+    else body = platform.zstd.compress(data, init.level!);
+  }
   return { sealed: seal(platform.crypto, init.key, body), uncompressedLength: compress ? data.length : 0 };
 }
 
@@ -220,31 +250,31 @@ function processFile(job: WorkerFileJob): void {
     return;
   }
   try {
-    const chunker = new Chunker(BigInt('0x' + init.polynomial));
-    let pieces: Uint8Array[] = [];
-    let pendingBytes = 0;
-    // Buffers sized by the expected size: most files are small, 4 MiB each would drown the GC.
-    let remaining = job.size;
+    const chunker = new Chunker(polynomial);
+    const buf = readBuf;
+    // buf[chunkStart, filled) is the chunk being cut; the chunker has seen it up to `filled`.
+    let chunkStart = 0;
+    let filled = 0;
     for (;;) {
-      const buf = new Uint8Array(Math.max(4096, Math.min(READ_SIZE, remaining + 1)));
-      const n = fs.readSync(fd, buf, 0, buf.length, null);
+      if (buf.length - filled < READ_SIZE) {
+        buf.copyWithin(0, chunkStart, filled);
+        filled -= chunkStart;
+        chunkStart = 0;
+      }
+      // One read for a file that fits (+1 to see its end), at most READ_SIZE.
+      const want = Math.min(READ_SIZE, Math.max(4096, job.size + 1));
+      const n = fs.readSync(fd, buf, filled, want, null);
       if (n === 0) break;
-      remaining -= n;
-      let start = 0;
-      while (start < n) {
-        const cut = chunker.next(buf, start, n);
-        const end = cut < 0 ? n : cut;
-        pieces.push(buf.subarray(start, end));
-        pendingBytes += end - start;
+      let at = filled;
+      filled += n;
+      while (at < filled) {
+        const cut = chunker.next(buf, at, filled);
         if (cut < 0) break;
-        const data = pieces.length === 1 ? pieces[0]! : concatBytes(...pieces);
-        pieces = [];
-        pendingBytes = 0;
-        emit(job.job, data);
-        start = cut;
+        emit(job.job, buf.subarray(chunkStart, cut));
+        chunkStart = at = cut;
       }
     }
-    if (pendingBytes > 0) emit(job.job, pieces.length === 1 ? pieces[0]! : concatBytes(...pieces));
+    if (filled > chunkStart) emit(job.job, buf.subarray(chunkStart, filled));
     postPart(job.job, true);
   } catch (e) {
     // A read error ends the file: its IDs not yet sent are dropped with it (blobs already
@@ -274,6 +304,8 @@ parentPort!.on('message', (msg: WorkerInit | WorkerJobs | WorkerFlush) => {
     init = msg;
     credits = new Int32Array(msg.credits);
     claims = msg.claims ? new ClaimTable(msg.claims) : undefined;
+    polynomial = BigInt('0x' + msg.polynomial);
+    loadZstdInto();
     packs[0] = new PackBuilder('data', msg.packSize + 1024 * 1024);
     packs[1] = new PackBuilder('data', msg.packSize + 1024 * 1024);
     void nodePlatform().then((p) => {
