@@ -11,6 +11,9 @@ import { toHex } from '../core/bytes.js';
 import { open as openSealed } from '../core/crypto/sealed-box.js';
 import type { CryptoKey } from '../core/format/types.js';
 import type { Platform } from '../core/platform.js';
+import { completeHandedOver } from './fs-restore.js';
+import { completionAt, COMPLETION_FIELDS, type PackedCompletions } from './blob-open-worker-messages.js';
+import type { HandOverOutcome } from '../core/engine/restore/sink.js';
 import { nodePlatform } from './platform.js';
 
 export interface OpenInit {
@@ -21,9 +24,16 @@ export interface OpenJob {
   readonly job: number;
   readonly range: Uint8Array;
   readonly blobs: readonly { id: string; at: number; length: number; uncompressedLength: number; packId: string }[];
-  /** Per blob, where to write it (descriptors of this process); absent: send plaintexts back. */
-  readonly writes?: readonly (readonly { fd: number; offset: number }[])[];
+  /**
+   * Per blob, where to write it (descriptors of this process), flat: per blob a count, then that
+   * many (fd, offset) pairs (numbers clone far cheaper than an object per target). Absent: send
+   * plaintexts back.
+   */
+  readonly writes?: Float64Array;
+  /** Files to complete (close, real name, metadata) once every blob written to their descriptor here was written (packCompletions). */
+  readonly complete?: PackedCompletions;
 }
+
 /**
  * Per blob: the plaintext (not written), its length (written everywhere), or why it failed to
  * open (string). job -1: the worker failed.
@@ -31,6 +41,8 @@ export interface OpenJob {
 export interface OpenReply {
   readonly job: number;
   readonly results: (Uint8Array | string | number)[];
+  /** Per `complete` entry: the outcome, 0 for done without warnings, or null when not attempted (a blob for it was not written here). */
+  readonly completed?: (HandOverOutcome | 0 | null)[];
 }
 
 /** Writes all of `data` at `offset`; false when the file system refused (the restorer retries and reports). */
@@ -56,7 +68,14 @@ parentPort!.on('message', (msg: OpenInit | OpenJob) => {
   void platform!.then((p) => {
     const results: (Uint8Array | string | number)[] = [];
     const transfer: ArrayBuffer[] = [];
+    const w = msg.writes;
+    /** Descriptors some blob of this job was not written to: they stay open for the main thread. */
+    const unwritten = new Set<number>();
+    let wo = 0;
     for (let i = 0; i < msg.blobs.length; i++) {
+      const nTargets = w ? w[wo]! : 0;
+      const first = wo + 1;
+      if (w) wo = first + 2 * nTargets;
       const b = msg.blobs[i]!;
       const what = `data blob ${b.id} in pack ${b.packId}`;
       try {
@@ -64,10 +83,13 @@ parentPort!.on('message', (msg: OpenInit | OpenJob) => {
         let plain = openSealed(p.crypto, key, msg.range.subarray(b.at, b.at + b.length), what);
         if (b.uncompressedLength > 0) plain = p.zstd.decompress(plain, { expectedSize: b.uncompressedLength });
         if (toHex(p.crypto.sha256(plain)) !== b.id) throw new Error(`${what}: plaintext does not match the blob ID (SHA-256 mismatch)`);
-        const targets = msg.writes?.[i];
-        if (targets && targets.every((t) => writeAll(t.fd, plain, t.offset))) {
-          results.push(plain.length);
-          continue;
+        if (w) {
+          let ok = true;
+          for (let t = first; t < wo && ok; t += 2) ok = writeAll(w[t]!, plain, w[t + 1]!);
+          if (ok) {
+            results.push(plain.length);
+            continue;
+          }
         }
         const own = plain.byteOffset === 0 && plain.byteLength === plain.buffer.byteLength && !transfer.includes(plain.buffer as ArrayBuffer) ? plain : plain.slice();
         results.push(own);
@@ -75,7 +97,20 @@ parentPort!.on('message', (msg: OpenInit | OpenJob) => {
       } catch (e) {
         results.push((e as Error).message);
       }
+      if (w && typeof results[i] !== 'number') for (let t = first; t < wo; t += 2) unwritten.add(w[t]!);
     }
-    parentPort!.postMessage({ job: msg.job, results } satisfies OpenReply, transfer);
+    let completed: (HandOverOutcome | 0 | null)[] | undefined;
+    if (msg.complete) {
+      completed = [];
+      for (let i = 0; i < msg.complete.nums.length / COMPLETION_FIELDS; i++) {
+        const c = completionAt(msg.complete, i);
+        if (unwritten.has(c.fd)) completed.push(null);
+        else {
+          const outcome = completeHandedOver(c.fd, c.spec);
+          completed.push(outcome.done && outcome.warnings.length === 0 ? 0 : outcome);
+        }
+      }
+    }
+    parentPort!.postMessage({ job: msg.job, results, ...(completed ? { completed } : {}) } satisfies OpenReply, transfer);
   });
 });

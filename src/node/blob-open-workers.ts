@@ -8,11 +8,16 @@
  */
 import * as os from 'node:os';
 import { Worker } from 'node:worker_threads';
-import type { BlobOpener } from '../core/engine/restore/restorer.js';
+import type { BlobOpener, OpenedRange } from '../core/engine/restore/restorer.js';
 import type { PlannedBlob } from '../core/engine/restore/plan.js';
 import { CofferError } from '../core/errors.js';
 import type { Repository } from '../core/repository/repository.js';
 import type { OpenInit, OpenJob, OpenReply } from './blob-open-worker.js';
+import { packCompletions, packWrites } from './blob-open-worker-messages.js';
+import type { HandOverOutcome } from '../core/engine/restore/sink.js';
+import type { HandOverSpec } from './fs-restore.js';
+
+const DONE: HandOverOutcome = { done: true, warnings: [] };
 
 interface Slot {
   readonly worker: Worker;
@@ -27,7 +32,9 @@ export class BlobOpenPool {
 
   constructor(repo: Repository, threads = Math.max(1, os.availableParallelism?.() ?? os.cpus().length)) {
     for (let i = 0; i < threads; i++) {
-      const worker = new Worker(new URL('./blob-open-worker.js', import.meta.url));
+      // The workers close descriptors the main thread opened (files they complete): untracked, or
+      // Node warns on every such close.
+      const worker = new Worker(new URL('./blob-open-worker.js', import.meta.url), { trackUnmanagedFds: false });
       const slot: Slot = { worker, busy: 0, pending: new Map() };
       worker.postMessage({ type: 'init', key: repo.key } satisfies OpenInit);
       worker.on('message', (r: OpenReply) => {
@@ -45,7 +52,7 @@ export class BlobOpenPool {
   }
 
   /** The restorer's hook: opens every blob of one read. */
-  readonly open: BlobOpener = (range, rangeOffset, blobs, writes) => {
+  readonly open: BlobOpener = (range, rangeOffset, blobs, writes, complete) => {
     if (this.failure) return Promise.reject(this.failure);
     const slot = this.slots.reduce((a, b) => (b.busy < a.busy ? b : a));
     const job = this.next++;
@@ -55,14 +62,18 @@ export class BlobOpenPool {
       job,
       range: own,
       blobs: blobs.map((b: PlannedBlob) => ({ id: b.id, at: b.loc.offset - rangeOffset, length: b.loc.length, uncompressedLength: b.loc.uncompressedLength, packId: b.loc.packId })),
-      ...(writes ? { writes } : {}),
+      ...(writes ? { writes: packWrites(writes) } : {}),
+      ...(writes && complete ? { complete: packCompletions(complete as { fd: number; spec: HandOverSpec }[]) } : {}),
     };
     slot.busy++;
-    return new Promise<(Uint8Array | Error | number)[]>((resolve, reject) => {
+    return new Promise<OpenedRange>((resolve, reject) => {
       slot.pending.set(job, (r) => {
         slot.busy--;
         if (r.job === -1) return reject(this.failure ?? new CofferError('internal', 'blob worker failed'));
-        resolve(r.results.map((x) => (typeof x === 'string' ? new CofferError('corrupt', x) : x)));
+        resolve({
+          blobs: r.results.map((x) => (typeof x === 'string' ? new CofferError('corrupt', x) : x)),
+          ...(r.completed ? { completed: r.completed.map((c) => (c === 0 ? DONE : (c ?? undefined))) } : {}),
+        });
       });
       slot.worker.postMessage(msg, [own.buffer as ArrayBuffer]);
     });

@@ -18,7 +18,7 @@ import type { GoTime, TreeNode } from '../core/format/types.js';
 import { posixFromGoMode } from '../core/format/mode.js';
 import { utf8Encode } from '../core/bytes.js';
 import { CofferError } from '../core/errors.js';
-import type { FileWriter } from '../core/engine/restore/sink.js';
+import type { FileWriter, HandOverOutcome } from '../core/engine/restore/sink.js';
 import { writeDirXattrs, xattrSupport } from './xattr.js';
 import { withDirCwd } from './cwd.js';
 
@@ -97,6 +97,7 @@ export class RestoreFile implements FileWriter {
     private readonly partial: Buffer,
     private fd: number | undefined,
     private readonly names: PartialNames | undefined,
+    private readonly completion: RestoreFileCompletion | undefined,
   ) {}
 
   /**
@@ -104,18 +105,18 @@ export class RestoreFile implements FileWriter {
    * run is replaced, unless `names` says this restore put a real file of that very name there
    * (a snapshot may hold one), which must not be removed.
    */
-  static async create(path: Buffer, names?: PartialNames): Promise<RestoreFile> {
+  static async create(path: Buffer, names?: PartialNames, completion?: RestoreFileCompletion): Promise<RestoreFile> {
     const partial = partialPath(path);
     const flags = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL;
     try {
-      return new RestoreFile(path, partial, fs.openSync(partial, flags, 0o600), names);
+      return new RestoreFile(path, partial, fs.openSync(partial, flags, 0o600), names, completion);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw wrap(e, path, 'create file');
     }
     if (names?.restored.has(partial.toString('latin1'))) throw nameClash(path, partial);
     try {
       await fsp.rm(partial, { force: true }).catch(() => undefined);
-      return new RestoreFile(path, partial, await fdOpen(partial, flags, 0o600), names);
+      return new RestoreFile(path, partial, await fdOpen(partial, flags, 0o600), names, completion);
     } catch (e) {
       throw wrap(e, path, 'create file');
     }
@@ -135,6 +136,27 @@ export class RestoreFile implements FileWriter {
   /** The open descriptor (blob workers write to it directly; the restorer closes it only when no write is in flight). */
   descriptor(): number | undefined {
     return this.fd;
+  }
+
+  /**
+   * Lets a blob worker complete the file (completeHandedOver): only when no other file of the
+   * snapshot can take the partial name (no ownership check needed) and the metadata needs no
+   * extended attributes (applied through a tool, on the main thread).
+   */
+  handOver(): HandOverSpec | undefined {
+    const c = this.completion;
+    if (this.fd === undefined || !c || !this.names || this.names.clashPossible) return undefined;
+    if (c.node.type !== 'file' || (c.node.extendedAttributes && c.node.extendedAttributes.length > 0)) return undefined;
+    return { partial: this.partial.toString('latin1'), path: this.path.toString('latin1'), meta: plainMetadata(c.node) };
+  }
+
+  /** The worker's outcome: closed either way; on success the real name is taken and the metadata set. */
+  handedOver(outcome: HandOverOutcome): void {
+    this.fd = undefined;
+    if (!outcome.done) throw wrap(Object.assign(new Error(outcome.error), outcome.code ? { code: outcome.code } : {}), this.path, 'close');
+    if (this.names) noteRestored(this.names, this.path);
+    if (outcome.warnings.length > 0) this.completion?.warnings.push(...outcome.warnings);
+    this.completion?.onDone?.();
   }
 
   async write(offset: number, data: Uint8Array): Promise<void> {
@@ -178,6 +200,41 @@ export class RestoreFile implements FileWriter {
     await fdClose(fd).catch(() => undefined);
     return owned ? show(this.partial) : undefined;
   }
+}
+
+/** What RestoreFile.handOver needs to know: the node (metadata) and where metadata warnings go. */
+export interface RestoreFileCompletion {
+  readonly node: TreeNode;
+  readonly warnings: string[];
+  /** Called when a worker completed the file (the sink forgets its cached path). */
+  readonly onDone?: () => void;
+}
+
+/**
+ * A file a blob worker completes: its partial and real names and its metadata. The names are raw
+ * bytes as latin1 strings: a string is cloned by value, while a Buffer view of Node's shared pool
+ * would carry its whole 8 KiB slab across threads.
+ */
+export interface HandOverSpec {
+  readonly partial: string;
+  readonly path: string;
+  readonly meta: PlainMetadata;
+}
+
+/**
+ * In a blob worker, after the last blob of the file is written to `fd`: close, rename to the real
+ * name, metadata (RestoreFile.close + applyMetadata without extended attributes).
+ */
+export function completeHandedOver(fd: number, spec: HandOverSpec): HandOverOutcome {
+  const path = Buffer.from(spec.path, 'latin1');
+  try {
+    fs.closeSync(fd);
+    fs.renameSync(Buffer.from(spec.partial, 'latin1'), path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    return { done: false, error: (e as Error).message, ...(code ? { code } : {}) };
+  }
+  return { done: true, warnings: applyPlainMetadata(path, spec.meta) };
 }
 
 function nameClash(path: Buffer, partial: Buffer): CofferError {
@@ -270,6 +327,66 @@ export interface MetadataOptions {
 }
 
 /**
+ * The metadata of one entry as plain numbers (structured-clonable: a blob worker applies it to the
+ * files it completes). `chown` is set when ownership is to be restored; `mode` is absent for a
+ * symlink (its mode cannot be set on Linux).
+ */
+export interface PlainMetadata {
+  readonly chown: { readonly uid: number; readonly gid: number; readonly asRoot: boolean } | undefined;
+  readonly mode: number | undefined;
+  readonly symlink: boolean;
+  readonly atime: number;
+  readonly mtime: number;
+}
+
+export function plainMetadata(node: TreeNode, opts: MetadataOptions = {}): PlainMetadata {
+  const asRoot = isRoot();
+  const symlink = node.type === 'symlink';
+  // One object shape for every entry (no spreads: this runs once per restored file).
+  return {
+    chown: (opts.chown ?? asRoot) ? { uid: node.uid, gid: node.gid, asRoot } : undefined,
+    mode: symlink ? undefined : posixFromGoMode(node.mode ?? 0, node.type) & 0o7777,
+    symlink,
+    atime: utimesSeconds(node.atime),
+    mtime: utimesSeconds(node.mtime),
+  };
+}
+
+function applyOwnership(path: Buffer, m: PlainMetadata, warnings: string[]): void {
+  if (!m.chown) return;
+  try {
+    fs.lchownSync(path, m.chown.uid, m.chown.gid);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (m.chown.asRoot || (code !== 'EPERM' && code !== 'EACCES')) warnings.push(`${show(path)}: lchown: ${(e as Error).message}`);
+  }
+}
+
+function applyModeAndTimes(path: Buffer, m: PlainMetadata, warnings: string[]): void {
+  if (m.mode !== undefined) {
+    try {
+      fs.chmodSync(path, m.mode);
+    } catch (e) {
+      warnings.push(`${show(path)}: chmod: ${(e as Error).message}`);
+    }
+  }
+  try {
+    if (m.symlink) fs.lutimesSync(path, m.atime, m.mtime);
+    else fs.utimesSync(path, m.atime, m.mtime);
+  } catch (e) {
+    warnings.push(`${show(path)}: set times: ${(e as Error).message}`);
+  }
+}
+
+/** Ownership, mode and times (no extended attributes), synchronously; returns the warnings. */
+export function applyPlainMetadata(path: Buffer, m: PlainMetadata): string[] {
+  const warnings: string[] = [];
+  applyOwnership(path, m, warnings);
+  applyModeAndTimes(path, m, warnings);
+  return warnings;
+}
+
+/**
  * Applies ownership, attributes, mode and times to a restored entry. The calls are synchronous:
  * each is a few microseconds of metadata work in the kernel, while a promise through libuv's
  * thread pool costs the main thread several times that (and garbage), and a restore of many
@@ -279,16 +396,8 @@ export interface MetadataOptions {
  */
 export async function applyMetadata(path: Buffer, node: TreeNode, opts: MetadataOptions = {}): Promise<string[]> {
   const warnings: string[] = [];
-  const isSymlink = node.type === 'symlink';
-  const asRoot = isRoot();
-  if (opts.chown ?? asRoot) {
-    try {
-      fs.lchownSync(path, node.uid, node.gid);
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (asRoot || (code !== 'EPERM' && code !== 'EACCES')) warnings.push(`${show(path)}: lchown: ${(e as Error).message}`);
-    }
-  }
+  const m = plainMetadata(node, opts);
+  applyOwnership(path, m, warnings);
   if ((opts.xattrs ?? true) && node.extendedAttributes && node.extendedAttributes.length > 0) {
     if (!xattrSupport()) warnings.push(`${show(path)}: extended attributes not restored (getfattr/setfattr not installed)`);
     else {
@@ -300,21 +409,7 @@ export async function applyMetadata(path: Buffer, node: TreeNode, opts: Metadata
       }
     }
   }
-  if (!isSymlink) {
-    try {
-      fs.chmodSync(path, posixFromGoMode(node.mode ?? 0, node.type) & 0o7777);
-    } catch (e) {
-      warnings.push(`${show(path)}: chmod: ${(e as Error).message}`);
-    }
-  }
-  try {
-    const at = utimesSeconds(node.atime);
-    const mt = utimesSeconds(node.mtime);
-    if (isSymlink) fs.lutimesSync(path, at, mt);
-    else fs.utimesSync(path, at, mt);
-  } catch (e) {
-    warnings.push(`${show(path)}: set times: ${(e as Error).message}`);
-  }
+  applyModeAndTimes(path, m, warnings);
   return warnings;
 }
 

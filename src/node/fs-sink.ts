@@ -11,6 +11,8 @@ import { CofferError } from '../core/errors.js';
 import type { TreeNode } from '../core/format/types.js';
 import { applyMetadata, joinBytes, noteRestored, PARTIAL_SUFFIX, restoreDir, RestoreFile, type PartialNames, restoreHardlink, restoreSpecialFile, restoreSymlink } from './fs-restore.js';
 
+const SUFFIX = Buffer.from(PARTIAL_SUFFIX);
+
 export class FsRestoreSink implements RestoreSink {
   private readonly root: Buffer;
   /** Metadata problems (ownership, times) are warnings, as in restic: the content is there. */
@@ -27,7 +29,14 @@ export class FsRestoreSink implements RestoreSink {
 
   private notePartialLike(p: RelPath): void {
     const name = p[p.length - 1];
-    if (name && Buffer.from(name.buffer, name.byteOffset, name.byteLength).toString('latin1').endsWith(PARTIAL_SUFFIX)) this.names.clashPossible = true;
+    if (!name || name.length < SUFFIX.length) return;
+    for (let i = 0, o = name.length - SUFFIX.length; i < SUFFIX.length; i++) if (name[o + i] !== SUFFIX[i]) return;
+    this.names.clashPossible = true;
+  }
+
+  /** Every file's name is seen before any content is written, so a file a worker completes cannot lose its partial name to another (RestoreFile.handOver). */
+  expect(p: RelPath): void {
+    this.notePartialLike(p);
   }
 
   /** The target folder itself is created on first use. */
@@ -62,11 +71,11 @@ export class FsRestoreSink implements RestoreSink {
     await restoreDir(this.full(p));
   }
 
-  async createFile(p: RelPath): Promise<FileWriter> {
+  async createFile(p: RelPath, node: TreeNode): Promise<FileWriter> {
     await this.ensureRoot();
     // Written as NAME.coffer-partial, renamed over what was there (e.g. a symlink) when complete.
     this.notePartialLike(p);
-    return RestoreFile.create(this.full(p), this.names);
+    return RestoreFile.create(this.full(p), this.names, { node, warnings: this.warnings, onDone: () => this.paths.delete(p) });
   }
 
   async createSpecial(p: RelPath, node: TreeNode): Promise<void> {

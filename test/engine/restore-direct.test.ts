@@ -107,3 +107,54 @@ test('blob workers writing to the files directly restore exactly what one thread
     await pool.close();
   }
 });
+
+test('files completed by the blob workers (close, real name, metadata) get the same names, ownership, modes and times; a damaged one stays partial', async () => {
+  const m = await newMemRepo({ chunkerPolynomial: POL });
+  const files: Record<string, ReturnType<typeof file>> = {};
+  const t0 = 1_700_000_000;
+  for (let i = 0; i < 60; i++) {
+    files[`f-${i}`] = file(`content ${i} `.repeat(i + 1), {
+      meta: { mode: 0o600 | (i & 0o77), mtime: { sec: t0 + i * 3600, nsec: i * 1001, offsetSec: 0 }, atime: { sec: t0 - i, nsec: 0, offsetSec: 0 }, uid: 2000 + i, gid: 3000 + i },
+    });
+  }
+  files['broken'] = file(randomBytes(9, 5000));
+  files['link-a'] = file('linked content', { meta: { inode: 9999n, links: 2n } });
+  files['link-b'] = file('linked content', { meta: { inode: 9999n, links: 2n } });
+  const r = await backup(m.repo, new FakeSource(dir({ d: dir(files) })), { targets: ['/d'], hostname: 'h', owner: LOCK_OWNER });
+  const repo = await reopen(m);
+  let index = await loadMasterIndex(repo);
+  const { TreeLoader, walkTree } = await import('../../src/core/engine/walk/tree-walker.js');
+  let broken: Id | undefined;
+  await walkTree(new TreeLoader(repo, index), r.snapshot.tree, (e) => {
+    if (e.path === '/d/broken') broken = e.node.content![0];
+  });
+  await damage(m, broken!);
+  index = await loadMasterIndex(repo);
+  const target = tempDir();
+  const pool = new BlobOpenPool(repo, 2);
+  let res;
+  try {
+    // All files in one or two reads: every file's last blob is in the read that completes it.
+    res = await restore(repo, index, r.snapshot.tree, new FsRestoreSink(target), { openBlobs: pool.open, readConcurrency: 3 });
+  } finally {
+    await pool.close();
+  }
+  assert.deepEqual(res.errors.map((e) => e.path), ['/d/broken']);
+  assert.equal(res.files, 60 + 2);
+  const names = fs.readdirSync(path.join(target, 'd')).sort();
+  assert.ok(names.includes('broken.coffer-partial') && !names.includes('broken'));
+  assert.equal(names.filter((n) => n.endsWith('.coffer-partial')).length, 1, names.join(' '));
+  const asRoot = process.geteuid?.() === 0;
+  for (let i = 0; i < 60; i++) {
+    const st = fs.statSync(path.join(target, 'd', `f-${i}`), { bigint: true });
+    assert.equal(fs.readFileSync(path.join(target, 'd', `f-${i}`), 'utf8'), `content ${i} `.repeat(i + 1));
+    assert.equal(Number(st.mode & 0o7777n), 0o600 | (i & 0o77), `mode of f-${i}`);
+    assert.equal(st.mtimeNs, BigInt(t0 + i * 3600) * 1_000_000_000n + BigInt(Math.floor((i * 1001) / 1000) * 1000), `mtime of f-${i}`);
+    assert.equal(st.atimeNs, BigInt(t0 - i) * 1_000_000_000n, `atime of f-${i}`);
+    if (asRoot) assert.deepEqual([Number(st.uid), Number(st.gid)], [2000 + i, 3000 + i], `owner of f-${i}`);
+  }
+  const a = fs.statSync(path.join(target, 'd', 'link-a'));
+  const b = fs.statSync(path.join(target, 'd', 'link-b'));
+  assert.equal(a.ino, b.ino, 'hard link restored to the completed file');
+  assert.equal(fs.readFileSync(path.join(target, 'd', 'link-b'), 'utf8'), 'linked content');
+});

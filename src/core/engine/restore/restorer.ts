@@ -20,7 +20,7 @@ import type { Repository } from '../../repository/repository.js';
 import { anyMatch, childMayMatch, matchPath, type Pattern } from '../../filter/pattern.js';
 import { TreeLoader, walkTree, type WalkEntry } from '../walk/tree-walker.js';
 import { planRestore, type PackRead, type PlannedBlob } from './plan.js';
-import type { FileWriter, RelPath, RestoreSink } from './sink.js';
+import type { FileWriter, HandOverOutcome, RelPath, RestoreSink } from './sink.js';
 import type { RestoredFile } from './verify.js';
 
 /** Where a blob opener writes one blob's plaintext itself: a file descriptor and an offset. */
@@ -38,13 +38,32 @@ export interface DirectWrite {
  * and answers its plaintext length instead of the plaintext (no plaintext crosses threads); a
  * blob it could not write is answered with its plaintext, and the restorer writes it (and reports
  * the failure) as usual.
+ *
+ * With `complete` (files whose last blobs are all in this read, each with the writer's
+ * `handOver()` description), the opener also completes each such file once every blob written to
+ * its descriptor here was written (close, real name, metadata) and answers the outcome per file in
+ * `completed` (undefined: not attempted, the descriptor is still open).
  */
 export type BlobOpener = (
   range: Uint8Array,
   rangeOffset: number,
   blobs: readonly PlannedBlob[],
   writes?: readonly (readonly DirectWrite[])[],
-) => Promise<(Uint8Array | Error | number)[]>;
+  complete?: readonly FileCompletion[],
+) => Promise<(Uint8Array | Error | number)[] | OpenedRange>;
+
+/** A file the blob opener completes after writing its last blobs (FileWriter.handOver). */
+export interface FileCompletion {
+  readonly fd: number;
+  readonly spec: unknown;
+}
+
+export interface OpenedRange {
+  /** Per blob, as BlobOpener describes. */
+  readonly blobs: (Uint8Array | Error | number)[];
+  /** Per FileCompletion asked for. */
+  readonly completed?: readonly (HandOverOutcome | undefined)[];
+}
 
 export interface RestoreOptions {
   /** Default: each blob opened on the calling thread (openBlob). */
@@ -99,6 +118,8 @@ interface FileState {
   /** Closed (complete) or abandoned. */
   settled: boolean;
   ok?: boolean;
+  /** Completed by the blob opener (its outcome): finish records it instead of closing. */
+  completedBy?: HandOverOutcome;
 }
 
 /** Runs `fn` over `items` in order with at most `limit` in flight; waits for all started calls, then rethrows the first failure. */
@@ -190,6 +211,7 @@ export async function restore(repo: Repository, index: MasterIndex, tree: Id, si
       const first = key ? links.get(key) : undefined;
       const planned: PlannedFile = first ? { entry: e, linkTo: first } : { entry: e };
       if (key && !first) links.set(key, planned);
+      if (!first) sink.expect?.(e.rawPath);
       files.push(planned);
       return;
     }
@@ -227,9 +249,15 @@ export async function restore(repo: Repository, index: MasterIndex, tree: Id, si
     s.settled = true;
     const { entry } = s.planned;
     const writer = await writerOf(s);
-    await writer.close();
-    s.writer = undefined; // closed: nothing of it need stay in memory for the rest of the restore
-    await sink.setMetadata(entry.rawPath, entry.node);
+    if (s.completedBy) {
+      // Closed, renamed and given its metadata by the opener.
+      s.writer = undefined;
+      writer.handedOver!(s.completedBy);
+    } else {
+      await writer.close();
+      s.writer = undefined; // closed: nothing of it need stay in memory for the rest of the restore
+      await sink.setMetadata(entry.rawPath, entry.node);
+    }
     result.restoredFiles.push({ path: entry.path, rawPath: entry.rawPath, node: entry.node });
     result.files++;
     result.bytes += s.written;
@@ -305,6 +333,8 @@ export async function restore(repo: Repository, index: MasterIndex, tree: Id, si
     // opener with the blob; the targets count as writes in flight until the answer comes back.
     let direct: DirectWrite[][] | undefined;
     const dispatched: FileState[][] = [];
+    /** Per file of this read: its writer and its blob occurrences here. */
+    const hereFiles = new Map<FileState, { writer: FileWriter; n: number }>();
     if (canOpen) {
       direct = [];
       for (const b of r.blobs) {
@@ -317,7 +347,11 @@ export async function restore(repo: Repository, index: MasterIndex, tree: Id, si
           // In flight from here on: a failure elsewhere meanwhile must not close the descriptor.
           s.inflight++;
           to.push(s);
-          const fd = (await writerOf(s)).descriptor?.();
+          const writer = await writerOf(s);
+          const seen = hereFiles.get(s);
+          if (seen) seen.n++;
+          else hereFiles.set(s, { writer, n: 1 });
+          const fd = writer.descriptor?.();
           if (fd === undefined) {
             direct = undefined;
             break;
@@ -338,12 +372,35 @@ export async function restore(repo: Repository, index: MasterIndex, tree: Id, si
         dispatched.length = 0;
       }
     }
+    // Files whose every outstanding blob is in this read: the opener may complete them itself
+    // (close, real name, metadata), taking those system calls off this thread.
+    let complete: FileCompletion[] | undefined;
+    let completing: FileState[] | undefined;
+    if (direct) {
+      for (const [s, { writer, n }] of hereFiles) {
+        if (n !== s.left || s.failed || !writer.handOver || !writer.handedOver) continue;
+        const spec = writer.handOver();
+        const fd = writer.descriptor?.();
+        if (spec === undefined || fd === undefined) continue;
+        (complete ??= []).push({ fd, spec });
+        (completing ??= []).push(s);
+      }
+    }
     let opened: (Uint8Array | Error | number)[] | undefined;
     if (canOpen) {
-      const job = opts.openBlobs!(range!, r.offset, r.blobs, direct);
+      const job = opts.openBlobs!(range!, r.offset, r.blobs, direct, complete);
       directJobs.add(job);
       try {
-        opened = await job;
+        const answer = await job;
+        if (Array.isArray(answer)) opened = answer;
+        else {
+          opened = answer.blobs;
+          // Recorded before anything else runs: those descriptors are closed now.
+          completing?.forEach((s, i) => {
+            const outcome = answer.completed?.[i];
+            if (outcome) s.completedBy = outcome;
+          });
+        }
       } catch (e) {
         for (const to of dispatched) for (const s of to) s.inflight--;
         throw e;
@@ -410,6 +467,16 @@ export async function restore(repo: Repository, index: MasterIndex, tree: Id, si
       s.settled = true;
       const writer = await s.writer.catch(() => undefined);
       if (!writer) continue;
+      if (s.completedBy) {
+        // The opener completed it (its answer came back before the failure): its descriptor is
+        // closed already and the file is whole under its real name.
+        try {
+          writer.handedOver!(s.completedBy);
+        } catch (err) {
+          incomplete(s.planned.entry.path, err, undefined);
+        }
+        continue;
+      }
       incomplete(s.planned.entry.path, e, await writer.abandon().catch(() => undefined));
     }
     throw e;

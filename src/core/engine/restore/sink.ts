@@ -24,10 +24,25 @@ export interface FileWriter {
    * handing them back. Undefined when the writer has none (browser sinks, closed files).
    */
   descriptor?(): number | undefined;
+  /**
+   * Optional, with `descriptor`: a structured-clonable description that lets the blob opener that
+   * writes this file's last blobs complete it on its own thread (what close() and the sink's
+   * setMetadata do: close, real name, metadata), or undefined when that must happen here.
+   */
+  handOver?(): unknown;
+  /** The opener's outcome of handOver(): the writer is closed and its metadata applied; an error is thrown as close() would throw it. */
+  handedOver?(outcome: HandOverOutcome): void;
 }
+
+/** What a blob opener reports about a file it completed (FileWriter.handOver). */
+export type HandOverOutcome =
+  | { readonly done: true; readonly warnings: readonly string[] }
+  | { readonly done: false; readonly error: string; readonly code?: string };
 
 export interface RestoreSink {
   mkdir(path: RelPath, node: TreeNode): Promise<void>;
+  /** Optional: told, during the walk, of every regular file that will be created (before any content is written). */
+  expect?(path: RelPath): void;
   createFile(path: RelPath, node: TreeNode): Promise<FileWriter>;
   /** Symlinks, fifos, devices. Unsupported types may be skipped with a warning. */
   createSpecial(path: RelPath, node: TreeNode): Promise<void>;
