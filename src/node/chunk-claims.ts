@@ -32,10 +32,12 @@ export class ClaimTable {
   private readonly slots: Int32Array;
   private readonly ids: Int32Array;
   private readonly mask: number;
-  /** Largest entry number (half the slots: probes stay short). */
+  /** Largest entry number (at most half the slots: probes stay short). */
   private readonly limit: number;
   private readonly words = new Int32Array(8);
   private readonly wordBytes = new Uint8Array(this.words.buffer);
+  /** An entry this thread took but lost the race with (same ID): reused for its next insert. */
+  private spare = 0;
 
   constructor(readonly buffers: ClaimBuffers) {
     this.slots = new Int32Array(buffers.slots);
@@ -47,10 +49,10 @@ export class ClaimTable {
   /** A table for `known` IDs plus a run's worth of new ones. */
   static create(known: number, headroom = HEADROOM): ClaimTable {
     const entries = known + headroom;
-    let slots = 1 << 16;
+    let slots = 1024;
     while (slots < entries * 2) slots *= 2;
-    // Entries beyond `limit` are never used; the buffer's untouched pages cost no memory.
-    return new ClaimTable({ slots: new SharedArrayBuffer(slots * 4), ids: new SharedArrayBuffer((slots / 2 + 1) * 32) });
+    // Pages of `ids` not yet reached are never touched: they cost no memory.
+    return new ClaimTable({ slots: new SharedArrayBuffer(slots * 4), ids: new SharedArrayBuffer((entries + 1) * 32) });
   }
 
   /** Claims a 32-byte digest (see module doc). */
@@ -67,7 +69,8 @@ export class ClaimTable {
       let v = Atomics.load(slots, i);
       if (v === 0) {
         if (entry === 0) {
-          entry = Atomics.add(ids, 0, 1) + 1;
+          entry = this.spare || Atomics.add(ids, 0, 1) + 1;
+          this.spare = 0;
           if (entry > this.limit) return CLAIM_FULL;
           const base = entry * 8;
           for (let k = 0; k < 8; k++) ids[base + k] = w[k]!;
@@ -75,7 +78,10 @@ export class ClaimTable {
         v = Atomics.compareExchange(slots, i, 0, entry);
         if (v === 0) return CLAIM_NEW;
       }
-      if (this.equals(v, w)) return CLAIM_KNOWN;
+      if (this.equals(v, w)) {
+        this.spare = entry;
+        return CLAIM_KNOWN;
+      }
       i = (i + 1) & this.mask;
     }
   }

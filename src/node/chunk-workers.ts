@@ -76,6 +76,8 @@ export class ChunkWorkerPool implements FileProcessor, PackProducer {
   constructor(
     private readonly repo: Repository,
     private readonly threads = Math.max(1, (os.availableParallelism?.() ?? os.cpus().length)),
+    /** New blobs the claim table has room for beyond the index's (tests make it small). */
+    private readonly claimHeadroom?: number,
   ) {}
 
   attach(saver: BlobSaver, index: MasterIndex): void {
@@ -90,7 +92,7 @@ export class ChunkWorkerPool implements FileProcessor, PackProducer {
     const index = this.index;
     let n = 0;
     for (const p of index.packIds()) n += index.packBlobs(p)?.length ?? 0;
-    const t = ClaimTable.create(n);
+    const t = ClaimTable.create(n, this.claimHeadroom);
     for (const p of index.packIds()) for (const b of index.packBlobs(p) ?? []) if (b.type === 'data') t.claim(b.id);
     this.saver.useClaims(t);
     return t;
