@@ -33,12 +33,27 @@ function aes256Ctr(key: Uint8Array, iv: Uint8Array, data: Uint8Array, out?: Uint
   return out;
 }
 
+/**
+ * One ECB cipher per key object, reused: every sealed box needs one AES-128 block (its Poly1305
+ * key), and creating an OpenSSL context per blob was a measurable share of opening many small
+ * blobs. ECB without padding keeps no state between whole blocks, so each update() is one
+ * independent block encryption. Keyed by the key array itself (a repository's key lives as long
+ * as the repository); a copy of the key is taken, so a caller changing its array cannot desync it.
+ */
+const ecbByKey = new WeakMap<Uint8Array, { key: Uint8Array; cipher: crypto.Cipher }>();
+
 function aes128Block(key: Uint8Array, block: Uint8Array): Uint8Array {
   if (key.length !== 16) throw new RangeError('AES-128 key must be 16 bytes');
   if (block.length !== 16) throw new RangeError('AES block must be 16 bytes');
-  const c = crypto.createCipheriv('aes-128-ecb', key, null);
-  c.setAutoPadding(false);
-  return plain(c.update(block));
+  let e = ecbByKey.get(key);
+  if (!e || !crypto.timingSafeEqual(e.key, key)) {
+    const cipher = crypto.createCipheriv('aes-128-ecb', key, null);
+    cipher.setAutoPadding(false);
+    ecbByKey.set(key, (e = { key: new Uint8Array(key), cipher }));
+  }
+  const out = e.cipher.update(block);
+  if (out.length !== 16) throw new Error('AES-128-ECB returned a partial block');
+  return plain(out);
 }
 
 function scrypt(password: Uint8Array, salt: Uint8Array, params: { N: number; r: number; p: number; dkLen: number }): Promise<Uint8Array> {

@@ -184,71 +184,138 @@ export async function checkRepository(repo: Repository, opts: CheckOptions = {},
     }
   }
 
-  // ---- snapshots and trees: every reachable tree loads; file contents are indexed data blobs.
-  events.onPhase?.('snapshots');
-  const snapshotIds = await repo.listIds('snapshots', o);
-  const roots: { id: Id; path: string }[] = [];
-  let snapsDone = 0;
-  await forEachLimit(snapshotIds, limit, async (id) => {
-    try {
-      const s = decodeSnapshot(await repo.loadUnpacked('snapshots', id, o), `snapshots/${id}`);
-      roots.push({ id: s.tree, path: '/' });
-    } catch (e) {
-      if (!isFinding(e)) throw e;
-      error(`snapshot ${messageOf(e)}`);
-    }
-    snapsDone++;
-    events.onProgress?.('snapshots', snapsDone, snapshotIds.length);
-  });
-  // Released after the walk: its cached tree packs (up to 64 MiB) must not stay alive while
-  // the read-data phase reads every pack.
-  let loader: TreeLoader | undefined = new TreeLoader(repo, index, 64);
   const seenTrees = new Set<Id>();
   const usedData = new Set<Id>();
-  let level = roots.filter((r) => !seenTrees.has(r.id) && seenTrees.add(r.id));
-  while (level.length > 0) {
-    cancelled();
-    const next: { id: Id; path: string }[] = [];
-    await forEachLimit(level, 8, async ({ id, path }) => {
-      let tree;
+  let snapshotIds: Id[] = [];
+
+  // ---- read data: download packs completely and verify them against the index. Started before
+  // the tree walk so the verifiers (worker threads) run while this thread walks the trees; its
+  // findings are held back until its phase begins, so the report reads in the usual order.
+  let packsRead = 0;
+  let dataRun: { total: number; done: Promise<void>; open(): void; stop(): void } | undefined;
+  if (opts.readData || opts.subset) {
+    const candidates = new Map<Id, number>();
+    for (const packId of packOwner.keys()) {
+      const size = stored.get(packId);
+      if (size !== undefined) candidates.set(packId, size);
+    }
+    const chosen = opts.subset ? selectPacks(candidates, opts.subset, opts.random) : [...candidates.keys()];
+    chosen.sort();
+    const verify: PackVerifier = opts.verifyPack ?? (async (id, bytes, indexed) => verifyPack(repo, id, bytes, indexed));
+    let reporting = false;
+    let stopped = false;
+    const held: { packId: Id; problems: string[] }[] = [];
+    const report = (packId: Id, problems: string[]) => {
+      if (problems.length > 0) {
+        brokenPacks.push(packId);
+        for (const m of problems) error(m);
+      }
+      packsRead++; // not inside the optional call: it would be skipped without a listener
+      events.onProgress?.('read-data', packsRead, chosen.length);
+    };
+    const done = forEachLimit(chosen, opts.readConcurrency ?? Math.max(2, repo.backend.connections), async (packId) => {
+      if (stopped) return;
+      cancelled();
+      let problems: string[];
       try {
-        tree = await loader!.load(id);
+        const bytes = await repo.backend.get({ type: 'data', name: packId }, undefined, o);
+        problems = await verify(packId, bytes, packOwner.get(packId)!.pack.blobs);
       } catch (e) {
         if (!isFinding(e)) throw e;
-        const m = messageOf(e);
-        error(m.includes(id) ? `tree at ${path}: ${m}` : `tree ${id} at ${path}: ${m}`);
-        return;
+        problems = [`pack ${packId}: cannot be read: ${messageOf(e)}`];
       }
-      for (const node of tree.nodes) {
-        const name = utf8Decode(node.name);
-        const p = (path === '/' ? '' : path) + '/' + name;
-        if (node.name.length === 0) error(`tree ${id}: a node at ${path} has an empty name`);
-        if (node.type === 'file') {
-          if (node.content === null) {
-            error(`tree ${id}: file "${p}" has no content list`);
-            continue;
-          }
-          for (const b of node.content) {
-            usedData.add(b);
-            const locs = index.lookupAll('data', b);
-            if (locs.length === 0) error(`tree ${id}: file "${p}" blob ${b} not found in index`);
-            else if (!locs.some((l) => stored.has(l.packId))) error(`tree ${id}: file "${p}" blob ${b} is in missing pack ${locs[0]!.packId}`);
-          }
-        } else if (node.type === 'dir') {
-          if (!node.subtree || /^0+$/.test(node.subtree)) {
-            error(`tree ${id}: dir "${p}" has no subtree`);
-            continue;
-          }
-          if (!seenTrees.has(node.subtree)) {
-            seenTrees.add(node.subtree);
-            next.push({ id: node.subtree, path: p });
+      if (reporting) report(packId, problems);
+      else held.push({ packId, problems });
+    });
+    done.catch(() => undefined); // awaited in its phase (or on the way out)
+    dataRun = {
+      total: chosen.length,
+      done,
+      open() {
+        reporting = true;
+        for (const h of held.splice(0)) report(h.packId, h.problems);
+      },
+      stop() {
+        stopped = true;
+      },
+    };
+  }
+
+  try {
+    await checkTrees();
+  } catch (e) {
+    // No verification may outlive the check.
+    dataRun?.stop();
+    await dataRun?.done.catch(() => undefined);
+    throw e;
+  }
+
+  async function checkTrees(): Promise<void> {
+    // ---- snapshots and trees: every reachable tree loads; file contents are indexed data blobs.
+    events.onPhase?.('snapshots');
+    snapshotIds = await repo.listIds('snapshots', o);
+    const roots: { id: Id; path: string }[] = [];
+    let snapsDone = 0;
+    await forEachLimit(snapshotIds, limit, async (id) => {
+      try {
+        const s = decodeSnapshot(await repo.loadUnpacked('snapshots', id, o), `snapshots/${id}`);
+        roots.push({ id: s.tree, path: '/' });
+      } catch (e) {
+        if (!isFinding(e)) throw e;
+        error(`snapshot ${messageOf(e)}`);
+      }
+      snapsDone++;
+      events.onProgress?.('snapshots', snapsDone, snapshotIds.length);
+    });
+    // Released after the walk: its cached tree packs (up to 64 MiB) must not stay alive while
+    // the read-data phase reads every pack.
+    let loader: TreeLoader | undefined = new TreeLoader(repo, index, 64);
+    
+    let level = roots.filter((r) => !seenTrees.has(r.id) && seenTrees.add(r.id));
+    while (level.length > 0) {
+      cancelled();
+      const next: { id: Id; path: string }[] = [];
+      await forEachLimit(level, 8, async ({ id, path }) => {
+        let tree;
+        try {
+          tree = await loader!.load(id);
+        } catch (e) {
+          if (!isFinding(e)) throw e;
+          const m = messageOf(e);
+          error(m.includes(id) ? `tree at ${path}: ${m}` : `tree ${id} at ${path}: ${m}`);
+          return;
+        }
+        for (const node of tree.nodes) {
+          const name = utf8Decode(node.name);
+          const p = (path === '/' ? '' : path) + '/' + name;
+          if (node.name.length === 0) error(`tree ${id}: a node at ${path} has an empty name`);
+          if (node.type === 'file') {
+            if (node.content === null) {
+              error(`tree ${id}: file "${p}" has no content list`);
+              continue;
+            }
+            for (const b of node.content) {
+              usedData.add(b);
+              const locs = index.lookupAll('data', b);
+              if (locs.length === 0) error(`tree ${id}: file "${p}" blob ${b} not found in index`);
+              else if (!locs.some((l) => stored.has(l.packId))) error(`tree ${id}: file "${p}" blob ${b} is in missing pack ${locs[0]!.packId}`);
+            }
+          } else if (node.type === 'dir') {
+            if (!node.subtree || /^0+$/.test(node.subtree)) {
+              error(`tree ${id}: dir "${p}" has no subtree`);
+              continue;
+            }
+            if (!seenTrees.has(node.subtree)) {
+              seenTrees.add(node.subtree);
+              next.push({ id: node.subtree, path: p });
+            }
           }
         }
-      }
-    });
-    level = next;
+      });
+      level = next;
+    }
+    loader = undefined;
   }
-  loader = undefined;
 
   if (opts.checkUnused) {
     for (const packId of index.packIds()) {
@@ -259,36 +326,12 @@ export async function checkRepository(repo: Repository, opts: CheckOptions = {},
     }
   }
 
-  // ---- read data: download packs completely and verify them against the index.
-  let packsRead = 0;
-  if (opts.readData || opts.subset) {
+  // ---- read data (started above): its findings are reported from here on, in its own phase.
+  if (dataRun) {
     events.onPhase?.('read-data');
-    const candidates = new Map<Id, number>();
-    for (const packId of packOwner.keys()) {
-      const size = stored.get(packId);
-      if (size !== undefined) candidates.set(packId, size);
-    }
-    const chosen = opts.subset ? selectPacks(candidates, opts.subset, opts.random) : [...candidates.keys()];
-    chosen.sort();
-    events.onProgress?.('read-data', 0, chosen.length);
-    const verify: PackVerifier = opts.verifyPack ?? (async (id, bytes, indexed) => verifyPack(repo, id, bytes, indexed));
-    await forEachLimit(chosen, opts.readConcurrency ?? Math.max(2, repo.backend.connections), async (packId) => {
-      cancelled();
-      let problems: string[];
-      try {
-        const bytes = await repo.backend.get({ type: 'data', name: packId }, undefined, o);
-        problems = await verify(packId, bytes, packOwner.get(packId)!.pack.blobs);
-      } catch (e) {
-        if (!isFinding(e)) throw e;
-        problems = [`pack ${packId}: cannot be read: ${messageOf(e)}`];
-      }
-      if (problems.length > 0) {
-        brokenPacks.push(packId);
-        for (const m of problems) error(m);
-      }
-      packsRead++; // not inside the optional call: it would be skipped without a listener
-      events.onProgress?.('read-data', packsRead, chosen.length);
-    });
+    events.onProgress?.('read-data', 0, dataRun.total);
+    dataRun.open();
+    await dataRun.done;
     brokenPacks.sort();
   }
 
