@@ -10,11 +10,16 @@
  * `/logout`, `/api/…`) cannot be repository names while the app is on.
  */
 import * as fs from 'node:fs';
+import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Backend, ByteRange, CallOpts, FileInfo, FileType, Handle } from '../core/backend/backend.js';
+import { describeHandle } from '../core/backend/backend.js';
+import { checkHandle, filePath } from '../core/backend/layout.js';
+import { resolveRange } from '../core/backend/range.js';
+import { CofferError } from '../core/errors.js';
 import { PROGRAM_VERSION } from '../core/engine/backup/backup.js';
 import type { TileTemplate } from '../core/gallery/tiles.js';
-import { LocalBackend } from '../node/local-backend.js';
+import { LocalBackend, mapError } from '../node/local-backend.js';
 import type { StreamingReads } from './rest-app.js';
 import type { ServeApp } from './serve-app.js';
 import { createWebApp, type WebApp, type WebRoute } from './web-app.js';
@@ -104,7 +109,9 @@ class StreamedReads implements Backend, StreamingReads {
     this.connections = inner.connections;
   }
   openReadStream(h: Handle, range: ByteRange | undefined, o?: CallOpts): Promise<ReadableStream<Uint8Array>> {
-    return this.local.openReadStream(h, range, o);
+    if (h.type !== 'data') return this.local.openReadStream(h, range, o);
+    checkHandle(h);
+    return streamPack(path.join(this.location, filePath(h)), describeHandle(h), range, o);
   }
   stat(h: Handle, o?: CallOpts): Promise<FileInfo> {
     return this.inner.stat(h, o);
@@ -127,4 +134,87 @@ class StreamedReads implements Backend, StreamingReads {
   close(): Promise<void> {
     return this.inner.close?.() ?? Promise.resolve();
   }
+}
+
+/**
+ * Pack reads for the page's downloads, without a fresh buffer per chunk: chunks are read into
+ * buffers from a small shared pool (a fresh 1 MiB buffer per chunk cost the server more, in GC
+ * and first-touch page faults, than the reads themselves: 1.7 -> 0.7 CPU s per GiB downloaded).
+ * A buffer goes back to the pool only when it cannot still be queued for the socket. The stream
+ * never reads ahead (high-water mark 0: a pull only answers a read), and its one consumer,
+ * node-listener.ts's writeWebResponse, reads again only once `res.write` returned true or
+ * 'drain' came. Node counts a chunk not yet fully written in `writableLength` until it is, so
+ * a full chunk (1 MiB, far above the socket's high-water mark) written with `true` went out at
+ * once, and with it everything queued before it. Hence: asked for more after a full chunk k+1,
+ * chunk k is out and its buffer is free. The last two chunks of a stream (the last may be
+ * short) and a canceled stream's are left to the GC.
+ */
+const SLOT = 1024 * 1024;
+const pool: Buffer[] = [];
+const POOL_MAX = 16;
+
+function checkAbort(o: CallOpts | undefined): void {
+  if (o?.signal?.aborted) throw new CofferError('cancelled', 'operation cancelled', { cause: o.signal.reason });
+}
+
+async function streamPack(p: string, what: string, range: ByteRange | undefined, o?: CallOpts): Promise<ReadableStream<Uint8Array>> {
+  checkAbort(o);
+  let fh: fsp.FileHandle;
+  let start: number;
+  let end: number;
+  try {
+    fh = await fsp.open(p, 'r');
+  } catch (e) {
+    throw mapError(e, p);
+  }
+  try {
+    const size = (await fh.stat()).size;
+    ({ start, end } = range ? resolveRange(range, size, what) : { start: 0, end: size });
+  } catch (e) {
+    await fh.close().catch(() => undefined);
+    throw mapError(e, p);
+  }
+  let pos = start;
+  const lent: { buf: Buffer; n: number }[] = []; // chunks handed out, oldest first, not known to be written
+  let closed = false;
+  const close = async (): Promise<void> => {
+    if (closed) return;
+    closed = true;
+    await fh.close().catch(() => undefined);
+  };
+  return new ReadableStream<Uint8Array>(
+    {
+      pull: async (controller) => {
+        // Asked again after a full chunk k+1: chunk k is out (see above).
+        while (lent.length > 1 && lent[lent.length - 1]!.n === SLOT) {
+          const free = lent.shift()!.buf;
+          if (pool.length < POOL_MAX) pool.push(free);
+        }
+        try {
+          if (pos >= end) {
+            await close();
+            controller.close();
+            return;
+          }
+          checkAbort(o);
+          const buf = pool.pop() ?? Buffer.allocUnsafeSlow(SLOT);
+          const n = Math.min(SLOT, end - pos);
+          let done = 0;
+          while (done < n) {
+            const { bytesRead } = await fh.read(buf, done, n - done, pos + done);
+            if (bytesRead === 0) throw new CofferError('range', `${what}: file ended at ${pos + done} bytes while reading (it shrank)`);
+            done += bytesRead;
+          }
+          pos += n;
+          lent.push({ buf, n });
+          controller.enqueue(new Uint8Array(buf.buffer, buf.byteOffset, n));
+        } catch (e) {
+          await close();
+          controller.error(mapError(e, p));
+        }
+      },
+      cancel: close,
+    },
+    { highWaterMark: 0 },
+  );
 }
