@@ -19,7 +19,7 @@ import { plaintextSize, type MasterIndex } from '../../repository/master-index.j
 import type { Repository } from '../../repository/repository.js';
 import { anyMatch, childMayMatch, matchPath, type Pattern } from '../../filter/pattern.js';
 import { TreeLoader, walkTree, type WalkEntry } from '../walk/tree-walker.js';
-import { planRestore, type PackRead, type PlannedBlob } from './plan.js';
+import { planRestore, type PackRead, type PlannedBlob, type RestorePlan } from './plan.js';
 import type { FileWriter, HandOverOutcome, RelPath, RestoreSink } from './sink.js';
 import type { RestoredFile } from './verify.js';
 
@@ -148,7 +148,6 @@ function selected(opts: RestoreOptions, path: string, isDir: boolean, insideIncl
 }
 
 export async function restore(repo: Repository, index: MasterIndex, tree: Id, sink: RestoreSink, opts: RestoreOptions = {}): Promise<RestoreResult> {
-  const loader = new TreeLoader(repo, index);
   const result: RestoreResult = { files: 0, dirs: 0, others: 0, bytes: 0, errors: [], restoredFiles: [] };
   const files: PlannedFile[] = [];
   const dirs: WalkEntry[] = [];
@@ -187,7 +186,8 @@ export async function restore(repo: Repository, index: MasterIndex, tree: Id, si
     opts.events?.onIncomplete?.(path, leftAs, e instanceof Error ? e : new Error(String(e)));
   };
 
-  await walkTree(loader, tree, async (e) => {
+  // The loader (its decoded trees and tree packs) is not kept past the walk.
+  await walkTree(new TreeLoader(repo, index), tree, async (e) => {
     if (opts.signal?.aborted) throw new CofferError('cancelled', 'restore interrupted');
     const full = base + e.path;
     const parentPath = e.path.slice(0, e.path.lastIndexOf('/')) || '/';
@@ -229,7 +229,7 @@ export async function restore(repo: Repository, index: MasterIndex, tree: Id, si
   // authenticated and hash-checked before a byte of it is written to every place that needs it.
   const originals = files.filter((f) => !f.linkTo);
   const linked = files.filter((f) => f.linkTo);
-  const plan = planRestore(index, originals.map((f) => f.entry.node.content), {
+  const plan: { files: RestorePlan['files']; reads?: RestorePlan['reads'] } = planRestore(index, originals.map((f) => f.entry.node.content), {
     ...(opts.maxGap !== undefined ? { maxGap: opts.maxGap } : {}),
     ...(opts.maxRead !== undefined ? { maxRead: opts.maxRead } : {}),
   });
@@ -456,7 +456,19 @@ export async function restore(repo: Repository, index: MasterIndex, tree: Id, si
         await markFailed(s, new CofferError('corrupt', `data blob ${missing} is not in the index (the repository is incomplete; try "check")`));
       } else if (s.left === 0) await finish(s);
     }
-    await runLimited(plan.reads, opts.readConcurrency ?? opts.fileConcurrency ?? 2, runRead);
+    // Each read is dropped from the plan once started: its blobs and target lists need not stay
+    // in memory for the rest of the restore.
+    const reads: (PackRead | undefined)[] = [...plan.reads!];
+    plan.reads = undefined;
+    await runLimited(
+      reads.map((_, i) => i),
+      opts.readConcurrency ?? opts.fileConcurrency ?? 2,
+      (i) => {
+        const r = reads[i]!;
+        reads[i] = undefined;
+        return runRead(r);
+      },
+    );
   } catch (e) {
     // Fatal or cancelled: nothing half-written may look complete, and each such file is named.
     // No descriptor is closed while an opener may still write to it (a reused number would
