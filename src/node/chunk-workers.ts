@@ -2,8 +2,9 @@
  * @module node/chunk-workers
  * A FileProcessor that runs reading, chunking, hashing, dedup, compression, encryption and
  * packing in worker threads (one file per worker at a time), so a backup uses every core while
- * the main thread walks, uploads the finished packs and indexes them. Each worker has up to two
- * files queued, so it never waits for the main thread between files.
+ * the main thread walks, uploads the finished packs and indexes them. Each worker has up to 32
+ * files queued (balanced by bytes, so big files spread over the workers), so it never waits for
+ * the main thread between files, and jobs and replies travel in batches.
  *
  * Dedup is exact across threads: a shared claim table (node/chunk-claims.ts), filled with the
  * index's data blobs when the workers start, decides which thread stores a new blob; the saver
@@ -43,7 +44,7 @@ const JOBS_PER_WORKER = 2;
  * With worker-side packing a queued file costs the main thread nothing but its slot, so the
  * queues are deep: replies (and jobs) then leave in batches, one message for many small files.
  */
-const JOBS_PER_WORKER_PACKING = 12;
+const JOBS_PER_WORKER_PACKING = 32;
 
 interface Slot {
   readonly worker: Worker;
@@ -55,13 +56,16 @@ interface Slot {
   flushed?: () => void;
   /** Jobs queued this turn, posted together. */
   outbox: WorkerFileJob[];
+  /** Files queued on this worker and their bytes (to balance big files). */
+  queued: number;
+  bytes: number;
 }
 
 type PartReply = WorkerPart;
 
 export class ChunkWorkerPool implements FileProcessor, PackProducer {
   private readonly slots: Slot[] = [];
-  private readonly waiting: ((s: Slot) => void)[] = [];
+  private readonly waiting: { size: number; resolve: (s: Slot) => void }[] = [];
   private nextJob = 1;
   private failure: Error | undefined;
 
@@ -110,7 +114,7 @@ export class ChunkWorkerPool implements FileProcessor, PackProducer {
     for (let i = 0; i < this.threads; i++) {
       const worker = new Worker(new URL('./chunk-worker.js', import.meta.url));
       const sab = new SharedArrayBuffer(8);
-      const slot: Slot = { worker, credits: new Int32Array(sab), jobs: new Map(), dead: false, outbox: [] };
+      const slot: Slot = { worker, credits: new Int32Array(sab), jobs: new Map(), dead: false, outbox: [], queued: 0, bytes: 0 };
       Atomics.store(slot.credits, 0, CREDITS);
       Atomics.store(slot.credits, 1, PACK_CREDITS);
       const init: WorkerInit = {
@@ -173,12 +177,21 @@ export class ChunkWorkerPool implements FileProcessor, PackProducer {
     return this.threads * JOBS_PER_WORKER_PACKING + 2;
   }
 
-  /** The live worker with the fewest queued files, if one has room. */
+  /** The live worker with the fewest queued bytes (then files), if one has room. */
   private pick(): Slot | undefined {
     const room = this.saver ? JOBS_PER_WORKER_PACKING : JOBS_PER_WORKER;
     let best: Slot | undefined;
-    for (const s of this.slots) if (!s.dead && s.jobs.size < room && (!best || s.jobs.size < best.jobs.size)) best = s;
+    for (const s of this.slots) {
+      if (s.dead || s.queued >= room) continue;
+      if (!best || s.bytes < best.bytes || (s.bytes === best.bytes && s.queued < best.queued)) best = s;
+    }
     return best;
+  }
+
+  private reserve(s: Slot, size: number): Slot {
+    s.queued++;
+    s.bytes += size;
+    return s;
   }
 
   /** Queues a job; the jobs queued in one turn of the event loop leave in one message. */
@@ -192,22 +205,28 @@ export class ChunkWorkerPool implements FileProcessor, PackProducer {
     });
   }
 
-  private acquire(): Promise<Slot> {
+  /** A worker for a file of `size` bytes, its place reserved at once. */
+  private acquire(size: number): Promise<Slot> {
     if (this.failure) return Promise.reject(this.failure);
     if (!this.started) this.start();
     const s = this.pick();
-    if (s) return Promise.resolve(s);
-    return new Promise((resolve) => this.waiting.push(resolve));
+    if (s) return Promise.resolve(this.reserve(s, size));
+    return new Promise((resolve) => this.waiting.push({ size, resolve }));
   }
 
-  private release(s: Slot, job: number): void {
+  private release(s: Slot, job: number, size: number): void {
     s.jobs.delete(job);
-    const free = this.waiting.length > 0 ? this.pick() : undefined;
-    if (free) this.waiting.shift()!(free);
+    s.queued--;
+    s.bytes -= size;
+    for (let free; this.waiting.length > 0 && (free = this.pick()); ) {
+      const w = this.waiting.shift()!;
+      w.resolve(this.reserve(free, w.size));
+    }
   }
 
   async *chunks(item: SourceItem): AsyncIterable<ProcessedChunk> {
-    const slot = await this.acquire();
+    const size = item.meta.size ?? 0;
+    const slot = await this.acquire(size);
     const job = this.nextJob++;
     const inbox: WorkerReply[] = [];
     let wake: (() => void) | undefined;
@@ -246,7 +265,7 @@ export class ChunkWorkerPool implements FileProcessor, PackProducer {
         if (part.last) return;
       }
     } finally {
-      if (finished || slot.dead) this.release(slot, job);
+      if (finished || slot.dead) this.release(slot, job, size);
       else this.abandon(slot, job);
     }
   }
