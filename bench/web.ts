@@ -319,7 +319,12 @@ async function main(): Promise<void> {
     fs.mkdirSync(downloads);
     const bare = await BareChromium.launch(path.join(bareDir, 'profile'), downloads);
     let bareRate: number, bareFetch: number, bareCpu: number;
-    let cpuParts = '';
+    let cpuParts = '', fetchParts = '';
+    // CPU s per GiB by process (the server, then each Chromium process role) between two readings.
+    const split = (srv0: number, k0: Map<string, number>, k1: Map<string, number>, gibs: number): string => {
+      const parts = [...k1].map(([k, v]) => [k, v - (k0.get(k) ?? 0)] as const).filter(([, v]) => v >= 0.05);
+      return [['server', (treeCpu(srv.pid!) - srv0) / gibs] as const, ...parts.map(([k, v]) => [k, v / gibs] as const)].map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ');
+    };
     try {
       await bare.send('Page.navigate', { url });
       await bare.waitFor('[data-testid=unlock-password]');
@@ -341,15 +346,20 @@ async function main(): Promise<void> {
       const kinds1 = new Map<string, number>();
       bareCpu = bare.cpu(kinds1) + treeCpu(srv.pid!) - cpu0;
       const gibs = SIZE_MIB / 1024;
-      const parts = [...kinds1].map(([k, v]) => [k, v - (kinds0.get(k) ?? 0)] as const).filter(([, v]) => v >= 0.05);
-      cpuParts = [['server', (treeCpu(srv.pid!) - srv0) / gibs] as const, ...parts.map(([k, v]) => [k, v / gibs] as const)].map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ');
+      cpuParts = split(srv0, kinds0, kinds1, gibs);
       const saved = path.join(downloads, 'big.bin');
       const size = fs.statSync(saved).size;
       if (size !== SIZE_MIB * MiB) throw new Error(`bare Chromium downloaded ${size} bytes, expected ${SIZE_MIB * MiB}`);
       bareRate = mibs(size, dlMs);
       fs.rmSync(saved, { force: true });
+      const fk0 = new Map<string, number>();
+      bare.cpu(fk0);
+      const fs0 = treeCpu(srv.pid!);
       const f = await bare.eval<{ n: number; ms: number }>(`(${FETCH_PACKS})(${JSON.stringify(packs)})`);
       bareFetch = mibs(f.n, f.ms);
+      const fk1 = new Map<string, number>();
+      bare.cpu(fk1);
+      fetchParts = split(fs0, fk0, fk1, f.n / (1024 * MiB));
     } finally {
       await bare.close();
       fs.rmSync(bareDir, { recursive: true, force: true });
@@ -365,6 +375,7 @@ async function main(): Promise<void> {
     rows.push([`download of ${SIZE_MIB} MiB in the browser (service worker stream, to disk)`, `${bareRate.toFixed(0)} MiB/s`, `within 2× of the CLI: ${bareRate * 2 >= cliRate ? 'met' : 'MISSED'} (${(cliRate / bareRate).toFixed(2)}×)`]);
     rows.push(['CPU time per GiB: CLI restore; browser download (all Chromium processes + the server)', `${(cliCpu / gib).toFixed(1)} s; ${(bareCpu / gib).toFixed(1)} s`, '']);
     rows.push(['… of which (CPU s per GiB)', cpuParts, '']);
+    rows.push(['the plain fetch alone, CPU s per GiB', fetchParts, '']);
     if (!BARE_ONLY) rows.push(['the same under playwright (DevTools Network domain on): plain fetch, download', `${pwFetch.toFixed(0)}, ${pwRate.toFixed(0)} MiB/s`, `(${(cliRate / pwRate).toFixed(2)}×)`]);
 
     const table = ['| measure | result | target |', '|---|---|---|', ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
