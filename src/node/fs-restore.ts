@@ -156,7 +156,6 @@ export class RestoreFile implements FileWriter {
     if (!outcome.done) throw wrap(Object.assign(new Error(outcome.error), outcome.code ? { code: outcome.code } : {}), this.path, 'close');
     if (this.names) noteRestored(this.names, this.path);
     if (outcome.warnings.length > 0) this.completion?.warnings.push(...outcome.warnings);
-    this.completion?.onDone?.();
   }
 
   async write(offset: number, data: Uint8Array): Promise<void> {
@@ -206,8 +205,6 @@ export class RestoreFile implements FileWriter {
 export interface RestoreFileCompletion {
   readonly node: TreeNode;
   readonly warnings: string[];
-  /** Called when a worker completed the file (the sink forgets its cached path). */
-  readonly onDone?: () => void;
 }
 
 /**

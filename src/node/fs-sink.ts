@@ -75,7 +75,9 @@ export class FsRestoreSink implements RestoreSink {
     await this.ensureRoot();
     // Written as NAME.coffer-partial, renamed over what was there (e.g. a symlink) when complete.
     this.notePartialLike(p);
-    return RestoreFile.create(this.full(p), this.names, { node, warnings: this.warnings, onDone: () => this.paths.delete(p) });
+    // Not cached: a file a worker completes never needs its path here again (one that does is
+    // joined again; WeakMap bookkeeping per file cost more than that).
+    return RestoreFile.create(this.join(p), this.names, { node, warnings: this.warnings });
   }
 
   async createSpecial(p: RelPath, node: TreeNode): Promise<void> {

@@ -265,6 +265,19 @@ export async function restore(repo: Repository, index: MasterIndex, tree: Id, si
     opts.events?.onFileDone?.(entry.path, s.written);
   };
 
+  /** finish() for a file the opener closed, renamed and gave its metadata (synchronous). */
+  const finishCompleted = (s: FileState, writer: FileWriter): void => {
+    s.settled = true;
+    s.writer = undefined;
+    writer.handedOver!(s.completedBy!);
+    const { entry } = s.planned;
+    result.restoredFiles.push({ path: entry.path, rawPath: entry.rawPath, node: entry.node });
+    result.files++;
+    result.bytes += s.written;
+    s.ok = true;
+    opts.events?.onFileDone?.(entry.path, s.written);
+  };
+
   /** Content cannot be restored: abandon once no write is in flight, and report. */
   const settleFailed = async (s: FileState): Promise<void> => {
     s.settled = true;
@@ -412,7 +425,23 @@ export async function restore(repo: Repository, index: MasterIndex, tree: Id, si
       const b = r.blobs[i]!;
       const o = opened?.[i];
       if (typeof o === 'number') {
-        for (const s of dispatched[i]!) writes.push(directWritten(s, o));
+        for (const s of dispatched[i]!) {
+          const w = s.completedBy && !s.failed ? hereFiles.get(s)?.writer : undefined;
+          if (w) {
+            // Completed by the opener: the same bookkeeping as directWritten and finish,
+            // without a promise per file.
+            s.inflight--;
+            s.written += o;
+            opts.events?.onBytes?.(o);
+            if (--s.left === 0) {
+              try {
+                finishCompleted(s, w);
+              } catch (e) {
+                writes.push(Promise.reject(e));
+              }
+            }
+          } else writes.push(directWritten(s, o));
+        }
         continue;
       }
       // Not written by the opener: its targets are no longer in flight there.
