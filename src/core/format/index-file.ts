@@ -12,7 +12,20 @@
  */
 import { utf8Encode } from '../bytes.js';
 import { corrupt } from '../errors.js';
-import { fieldArray, fieldId, fieldMatcher, fieldObject, fieldString, fieldUint, parseJsonBytes, type JsonValue, jsonMembers, earlierMembers } from './json.js';
+import {
+  fieldArray,
+  fieldId,
+  fieldMatcher,
+  fieldObject,
+  fieldString,
+  fieldUint,
+  isLowerHexRun,
+  jsonText,
+  parseJson,
+  type JsonValue,
+  jsonMembers,
+  earlierMembers,
+} from './json.js';
 import type { BlobType, Id, IndexFile, IndexPack, PackedBlob } from './types.js';
 
 export function encodeIndex(idx: IndexFile): Uint8Array {
@@ -91,9 +104,144 @@ function decodePack(v: JsonValue, what: string): IndexPack {
   return { id, blobs };
 }
 
+// ---- fast path -------------------------------------------------------------------------------
+//
+// Every index restic (and Coffer) writes has one layout: the keys in struct order, lowercase hex
+// IDs, plain integers, no escapes. `scanIndex` reads exactly that layout (any whitespace between
+// tokens) straight into the result, without a generic value tree; on anything else it gives up
+// (returns undefined) and the generic decoder below decides, so both always agree
+// (test/format/index-scan.test.ts compares them on generated and mutated documents).
+
+/** Position after JSON whitespace from `i`. */
+function skipWs(s: string, i: number): number {
+  for (;;) {
+    const c = s.charCodeAt(i);
+    if (c === 32 || c === 10 || c === 13 || c === 9) i++;
+    else return i;
+  }
+}
+
+/** Scanner state: the text and the position; `fail` marks "not the canonical layout". */
+class IndexScan {
+  i = 0;
+  ok = true;
+  constructor(readonly s: string) {}
+
+  /** Consumes `lit` (after whitespace), or fails. */
+  lit(lit: string): void {
+    const i = skipWs(this.s, this.i);
+    if (this.s.startsWith(lit, i)) this.i = i + lit.length;
+    else this.ok = false;
+  }
+
+  /** Consumes `lit` after whitespace if present. */
+  opt(lit: string): boolean {
+    const i = skipWs(this.s, this.i);
+    if (!this.s.startsWith(lit, i)) return false;
+    this.i = i + lit.length;
+    return true;
+  }
+
+  /** A quoted 64-hex lowercase ID. */
+  id(): string {
+    const s = this.s;
+    const i = skipWs(s, this.i);
+    if (s.charCodeAt(i) !== 34 || s.charCodeAt(i + 65) !== 34 || !isLowerHexRun(s, i + 1)) {
+      this.ok = false;
+      return '';
+    }
+    this.i = i + 66;
+    return s.slice(i + 1, i + 65);
+  }
+
+  /** A plain unsigned integer of at most 15 digits (exact as a number, as the parser reads it). */
+  uint(): number {
+    const s = this.s;
+    const start = skipWs(s, this.i);
+    let i = start;
+    let n = 0;
+    let c = s.charCodeAt(i);
+    while (c >= 48 && c <= 57) {
+      n = n * 10 + (c - 48);
+      c = s.charCodeAt(++i);
+    }
+    const len = i - start;
+    // "0" alone, or no leading zero; a fraction, exponent or longer literal takes the slow path.
+    if (len === 0 || len > 15 || (len > 1 && s.charCodeAt(start) === 48) || c === 46 || c === 101 || c === 69) this.ok = false;
+    this.i = i;
+    return n;
+  }
+}
+
+/** The fast path alone: the index, or undefined when `text` is not in the canonical layout (or invalid). */
+export function scanIndex(text: string): IndexFile | undefined {
+  const p = new IndexScan(text);
+  p.lit('{');
+  p.lit('"packs"');
+  p.lit(':');
+  p.lit('[');
+  const packs: IndexPack[] = [];
+  if (!p.opt(']')) {
+    do {
+      p.lit('{');
+      p.lit('"id"');
+      p.lit(':');
+      const packId = p.id();
+      p.lit(',');
+      p.lit('"blobs"');
+      p.lit(':');
+      p.lit('[');
+      const blobs: PackedBlob[] = [];
+      if (p.ok && !p.opt(']')) {
+        do {
+          p.lit('{');
+          p.lit('"id"');
+          p.lit(':');
+          const id = p.id();
+          p.lit(',');
+          p.lit('"type"');
+          p.lit(':');
+          const type: BlobType = p.opt('"data"') ? 'data' : p.opt('"tree"') ? 'tree' : ((p.ok = false), 'data');
+          p.lit(',');
+          p.lit('"offset"');
+          p.lit(':');
+          const offset = p.uint();
+          p.lit(',');
+          p.lit('"length"');
+          p.lit(':');
+          const length = p.uint();
+          let uncompressedLength = 0;
+          if (p.opt(',')) {
+            p.lit('"uncompressed_length"');
+            p.lit(':');
+            uncompressedLength = p.uint();
+          }
+          p.lit('}');
+          if (!p.ok) return undefined;
+          blobs.push({ type, id, offset, length, uncompressedLength });
+        } while (p.opt(','));
+        p.lit(']');
+      }
+      p.lit('}');
+      if (!p.ok) return undefined;
+      packs.push({ id: packId, blobs });
+    } while (p.opt(','));
+    p.lit(']');
+  }
+  p.lit('}');
+  if (!p.ok || skipWs(text, p.i) !== text.length) return undefined;
+  return { packs };
+}
+
 /** Parses index JSON (object or legacy array form). Throws CofferError 'corrupt' naming `what`. */
 export function decodeIndex(json: Uint8Array, what: string): IndexFile {
-  const doc = parseJsonBytes(json, what);
+  const text = jsonText(json);
+  return scanIndex(text) ?? decodeIndexGeneric(text, what);
+}
+
+/** The generic decoder: any layout Go's decoder accepts (exported for the tests). */
+export function decodeIndexGeneric(text: string, what: string): IndexFile {
+  const doc = parseJson(text, what);
   if (Array.isArray(doc)) return { packs: doc.map((p) => decodePack(p, what)) };
   const o = fieldObject(doc, what, '(top level)');
   let packs: IndexPack[] = [];

@@ -91,20 +91,23 @@ function goLossyText(b: Uint8Array): string {
   return out;
 }
 
+/** The text of UTF-8 JSON bytes as `parseJsonBytes` reads it (invalid UTF-8 as Go reads it). */
+export function jsonText(bytes: Uint8Array): string {
+  try {
+    return docDecoder.decode(bytes);
+  } catch {
+    return goLossyText(bytes);
+  }
+}
+
 /** Parses UTF-8 JSON bytes. Throws CofferError 'corrupt' naming `what`. */
 export function parseJsonBytes(bytes: Uint8Array, what: string, opts?: ParseOptions): JsonValue {
-  let text: string;
-  try {
-    text = docDecoder.decode(bytes);
-  } catch {
-    text = goLossyText(bytes);
-  }
-  return parseJson(text, what, opts);
+  return parseJson(jsonText(bytes), what, opts);
 }
 
 /** Parses one JSON document (surrounding whitespace allowed). Throws CofferError 'corrupt'. */
 export function parseJson(text: string, what: string, opts?: ParseOptions): JsonValue {
-  const p = new Parser(text, what, opts?.rawMembersOf);
+  const p = new JsonParser(text, what, opts?.rawMembersOf);
   p.ws();
   const v = p.value(0);
   p.ws();
@@ -144,10 +147,14 @@ export function jsonMembers(o: JsonObject): [string, JsonValue][] {
   return earlier ? [...earlier, ...own] : own;
 }
 
-class Parser {
+/**
+ * The parser's pieces, for document-specific decoders (tree.ts) that walk a known layout and
+ * build their objects directly, with exactly this parser's reading of strings and numbers.
+ */
+export class JsonParser {
   pos = 0;
   constructor(
-    private readonly s: string,
+    readonly s: string,
     private readonly what: string,
     private readonly rawKeys: ReadonlySet<string> | undefined,
   ) {}
@@ -194,7 +201,7 @@ class Parser {
     return v;
   }
 
-  private number(): number | JsonNumber {
+  number(): number | JsonNumber {
     const s = this.s;
     const start = this.pos;
     let i = start;
@@ -331,7 +338,7 @@ class Parser {
     return parseInt(s.slice(i, i + 4), 16);
   }
 
-  private object(depth: number, rawMembers: boolean): JsonObject {
+  object(depth: number, rawMembers: boolean): JsonObject {
     if (depth > MAX_DEPTH) this.fail('nesting too deep');
     const s = this.s;
     // Plain objects (fast properties; null-prototype objects are dictionaries in V8).
@@ -645,8 +652,24 @@ const ID_RE = /^[0-9a-fA-F]{64}$/;
 /** A 64-hex ID (either case accepted, as restic's decoder does), returned lowercase. */
 export function fieldId(v: JsonValue, what: string, field: string): string {
   if (typeof v !== 'string') return bad(what, field, 'a 64-hex ID', v);
+  if (isLowerHexId(v, 0)) return v; // the usual form: no regular expression, no new string
   if (!ID_RE.test(v)) throw corrupt(what, `field "${field}" is not a valid ID`);
   return v.toLowerCase();
+}
+
+/** Whether `s` holds exactly 64 lowercase hex digits from `at` on (to its end). */
+export function isLowerHexId(s: string, at: number): boolean {
+  if (s.length - at !== 64) return false;
+  return isLowerHexRun(s, at);
+}
+
+/** Whether the 64 characters of `s` from `at` are lowercase hex digits. */
+export function isLowerHexRun(s: string, at: number): boolean {
+  for (let i = at; i < at + 64; i++) {
+    const c = s.charCodeAt(i);
+    if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102))) return false;
+  }
+  return true;
 }
 
 /** An ID or `null` (-> undefined), e.g. Go's `*ID`. */

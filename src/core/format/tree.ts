@@ -35,8 +35,12 @@ import {
   fieldUint64,
   goCompactJson,
   goJsonString,
+  isLowerHexRun,
+  JsonNumber,
+  JsonParser,
   JsonRaw,
-  parseJsonBytes,
+  jsonText,
+  parseJson,
   type JsonObject,
   type JsonValue,
 } from './json.js';
@@ -280,13 +284,231 @@ function decodeNode(v: JsonValue, what: string): TreeNode {
   return n;
 }
 
+// ---- fast path -------------------------------------------------------------------------------
+//
+// Trees restic writes have one layout: node keys in struct order (some omitted), exact lowercase
+// key names, no key twice. `scanTree` reads that layout straight into nodes, with the generic
+// parser's own string and number readers and the same field converters, but without building a
+// value tree first. Anything else (an unknown, repeated, reordered or differently spelled key,
+// `null` where restic writes a value, uppercase IDs, any error) gives up, and the generic
+// decoder decides: both always agree (test/format/tree-scan.test.ts checks it on generated and
+// mutated trees).
+
+/** Node keys in restic's order; a node's keys must appear in this order (each at most once). */
+const NODE_KEYS = [
+  'name', 'type', 'mode', 'mtime', 'atime', 'ctime', 'uid', 'gid', 'user', 'group', 'inode', 'device_id',
+  'size', 'links', 'linktarget', 'linktarget_raw', 'extended_attributes', 'generic_attributes', 'device',
+  'content', 'subtree', 'error',
+] as const;
+const K_NAME = 0, K_TYPE = 1, K_MODE = 2, K_MTIME = 3, K_ATIME = 4, K_CTIME = 5, K_UID = 6, K_GID = 7, K_USER = 8,
+  K_GROUP = 9, K_INODE = 10, K_DEVICE_ID = 11, K_SIZE = 12, K_LINKS = 13, K_LINKTARGET = 14, K_LINKTARGET_RAW = 15,
+  K_XATTRS = 16, K_GENERIC = 17, K_DEVICE = 18, K_CONTENT = 19, K_SUBTREE = 20, K_ERROR = 21;
+
+/** Thrown (never escapes) when the text leaves the layout the scanner reads. */
+const NOT_CANONICAL = new Error('not the canonical tree layout');
+
+class TreeScan extends JsonParser {
+  constructor(s: string, readonly whatText: string) {
+    super(s, whatText, undefined);
+  }
+
+  expect(c: number): void {
+    this.ws();
+    if (this.s.charCodeAt(this.pos) !== c) throw NOT_CANONICAL;
+    this.pos++;
+    this.ws();
+  }
+
+  /** A string value (the parser's own reading of escapes). */
+  str(): string {
+    if (this.s.charCodeAt(this.pos) !== 34) throw NOT_CANONICAL;
+    return this.string();
+  }
+
+  num(): number | JsonNumber {
+    const c = this.s.charCodeAt(this.pos);
+    if (!(c === 45 || (c >= 48 && c <= 57))) throw NOT_CANONICAL;
+    return this.number();
+  }
+
+  /** A quoted lowercase 64-hex ID. */
+  id(): string {
+    const s = this.s;
+    const i = this.pos;
+    if (s.charCodeAt(i) !== 34 || s.charCodeAt(i + 65) !== 34 || !isLowerHexRun(s, i + 1)) throw NOT_CANONICAL;
+    this.pos = i + 66;
+    return s.slice(i + 1, i + 65);
+  }
+
+  /** Index in NODE_KEYS of the key at `pos` (at or after `from`), moving past it and its colon. */
+  key(from: number): number {
+    const s = this.s;
+    const i = this.pos;
+    if (s.charCodeAt(i) !== 34) throw NOT_CANONICAL;
+    const q = s.indexOf('"', i + 1);
+    const len = q - i - 1;
+    for (let k = from; k < NODE_KEYS.length; k++) {
+      const name = NODE_KEYS[k]!;
+      if (name.length === len && s.startsWith(name, i + 1)) {
+        this.pos = q + 1;
+        this.expect(58 /* : */);
+        return k;
+      }
+    }
+    throw NOT_CANONICAL;
+  }
+
+  node(): TreeNode {
+    const what = this.whatText;
+    const s = this.s;
+    let name = '';
+    let type: string | undefined;
+    let mode = 0;
+    let mtime = GO_ZERO_TIME;
+    let atime = GO_ZERO_TIME;
+    let ctime = GO_ZERO_TIME;
+    let uid = 0;
+    let gid = 0;
+    let user = '';
+    let group = '';
+    let inode = 0n;
+    let deviceId = 0n;
+    let size = 0;
+    let links = 0n;
+    let linktarget = '';
+    let linktargetRaw: Uint8Array | undefined;
+    let xattrs: ExtendedAttribute[] | undefined;
+    let generic: Record<string, string> | undefined;
+    let device = 0n;
+    let content: Id[] | null = null;
+    let subtree: Id | undefined;
+    let error = '';
+    this.expect(123 /* { */);
+    if (s.charCodeAt(this.pos) !== 125) {
+      let next = 0;
+      for (;;) {
+        const k = this.key(next);
+        next = k + 1;
+        switch (k) {
+          case K_NAME: name = this.str(); break;
+          case K_TYPE: type = this.str(); break;
+          case K_MODE: mode = fieldUint(this.num(), what, 'mode', 0xffffffff); break;
+          case K_MTIME: mtime = timeField(this.str(), what, 'mtime'); break;
+          case K_ATIME: atime = timeField(this.str(), what, 'atime'); break;
+          case K_CTIME: ctime = timeField(this.str(), what, 'ctime'); break;
+          case K_UID: uid = fieldUint(this.num(), what, 'uid', 0xffffffff); break;
+          case K_GID: gid = fieldUint(this.num(), what, 'gid', 0xffffffff); break;
+          case K_USER: user = this.str(); break;
+          case K_GROUP: group = this.str(); break;
+          case K_INODE: inode = fieldUint64(this.num(), what, 'inode'); break;
+          case K_DEVICE_ID: deviceId = fieldUint64(this.num(), what, 'device_id'); break;
+          case K_SIZE: size = fieldUint(this.num(), what, 'size'); break;
+          case K_LINKS: links = fieldUint64(this.num(), what, 'links'); break;
+          case K_LINKTARGET: linktarget = this.str(); break;
+          case K_LINKTARGET_RAW: linktargetRaw = fieldBase64(this.str(), what, 'linktarget_raw'); break;
+          case K_XATTRS: xattrs = decodeXattrs(this.value(3), what); break;
+          case K_GENERIC:
+            generic = decodeGenericAttributes(s.charCodeAt(this.pos) === 123 ? this.object(4, true) : this.value(3), what);
+            break;
+          case K_DEVICE: device = fieldUint64(this.num(), what, 'device'); break;
+          case K_CONTENT:
+            if (s.startsWith('null', this.pos)) {
+              this.pos += 4;
+              content = null;
+            } else {
+              this.expect(91 /* [ */);
+              content = [];
+              if (s.charCodeAt(this.pos) === 93) this.pos++;
+              else {
+                for (;;) {
+                  content.push(this.id());
+                  this.ws();
+                  const c = s.charCodeAt(this.pos++);
+                  if (c === 93) break;
+                  if (c !== 44) throw NOT_CANONICAL;
+                  this.ws();
+                }
+              }
+            }
+            break;
+          case K_SUBTREE: subtree = this.id(); break;
+          case K_ERROR: error = this.str(); break;
+        }
+        this.ws();
+        const c = s.charCodeAt(this.pos++);
+        if (c === 125) break;
+        if (c !== 44) throw NOT_CANONICAL;
+        this.ws();
+      }
+    } else this.pos++;
+    if (type === undefined || !NODE_TYPES.has(type)) throw NOT_CANONICAL;
+    // As decodeNode: zero values stay absent, fields added in the same order (same object shapes).
+    const n: MutableNode = { name: goUnquote(name, `${what}: node name`), type: type as NodeType, mtime, atime, ctime, uid, gid, content };
+    if (mode) n.mode = mode;
+    if (user) n.user = user;
+    if (group) n.group = group;
+    if (inode) n.inode = inode;
+    if (deviceId) n.deviceId = deviceId;
+    if (size) n.size = size;
+    if (links) n.links = links;
+    if (linktarget) n.linktarget = linktarget;
+    if (linktargetRaw && linktargetRaw.length > 0) n.linktargetRaw = linktargetRaw;
+    if (xattrs) n.extendedAttributes = xattrs;
+    if (generic) n.genericAttributes = generic;
+    if (device) n.device = device;
+    if (subtree !== undefined) n.subtree = subtree;
+    if (error) n.error = error;
+    return n;
+  }
+
+  tree(): Tree {
+    const s = this.s;
+    this.expect(123 /* { */);
+    if (!s.startsWith('"nodes"', this.pos)) throw NOT_CANONICAL;
+    this.pos += 7;
+    this.expect(58 /* : */);
+    if (s.charCodeAt(this.pos) !== 91) throw NOT_CANONICAL;
+    this.expect(91 /* [ */);
+    const nodes: TreeNode[] = [];
+    if (s.charCodeAt(this.pos) === 93) this.pos++;
+    else {
+      for (;;) {
+        nodes.push(this.node());
+        this.ws();
+        const c = s.charCodeAt(this.pos++);
+        if (c === 93) break;
+        if (c !== 44) throw NOT_CANONICAL;
+      }
+    }
+    this.expect(125 /* } */);
+    if (this.pos !== s.length) throw NOT_CANONICAL;
+    return { nodes };
+  }
+}
+
+/** The fast path alone: the tree, or undefined when `text` is not in the canonical layout (or invalid). */
+export function scanTree(text: string, what: string): Tree | undefined {
+  try {
+    return new TreeScan(text, what).tree();
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Parses a tree blob. Throws CofferError 'corrupt' naming `what` on malformed JSON, a missing
  * `nodes` array, an unknown node type, bad IDs, times, numbers or quoted names. Node order is
  * kept as stored (restic writes sorted, unique names).
  */
 export function decodeTree(bytes: Uint8Array, what: string): Tree {
-  const doc = parseJsonBytes(bytes, what, { rawMembersOf: RAW_MEMBERS });
+  const text = jsonText(bytes);
+  // Not the canonical layout, or invalid: the generic decoder decides (and words the error).
+  return scanTree(text, what) ?? decodeTreeGeneric(text, what);
+}
+
+/** The generic decoder: any tree Go's decoder accepts (exported for the tests). */
+export function decodeTreeGeneric(text: string, what: string): Tree {
+  const doc = parseJson(text, what, { rawMembersOf: RAW_MEMBERS });
   const top: JsonObject = fieldObject(doc, what, '(top level)');
   let nodes: TreeNode[] | undefined;
   // Every occurrence is decoded (as Go does: an invalid earlier one fails the tree); the last wins.
