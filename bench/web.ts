@@ -52,6 +52,49 @@ function coffer(args: string[], extra: Record<string, string> = {}): number {
 
 const TICK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 
+/**
+ * CPU seconds so far by thread, for `pid`'s descendants of the given roles: keys `role: thread`
+ * (Chromium names its threads; digits dropped so pools add up). Threads that ended are missing.
+ */
+function threadCpu(pid: number, roles: readonly string[]): Map<string, number> {
+  const parent = new Map<number, number>();
+  for (const d of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const st = fs.readFileSync(`/proc/${d}/stat`, 'utf8');
+      parent.set(Number(d), Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  const out = new Map<string, number>();
+  const walk = (p: number): void => {
+    const role = kindOf(p);
+    if (roles.includes(role)) {
+      let tids: string[] = [];
+      try {
+        tids = fs.readdirSync(`/proc/${p}/task`);
+      } catch {
+        // exited meanwhile
+      }
+      for (const t of tids) {
+        try {
+          const st = fs.readFileSync(`/proc/${p}/task/${t}/stat`, 'utf8');
+          const name = st.slice(st.indexOf('(') + 1, st.lastIndexOf(')')).replace(/\d+$/, '');
+          const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
+          const k = `${role}: ${name}`;
+          out.set(k, (out.get(k) ?? 0) + (Number(f[11]) + Number(f[12])) / TICK);
+        } catch {
+          // ended meanwhile
+        }
+      }
+    }
+    for (const [c, pp] of parent) if (pp === p) walk(c);
+  };
+  walk(pid);
+  return out;
+}
+
 /** A Chromium process's role from its command line (`--type=…`; none: the browser process). */
 function kindOf(pid: number): string {
   let cmd = '';
@@ -180,6 +223,10 @@ class BareChromium {
       };
       this.listeners.add(l);
     });
+  }
+
+  get pid(): number {
+    return this.child.pid!;
   }
 
   /** CPU seconds used so far by this browser's processes. */
@@ -319,7 +366,7 @@ async function main(): Promise<void> {
     fs.mkdirSync(downloads);
     const bare = await BareChromium.launch(path.join(bareDir, 'profile'), downloads);
     let bareRate: number, bareFetch: number, bareCpu: number;
-    let cpuParts = '', fetchParts = '';
+    let cpuParts = '', fetchParts = '', threadParts = '';
     // CPU s per GiB by process (the server, then each Chromium process role) between two readings.
     const split = (srv0: number, k0: Map<string, number>, k1: Map<string, number>, gibs: number): string => {
       const parts = [...k1].map(([k, v]) => [k, v - (k0.get(k) ?? 0)] as const).filter(([, v]) => v >= 0.05);
@@ -337,6 +384,8 @@ async function main(): Promise<void> {
       await bare.waitFor('[data-testid=file-download]');
       const finished = bare.nextDownload(600_000);
       const kinds0 = new Map<string, number>();
+      const roles = ['renderer', 'browser'];
+      const threads0 = threadCpu(bare.pid, roles);
       const cpu0 = bare.cpu(kinds0) + treeCpu(srv.pid!);
       const srv0 = treeCpu(srv.pid!);
       const d0 = performance.now();
@@ -347,6 +396,13 @@ async function main(): Promise<void> {
       bareCpu = bare.cpu(kinds1) + treeCpu(srv.pid!) - cpu0;
       const gibs = SIZE_MIB / 1024;
       cpuParts = split(srv0, kinds0, kinds1, gibs);
+      const threads1 = threadCpu(bare.pid, roles);
+      threadParts = [...threads1]
+        .map(([k, v]) => [k, (v - (threads0.get(k) ?? 0)) / gibs] as const)
+        .filter(([, v]) => v >= 0.1)
+        .sort((a, b) => b[1] - a[1])
+        .map(([k, v]) => `${k} ${v.toFixed(1)}`)
+        .join(', ');
       const saved = path.join(downloads, 'big.bin');
       const size = fs.statSync(saved).size;
       if (size !== SIZE_MIB * MiB) throw new Error(`bare Chromium downloaded ${size} bytes, expected ${SIZE_MIB * MiB}`);
@@ -376,6 +432,7 @@ async function main(): Promise<void> {
     rows.push(['CPU time per GiB: CLI restore; browser download (all Chromium processes + the server)', `${(cliCpu / gib).toFixed(1)} s; ${(bareCpu / gib).toFixed(1)} s`, '']);
     rows.push(['… of which (CPU s per GiB)', cpuParts, '']);
     rows.push(['the plain fetch alone, CPU s per GiB', fetchParts, '']);
+    rows.push(['the download by thread (renderers, browser process; ≥ 0.1 CPU s per GiB)', threadParts, '']);
     if (!BARE_ONLY) rows.push(['the same under playwright (DevTools Network domain on): plain fetch, download', `${pwFetch.toFixed(0)}, ${pwRate.toFixed(0)} MiB/s`, `(${(cliRate / pwRate).toFixed(2)}×)`]);
 
     const table = ['| measure | result | target |', '|---|---|---|', ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
