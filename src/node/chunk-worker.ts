@@ -255,6 +255,7 @@ function processFile(job: WorkerFileJob): void {
     // buf[chunkStart, filled) is the chunk being cut; the chunker has seen it up to `filled`.
     let chunkStart = 0;
     let filled = 0;
+    let total = 0;
     for (;;) {
       if (buf.length - filled < READ_SIZE) {
         buf.copyWithin(0, chunkStart, filled);
@@ -265,6 +266,7 @@ function processFile(job: WorkerFileJob): void {
       const want = Math.min(READ_SIZE, Math.max(4096, job.size + 1));
       const n = fs.readSync(fd, buf, filled, want, null);
       if (n === 0) break;
+      total += n;
       let at = filled;
       filled += n;
       while (at < filled) {
@@ -273,6 +275,9 @@ function processFile(job: WorkerFileJob): void {
         emit(job.job, buf.subarray(chunkStart, cut));
         chunkStart = at = cut;
       }
+      // A short read that completes the size lstat gave is the end of a regular file: save the
+      // read that would return 0 (one system call per file).
+      if (n < want && total === job.size) break;
     }
     if (filled > chunkStart) emit(job.job, buf.subarray(chunkStart, filled));
     postPart(job.job, true);
