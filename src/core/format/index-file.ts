@@ -106,58 +106,47 @@ function decodePack(v: JsonValue, what: string): IndexPack {
 
 // ---- fast path -------------------------------------------------------------------------------
 //
-// Every index restic (and Coffer) writes has one layout: the keys in struct order, lowercase hex
-// IDs, plain integers, no escapes. `scanIndex` reads exactly that layout (any whitespace between
-// tokens) straight into the result, without a generic value tree; on anything else it gives up
-// (returns undefined) and the generic decoder below decides, so both always agree
-// (test/format/index-scan.test.ts compares them on generated and mutated documents).
+// Every index restic (and Coffer) writes has one layout: compact JSON, keys in struct order,
+// lowercase hex IDs, plain integers, no escapes, a final newline. `scanIndex` reads exactly that
+// layout straight into the result, without a generic value tree, matching each run of fixed text
+// at once; on anything else (whitespace included) it gives up (returns undefined) and the generic
+// decoder below decides, so both always agree (test/format/doc-scan.test.ts compares them on
+// generated and mutated documents).
 
-/** Position after JSON whitespace from `i`. */
-function skipWs(s: string, i: number): number {
-  for (;;) {
-    const c = s.charCodeAt(i);
-    if (c === 32 || c === 10 || c === 13 || c === 9) i++;
-    else return i;
-  }
-}
-
-/** Scanner state: the text and the position; `fail` marks "not the canonical layout". */
 class IndexScan {
   i = 0;
   ok = true;
   constructor(readonly s: string) {}
 
-  /** Consumes `lit` (after whitespace), or fails. */
+  /** Consumes `lit`, or fails. */
   lit(lit: string): void {
-    const i = skipWs(this.s, this.i);
-    if (this.s.startsWith(lit, i)) this.i = i + lit.length;
+    if (this.s.startsWith(lit, this.i)) this.i += lit.length;
     else this.ok = false;
   }
 
-  /** Consumes `lit` after whitespace if present. */
-  opt(lit: string): boolean {
-    const i = skipWs(this.s, this.i);
-    if (!this.s.startsWith(lit, i)) return false;
-    this.i = i + lit.length;
+  /** Consumes the character `c` if it is next. */
+  opt(c: number): boolean {
+    if (this.s.charCodeAt(this.i) !== c) return false;
+    this.i++;
     return true;
   }
 
-  /** A quoted 64-hex lowercase ID. */
-  id(): string {
+  /** 64 lowercase hex digits (the quotes are part of the literals around). */
+  hex(): string {
     const s = this.s;
-    const i = skipWs(s, this.i);
-    if (s.charCodeAt(i) !== 34 || s.charCodeAt(i + 65) !== 34 || !isLowerHexRun(s, i + 1)) {
+    const i = this.i;
+    if (!isLowerHexRun(s, i)) {
       this.ok = false;
       return '';
     }
-    this.i = i + 66;
-    return s.slice(i + 1, i + 65);
+    this.i = i + 64;
+    return s.slice(i, i + 64);
   }
 
   /** A plain unsigned integer of at most 15 digits (exact as a number, as the parser reads it). */
   uint(): number {
     const s = this.s;
-    const start = skipWs(s, this.i);
+    const start = this.i;
     let i = start;
     let n = 0;
     let c = s.charCodeAt(i);
@@ -176,60 +165,52 @@ class IndexScan {
 /** The fast path alone: the index, or undefined when `text` is not in the canonical layout (or invalid). */
 export function scanIndex(text: string): IndexFile | undefined {
   const p = new IndexScan(text);
-  p.lit('{');
-  p.lit('"packs"');
-  p.lit(':');
-  p.lit('[');
+  p.lit('{"packs":[');
   const packs: IndexPack[] = [];
-  if (!p.opt(']')) {
+  if (p.ok && !p.opt(93 /* ] */)) {
     do {
-      p.lit('{');
-      p.lit('"id"');
-      p.lit(':');
-      const packId = p.id();
-      p.lit(',');
-      p.lit('"blobs"');
-      p.lit(':');
-      p.lit('[');
+      p.lit('{"id":"');
+      const packId = p.hex();
+      p.lit('","blobs":[');
       const blobs: PackedBlob[] = [];
-      if (p.ok && !p.opt(']')) {
+      if (p.ok && !p.opt(93)) {
         do {
-          p.lit('{');
-          p.lit('"id"');
-          p.lit(':');
-          const id = p.id();
-          p.lit(',');
-          p.lit('"type"');
-          p.lit(':');
-          const type: BlobType = p.opt('"data"') ? 'data' : p.opt('"tree"') ? 'tree' : ((p.ok = false), 'data');
-          p.lit(',');
-          p.lit('"offset"');
-          p.lit(':');
+          p.lit('{"id":"');
+          const id = p.hex();
+          p.lit('","type":"');
+          let type: BlobType = 'data';
+          if (text.startsWith('data","offset":', p.i)) p.i += 15;
+          else if (text.startsWith('tree","offset":', p.i)) {
+            p.i += 15;
+            type = 'tree';
+          } else p.ok = false;
           const offset = p.uint();
-          p.lit(',');
-          p.lit('"length"');
-          p.lit(':');
+          p.lit(',"length":');
           const length = p.uint();
           let uncompressedLength = 0;
-          if (p.opt(',')) {
-            p.lit('"uncompressed_length"');
-            p.lit(':');
+          if (text.startsWith(',"uncompressed_length":', p.i)) {
+            p.i += 23;
             uncompressedLength = p.uint();
           }
           p.lit('}');
           if (!p.ok) return undefined;
           blobs.push({ type, id, offset, length, uncompressedLength });
-        } while (p.opt(','));
+        } while (p.opt(44 /* , */));
         p.lit(']');
       }
       p.lit('}');
       if (!p.ok) return undefined;
       packs.push({ id: packId, blobs });
-    } while (p.opt(','));
+    } while (p.opt(44));
     p.lit(']');
   }
   p.lit('}');
-  if (!p.ok || skipWs(text, p.i) !== text.length) return undefined;
+  if (!p.ok) return undefined;
+  // Trailing whitespace (restic's streaming encoder ends with a newline).
+  for (let i = p.i; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c !== 10 && c !== 32 && c !== 13 && c !== 9) return undefined;
+  }
   return { packs };
 }
 
