@@ -63,17 +63,38 @@ export interface ArchiveCounts {
   errors: number;
 }
 
-/** Finds a node by name in a parent tree (trees are small enough to index once). */
+/**
+ * Finds a node by name in a parent tree. The walk asks in byte order of names, the order trees
+ * are stored in, so a cursor that moves forward finds each node with a comparison or two (no
+ * key string per name); a tree not stored in order (not written by restic) gets a map instead.
+ */
 class ParentTree {
-  private readonly byName = new Map<string, TreeNode>();
+  private byName: Map<string, TreeNode> | undefined;
+  private next = 0;
   /** The parent tree's nodes in stored order (empty when there is no parent tree). */
   readonly nodes: readonly TreeNode[];
   constructor(tree: Tree | undefined) {
-    this.nodes = tree?.nodes ?? [];
-    for (const n of this.nodes) this.byName.set(toHex(n.name), n);
+    const nodes = (this.nodes = tree?.nodes ?? []);
+    for (let i = 1; i < nodes.length; i++) {
+      if (compareBytes(nodes[i - 1]!.name, nodes[i]!.name) >= 0) {
+        this.byName = new Map();
+        for (const n of nodes) this.byName.set(toHex(n.name), n);
+        break;
+      }
+    }
   }
   get(name: Uint8Array): TreeNode | undefined {
-    return this.byName.get(toHex(name));
+    if (this.byName) return this.byName.get(toHex(name));
+    const nodes = this.nodes;
+    // A name before the cursor's (asked out of order): search again from the start.
+    if (this.next > 0 && compareBytes(nodes[this.next - 1]!.name, name) >= 0) this.next = 0;
+    while (this.next < nodes.length) {
+      const c = compareBytes(nodes[this.next]!.name, name);
+      if (c === 0) return nodes[this.next++];
+      if (c > 0) return undefined;
+      this.next++;
+    }
+    return undefined;
   }
 }
 
