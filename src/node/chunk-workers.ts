@@ -95,7 +95,10 @@ export class ChunkWorkerPool implements FileProcessor, PackProducer {
     if (!this.saver || !this.index) return undefined;
     const index = this.index;
     let n = 0;
-    for (const p of index.packIds()) n += index.packBlobs(p)?.length ?? 0;
+    for (const p of index.packIds()) {
+      const blobs = index.packBlobs(p);
+      if (blobs && blobs.length > 0 && blobs[0]!.type === 'data') n += blobs.length; // a pack holds one type
+    }
     const t = ClaimTable.create(n, this.claimHeadroom);
     for (const p of index.packIds()) for (const b of index.packBlobs(p) ?? []) if (b.type === 'data') t.claim(b.id);
     this.saver.useClaims(t);
