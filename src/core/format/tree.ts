@@ -307,6 +307,22 @@ const K_NAME = 0, K_TYPE = 1, K_MODE = 2, K_MTIME = 3, K_ATIME = 4, K_CTIME = 5,
 /** Thrown (never escapes) when the text leaves the layout the scanner reads. */
 const NOT_CANONICAL = new Error('not the canonical tree layout');
 
+/**
+ * The bytes of a quoted name that is plain ASCII without `\\`, `"` or a newline (what goUnquote
+ * returns for it: its UTF-8 is its codes), else undefined. Most names; saves a TextEncoder call each.
+ */
+function plainName(q: string): Uint8Array | undefined {
+  const n = q.length;
+  if (n > 64) return undefined;
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    const c = q.charCodeAt(i);
+    if (c >= 0x80 || c === 92 || c === 34 || c === 10) return undefined;
+    out[i] = c;
+  }
+  return out;
+}
+
 class TreeScan extends JsonParser {
   constructor(s: string, readonly whatText: string) {
     super(s, whatText, undefined);
@@ -443,7 +459,7 @@ class TreeScan extends JsonParser {
     } else this.pos++;
     if (type === undefined || !NODE_TYPES.has(type)) throw NOT_CANONICAL;
     // As decodeNode: zero values stay absent, fields added in the same order (same object shapes).
-    const n: MutableNode = { name: goUnquote(name, `${what}: node name`), type: type as NodeType, mtime, atime, ctime, uid, gid, content };
+    const n: MutableNode = { name: plainName(name) ?? goUnquote(name, `${what}: node name`), type: type as NodeType, mtime, atime, ctime, uid, gid, content };
     if (mode) n.mode = mode;
     if (user) n.user = user;
     if (group) n.group = group;
