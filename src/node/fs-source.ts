@@ -16,6 +16,8 @@ import type { ExtendedAttribute } from '../core/format/types.js';
 import { lstatBig, metaFromStat, nodeFromStat, type MetaOptions } from './fs-meta.js';
 import { parseDump, xattrSupport } from './xattr.js';
 
+const BIGINT = { bigint: true } as const;
+
 function sourceError(p: string, e: unknown, what: string): CofferError {
   const err = e as NodeJS.ErrnoException;
   const reason = err.code === 'ENOENT' ? 'it vanished during the backup' : err.code === 'EACCES' || err.code === 'EPERM' ? 'permission denied' : err.message;
@@ -105,11 +107,13 @@ export class NodeFileSource implements FileSource {
       const raw = Buffer.concat([prefix, n]);
       const shown = raw.toString('utf8');
       try {
-        const st = fs.lstatSync(raw, { bigint: true });
+        const st = fs.lstatSync(raw, BIGINT);
         const xattrs = dump?.get(raw.toString('latin1'));
         const name = new Uint8Array(n);
         const linkTarget = st.isSymbolicLink() ? new Uint8Array(fs.readlinkSync(raw, { encoding: 'buffer' })) : undefined;
-        const meta = metaFromStat(name, st, { ...this.metaOpts, ...(xattrs ? { xattrs } : {}), ...(linkTarget ? { linkTarget } : {}) });
+        // The shared options object unless this entry adds to it (most entries): no object per entry.
+        const opts = xattrs || linkTarget ? { ...this.metaOpts, ...(xattrs ? { xattrs } : {}), ...(linkTarget ? { linkTarget } : {}) } : this.metaOpts;
+        const meta = metaFromStat(name, st, opts);
         items.push({ name, meta, path: shown, rawPath: new Uint8Array(raw) });
       } catch (e) {
         errors.push({ path: shown, error: sourceError(shown, e, 'lstat') });
