@@ -5,6 +5,9 @@
  * decrypted, decompressed and hash-checked (transferred back). The main thread keeps reading
  * ranges and writing files meanwhile. A blob that fails comes back as an error message; the
  * restorer then falls back to its other copies (blob-loader) and reports it as before.
+ * With direct writes the workers pwrite plaintexts into the restored files themselves, and
+ * complete (close, rename, ownership, mode, times) the files whose last blobs they wrote, so both
+ * cores share a restore's per-file system calls.
  */
 import * as os from 'node:os';
 import { Worker } from 'node:worker_threads';

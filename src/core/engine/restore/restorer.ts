@@ -6,7 +6,9 @@
  * pack by pack (plan.ts: each needed range of a pack is read once, nearby blobs merged, and every
  * blob is authenticated and hash-checked before a single byte of it is written to each file and
  * offset that needs it; a bounded number of reads in flight); a file is created at its first
- * write and closed, with its metadata, as soon as its last blob is written; hard links (`links > 1` with equal inode and device) are linked to the
+ * write and closed, with its metadata, as soon as its last blob is written (by the blob opener
+ * itself, off this thread, when the sink's writer allows it and all of the file's outstanding
+ * blobs are in the read being opened); hard links (`links > 1` with equal inode and device) are linked to the
  * first restored copy once it is complete; folder metadata is applied last, deepest first, so
  * writing children does not disturb a folder's times. A file whose content could not be
  * restored completely is abandoned (never left looking complete: the sink keeps it under a name
