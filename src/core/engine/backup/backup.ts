@@ -1,7 +1,8 @@
 /**
  * @module engine/backup/backup
  * One backup run: lock (shared), list snapshots, then load the index (that order avoids racing
- * concurrent writers, spec §20), choose the parent as restic does, archive, flush packs and index,
+ * concurrent writers, spec §20; the index files are read ahead while the lock settles and kept
+ * only if the same files are listed then), choose the parent as restic does, archive, flush packs and index,
  * and write the snapshot last. Interrupted at any point, the repository stays valid.
  */
 import { CofferError, isCofferError } from '../../errors.js';
@@ -65,16 +66,33 @@ export function chooseParent(entries: readonly SnapshotEntry[], hostname: string
   return best;
 }
 
+/**
+ * The index as loaded now (after the snapshots were listed, spec §20). Index files are immutable
+ * and named by their content's hash, so an index read earlier that holds exactly the files listed
+ * now is that same index; otherwise (a concurrent writer or prune) it is loaded again.
+ */
+export async function indexAfterLock(repo: Repository, early: Promise<MasterIndex | undefined> | undefined): Promise<MasterIndex> {
+  const ready = await early;
+  if (ready) {
+    const ids = await repo.listIds('index');
+    if (ids.length === ready.indexFiles.size && ids.every((id) => ready.indexFiles.has(id))) return ready;
+  }
+  return loadMasterIndex(repo);
+}
+
 export async function backup(repo: Repository, source: FileSource, opts: BackupOptions): Promise<BackupResult> {
   if (opts.targets.length === 0) throw new CofferError('usage', 'nothing to back up: give at least one path');
   const start = opts.time ?? nowTime();
+  // The index is read while the lock is written and settles (200 ms of waiting otherwise); it is
+  // used only if the same index files are listed once the lock is held (see indexAfterLock).
+  const early = opts.dryRun ? undefined : loadMasterIndex(repo).catch(() => undefined);
   const lock = opts.dryRun ? undefined : await RepositoryLock.acquire(repo, false, opts.owner, opts.signal ? { signal: opts.signal } : {});
   let result: BackupResult;
   try {
     const paths = [...new Set(opts.targets.map((t) => source.absolute(t)))];
     const entries = await loadSnapshots(repo);
     opts.events?.onPhase?.('index');
-    const index: MasterIndex = await loadMasterIndex(repo);
+    const index: MasterIndex = await indexAfterLock(repo, early);
     let parent: SnapshotEntry | undefined;
     if (opts.parent) parent = findSnapshot(entries, opts.parent);
     else if (!opts.force) parent = chooseParent(entries, opts.hostname, paths, start);
