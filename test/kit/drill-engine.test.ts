@@ -174,7 +174,7 @@ describe('drill scratch target on disk', () => {
     const t = fromUnixNanos(1_700_000_000_123_456_000n, 0);
     const name = utf8Encode('f.txt');
     const node = { name, type: 'file' as const, mode: 0o640, mtime: t, atime: t, ctime: t, uid: process.getuid!(), gid: process.getgid!(), size: 3, content: [] };
-    const w = await sink.createFile([name]);
+    const w = await sink.createFile([name], node);
     await w.write(0, utf8Encode('abc'));
     await w.close();
     await sink.setMetadata([name], node);
