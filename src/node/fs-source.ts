@@ -69,6 +69,13 @@ export class NodeFileSource implements FileSource {
     this.xattrs.set(key, runGetfattr(abs, true).catch(() => new Map()));
   }
 
+  /** Starts the recursive attribute read of each target (one per target not inside another). */
+  prepare(targets: readonly string[]): void {
+    if (!this.readXattrs) return;
+    const abs = [...new Set(targets.map((t) => this.absolute(t)))].sort((a, b) => a.length - b.length);
+    for (const a of abs) if (!this.covered(Buffer.from(a))) this.prefetch(a);
+  }
+
   async stat(p: string): Promise<SourceItem> {
     const abs = this.absolute(p);
     const raw = Buffer.from(abs);

@@ -73,10 +73,12 @@ export class RepositoryLock {
     private readonly lock: Omit<Lock, 'time'>,
   ) {}
 
-  static async acquire(repo: Repository, exclusive: boolean, owner: LockOwner, o?: CallOpts & { settleMs?: number }): Promise<RepositoryLock> {
+  static async acquire(repo: Repository, exclusive: boolean, owner: LockOwner, o?: CallOpts & { settleMs?: number; onWritten?: () => void }): Promise<RepositoryLock> {
     await RepositoryLock.checkConflicts(repo, exclusive, undefined, o);
     const lock: Omit<Lock, 'time'> = { exclusive, ...owner };
     const id = await repo.saveUnpacked('locks', encodeLock({ time: nowGoTime(), ...lock }), o);
+    // The settle wait is idle time: a caller may start its reads now (backup loads the index).
+    o?.onWritten?.();
     const held = new RepositoryLock(repo, id, lock);
     try {
       await new Promise((r) => setTimeout(r, o?.settleMs ?? 200));

@@ -37,6 +37,11 @@ export interface FileSource {
    */
   readDir(dir: SourceItem): Promise<{ items: SourceItem[]; errors: SourceError[] }>;
   open(file: SourceItem): Promise<SourceFile>;
+  /**
+   * A hint, given before the repository is locked and its index loaded, that these targets (as
+   * given by the user) will be backed up: start slow read-ahead (extended attributes) now.
+   */
+  prepare?(targets: readonly string[]): void;
 }
 
 export interface SourceError {
