@@ -325,7 +325,7 @@ function plainName(q: string): Uint8Array | undefined {
 
 class TreeScan extends JsonParser {
   constructor(s: string, readonly whatText: string) {
-    super(s, whatText, undefined);
+    super(s, whatText, RAW_MEMBERS); // as the generic decoder parses, also inside values it skips
   }
 
   expect(c: number): void {
