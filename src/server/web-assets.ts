@@ -62,6 +62,8 @@ const EXTRA_FILES = ['node_modules/@bokuweb/zstd-wasm/dist/web/zstd.wasm', 'src/
 
 /** Module entry points (package-relative, compiled). */
 export const ENTRIES = { app: 'dist/src/web/app/main.js', worker: 'dist/src/web/worker/worker.js', sw: 'dist/src/web/sw.js' } as const;
+/** The session worker's nested openers (started by URL, so not found by following imports). */
+const OPENER = 'dist/src/web/worker/opener.js';
 
 const STATIC_DIR = 'src/web/static';
 export const SHARE_ENTRY = 'dist/src/web/share/main.js';
@@ -170,7 +172,7 @@ ${page.main}
 export function loadWebAssets(root = packageRoot()): WebAssets {
   const files = new Map<string, Uint8Array>(); // package-relative path -> bytes
   const enc = new TextEncoder();
-  const queue: string[] = [ENTRIES.app, ENTRIES.worker];
+  const queue: string[] = [ENTRIES.app, ENTRIES.worker, OPENER];
   // The phone's inbox upload page (/u/<token>) is its own small bundle.
   const inboxUpload = 'dist/src/web/inbox/upload.js';
   for (const e of queue) {

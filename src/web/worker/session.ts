@@ -12,13 +12,12 @@ import { diffTrees } from '../../core/engine/diff/diff.js';
 import { INTERNAL_TAG } from '../../core/engine/records/records.js';
 import { TreeLoader, resolveSubfolder } from '../../core/engine/walk/tree-walker.js';
 import { CofferError, isCofferError } from '../../core/errors.js';
-import type { Platform } from '../../core/platform.js';
 import { decodeConfig } from '../../core/format/config.js';
 import { formatGoTime } from '../../core/format/go-time.js';
 import { posixFromGoMode } from '../../core/format/mode.js';
 import type { CryptoKey as MasterKey, GoTime, Id, TreeNode } from '../../core/format/types.js';
 import { webPlatform } from '../../core/platform-web.js';
-import { loadBlob, openBlob } from '../../core/repository/blob-loader.js';
+import { loadBlob } from '../../core/repository/blob-loader.js';
 import { loadMasterIndex, plaintextSize, type BlobLocation, type MasterIndex } from '../../core/repository/master-index.js';
 import { openRepository, unlockMasterKey } from '../../core/repository/open.js';
 import { Repository } from '../../core/repository/repository.js';
@@ -28,16 +27,13 @@ import { loadOtpVault } from '../../core/otp/store.js';
 import { vaultItems, type VaultItem } from '../../core/otp/vault.js';
 import type { DiffInfo, EntryInfo, OtpCodeInfo, SnapshotInfo } from '../protocol.js';
 import { ZipWriter } from '../zip.js';
-import { PreparedSuite, PreparedZstd } from './prepared-suite.js';
+import { canOpenGroups, openGroup, preparedPlatform } from './open-group.js';
+import { OpenPool, PoolDown } from './open-pool.js';
 import { fetchRange } from './range-fetch.js';
 
 const ms = (t: GoTime): number => t.sec * 1000 + Math.floor(t.nsec / 1e6);
 
-/** The core's web platform with the worker's suite (WebCrypto for file bytes, see prepared-suite.ts). */
-async function platform(): Promise<Platform & { crypto: PreparedSuite; zstd: PreparedZstd }> {
-  const web = await webPlatform();
-  return { crypto: new PreparedSuite(), zstd: new PreparedZstd(web.zstd) };
-}
+const platform = preparedPlatform;
 
 function backendFor(repo: string): RestBackend {
   return new RestBackend(new URL(repo, self.location.href).href);
@@ -48,6 +44,8 @@ export class Session {
   private loaderP: Promise<TreeLoader> | undefined;
   private snaps: SnapshotEntry[] | undefined;
   private otp: VaultItem[] | undefined;
+  /** The download's openers (open-pool.ts); undefined until the first read, null: open inline. */
+  private pool: OpenPool | null | undefined;
 
   private constructor(readonly repo: Repository) {}
 
@@ -67,6 +65,21 @@ export class Session {
   /** Checks a password without keeping anything (for re-entering it). */
   static async checkPassword(repoPath: string, password: string): Promise<void> {
     await unlockMasterKey(backendFor(repoPath), await webPlatform(), password);
+  }
+
+  /** Ends the openers (and their key copies); the session worker itself is the page's to end. */
+  close(): void {
+    this.pool?.close();
+    this.pool = null;
+  }
+
+  private openers(): OpenPool | null {
+    if (this.pool === undefined) {
+      const b = this.repo.backend;
+      const r = this.repo;
+      this.pool = (b instanceof RestBackend && b.location.startsWith('rest:') && OpenPool.start({ key: { encrypt: r.key.encrypt, macK: r.key.macK, macR: r.key.macR }, config: r.config, repo: b.location.slice(5) })) || null;
+    }
+    return this.pool;
   }
 
   /** Forgets the cached index and trees after this session wrote a snapshot (the inbox's decisions). */
@@ -249,21 +262,26 @@ export class Session {
   }
 
   /**
-   * The blobs of one read: fetched together, then each decrypted and hashed by WebCrypto ahead
-   * of the core's `openBlob`, which verifies the MAC and the SHA-256 as always. Any failure goes
+   * The blobs of one read: fetched together and opened by open-group.ts (WebCrypto ahead of the
+   * core's `openBlob`, which verifies the MAC and the SHA-256 as always), in one of the openers
+   * (open-pool.ts) so that reads open in parallel, or here where there are none. Any failure goes
    * to the core's own loader, blob by blob (other copies of a blob, its error messages).
    */
   private async readGroup(index: MasterIndex, g: ReadGroup): Promise<Uint8Array[]> {
-    const suite = this.repo.platform.crypto;
-    const zstd = this.repo.platform.zstd;
     const slow = (): Promise<Uint8Array[]> => Promise.all(g.blobs.map((b) => loadBlob(this.repo, index, 'data', b.id)));
-    if (g.packId === undefined || !(suite instanceof PreparedSuite) || !(zstd instanceof PreparedZstd)) return slow();
+    if (g.packId === undefined || !canOpenGroups(this.repo)) return slow();
+    const read = { packId: g.packId, offset: g.offset, length: g.length, blobs: g.blobs };
     try {
-      const all = await this.readRange(g.packId, g.offset, g.length);
-      const sealed = g.blobs.map((b) => all.subarray(b.loc.offset - g.offset, b.loc.offset - g.offset + b.loc.length));
-      // WebCrypto works off the worker's thread: prepare the whole read at once.
-      await Promise.all(g.blobs.map((b, i) => suite.prepare(this.repo.key, sealed[i]!, b.loc.uncompressedLength, zstd)));
-      return g.blobs.map((b, i) => openBlob(this.repo, 'data', b.id, b.loc, sealed[i]!));
+      const pool = this.openers();
+      if (pool) {
+        try {
+          return await pool.open(read);
+        } catch (e) {
+          if (!(e instanceof PoolDown)) throw e;
+          if (this.pool === pool) this.pool = null; // opening inline from now on
+        }
+      }
+      return await openGroup(this.repo, read, (p, o, l) => this.readRange(p, o, l));
     } catch (e) {
       if (isCofferError(e)) return slow();
       throw e;

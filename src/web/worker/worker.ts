@@ -3,7 +3,8 @@
  * The dedicated worker (design web-gallery.md §1): the only place the password and the keys
  * exist. It answers the page's typed requests (protocol.ts); the password arrives once, in the
  * `unlock` message, and is dropped as soon as the key is derived. The page ends a session with
- * `worker.terminate()`, which drops the keys with the worker.
+ * `worker.terminate()`, which drops the keys with the worker and with its nested openers
+ * (open-pool.ts: downloads open in parallel there, holding a copy of the master key).
  */
 import { isCofferError } from '../../core/errors.js';
 import type { RangeAnswer, RangeRequest, WorkerEnvelope, WorkerReply, WorkerRequest } from '../protocol.js';
@@ -34,6 +35,7 @@ async function handle(req: WorkerRequest, ports: readonly MessagePort[]): Promis
       let password: string | undefined = req.password;
       const s = await Session.unlock(req.repo, password);
       password = undefined;
+      session?.close();
       session = s;
       void s.index().catch(() => undefined); // warm up while the page shows the snapshots
       if (req.remember) await remember(req.repo, s.repo.key, s.repo.keyId);
@@ -43,6 +45,7 @@ async function handle(req: WorkerRequest, ports: readonly MessagePort[]): Promis
       const r = await recall(req.repo);
       if (!r) throw Object.assign(new Error('nothing remembered on this device'), { code: 'not-remembered' });
       const s = await Session.withKey(req.repo, r.key, r.keyId);
+      session?.close();
       session = s;
       void s.index().catch(() => undefined);
       return { value: { repoId: s.repo.config.id, version: s.repo.version, remembered: true } };

@@ -1,0 +1,44 @@
+/**
+ * @module web/worker/open-group
+ * One planned read of a download (session.ts readPlan): the pack range fetched in one request,
+ * then every blob in it decrypted and hashed by WebCrypto ahead of the core's own `openBlob`,
+ * which verifies the MAC, decompresses and checks the SHA-256 against the blob ID as always
+ * (prepared-suite.ts). Used by the session worker itself and by its openers (opener.ts): the
+ * same code, so the same checks, wherever a read runs. A CofferError means "this fast path
+ * could not open it": the caller retries through the core's loader, which reports properly.
+ */
+import { openBlob } from '../../core/repository/blob-loader.js';
+import type { BlobLocation } from '../../core/repository/master-index.js';
+import type { Repository } from '../../core/repository/repository.js';
+import type { Id } from '../../core/format/types.js';
+import type { Platform } from '../../core/platform.js';
+import { webPlatform } from '../../core/platform-web.js';
+import { PreparedSuite, PreparedZstd } from './prepared-suite.js';
+
+export interface PackRead {
+  readonly packId: string;
+  readonly offset: number;
+  readonly length: number;
+  readonly blobs: readonly { readonly id: Id; readonly loc: BlobLocation }[];
+}
+
+/** Whether `repo` runs on the prepared suite (openGroup's precondition). */
+export function canOpenGroups(repo: Repository): boolean {
+  return repo.platform.crypto instanceof PreparedSuite && repo.platform.zstd instanceof PreparedZstd;
+}
+
+export async function openGroup(repo: Repository, g: PackRead, read: (packId: string, offset: number, length: number) => Promise<Uint8Array>): Promise<Uint8Array[]> {
+  const suite = repo.platform.crypto as PreparedSuite;
+  const zstd = repo.platform.zstd as PreparedZstd;
+  const all = await read(g.packId, g.offset, g.length);
+  const sealed = g.blobs.map((b) => all.subarray(b.loc.offset - g.offset, b.loc.offset - g.offset + b.loc.length));
+  // WebCrypto is asynchronous: prepare the whole read at once.
+  await Promise.all(g.blobs.map((b, i) => suite.prepare(repo.key, sealed[i]!, b.loc.uncompressedLength, zstd)));
+  return g.blobs.map((b, i) => openBlob(repo, 'data', b.id, b.loc, sealed[i]!));
+}
+
+/** The core's web platform with the prepared suite (WebCrypto for file bytes, see prepared-suite.ts). */
+export async function preparedPlatform(): Promise<Platform & { crypto: PreparedSuite; zstd: PreparedZstd }> {
+  const web = await webPlatform();
+  return { crypto: new PreparedSuite(), zstd: new PreparedZstd(web.zstd) };
+}
