@@ -54,7 +54,8 @@ const TICK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdo
 
 /**
  * CPU seconds so far by thread, for `pid`'s descendants of the given roles: keys `role: thread`
- * (Chromium names its threads; digits dropped so pools add up). Threads that ended are missing.
+ * (Chromium names its threads; digits dropped so pools add up; dedicated workers keyed by thread
+ * ID, one each). Threads that ended are missing.
  */
 function threadCpu(pid: number, roles: readonly string[]): Map<string, number> {
   const parent = new Map<number, number>();
@@ -82,7 +83,8 @@ function threadCpu(pid: number, roles: readonly string[]): Map<string, number> {
           const st = fs.readFileSync(`/proc/${p}/task/${t}/stat`, 'utf8');
           const name = st.slice(st.indexOf('(') + 1, st.lastIndexOf(')')).replace(/\d+$/, '');
           const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
-          const k = `${role}: ${name}`;
+          // Each dedicated worker apart (the session worker and its openers): how the work splits.
+          const k = name.startsWith('DedicatedWorker') ? `${role}: DedicatedWorker ${t}` : `${role}: ${name}`;
           out.set(k, (out.get(k) ?? 0) + (Number(f[11]) + Number(f[12])) / TICK);
         } catch {
           // ended meanwhile
