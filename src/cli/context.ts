@@ -229,9 +229,10 @@ export async function newKeyKdf(cli: Cli): Promise<{ N: number; r: number; p: nu
 }
 
 /** Runs `fn` under a repository lock (shared unless `exclusive`), unless --no-lock was given for a read. */
-export async function withLock<T>(cli: Cli, repo: Repository, exclusive: boolean, fn: () => Promise<T>): Promise<T> {
+/** `onWritten`: called once the lock file is written, before the lock's settle wait (reads may start then). */
+export async function withLock<T>(cli: Cli, repo: Repository, exclusive: boolean, fn: () => Promise<T>, opts?: { onWritten?: () => void }): Promise<T> {
   if (!exclusive && cli.globals['no-lock'] === true) return fn();
-  const lock = await RepositoryLock.acquire(repo, exclusive, cli.lockOwner(), { signal: cli.signal });
+  const lock = await RepositoryLock.acquire(repo, exclusive, cli.lockOwner(), { signal: cli.signal, ...(opts?.onWritten ? { onWritten: opts.onWritten } : {}) });
   let result: T;
   try {
     result = await fn();

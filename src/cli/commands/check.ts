@@ -1,5 +1,5 @@
 /** `coffer check`: check the repository for errors (restic check). */
-import { checkRepository, type CheckPhase } from '../../core/engine/check/check.js';
+import { checkIndexAhead, checkRepository, type CheckPhase } from '../../core/engine/check/check.js';
 import { PackVerifyPool } from '../../node/pack-verify-workers.js';
 import { parseSubset } from '../../core/engine/check/subset.js';
 import { CofferError } from '../../core/errors.js';
@@ -48,6 +48,8 @@ Takes an exclusive lock (as restic); --no-lock checks without one.`,
     // Verification runs in worker threads (all cores) when packs are read.
     const readsData = flag(values['read-data']) || subset !== undefined;
     const verifiers = readsData && cli.env.COFFER_WORKERS !== '0' ? new PackVerifyPool(repo) : undefined;
+    // The index files are read while the lock settles; kept only if the same ones are listed then.
+    const indexAhead = checkIndexAhead(repo, { signal: cli.signal });
     const body = async () => {
       const result = await checkRepository(
         repo,
@@ -58,6 +60,7 @@ Takes an exclusive lock (as restic); --no-lock checks without one.`,
           signal: cli.signal,
           random: () => repo.platform.crypto.randomBytes(4).reduce((a, b) => a * 256 + b, 0) / 2 ** 32,
           ...(verifiers ? { verifyPack: verifiers.verify, readConcurrency: verifiers.readConcurrency } : {}),
+          indexAhead,
         },
         {
           onPhase: (p) => cli.info(p === 'read-data' && subset ? `read group of packs (${subsetArg})` : PHASE_TEXT[p]),
@@ -80,7 +83,7 @@ Takes an exclusive lock (as restic); --no-lock checks without one.`,
     // restic's check takes an exclusive lock; --no-lock skips it.
     let result;
     try {
-      result = cli.globals['no-lock'] === true ? await body() : await withLock(cli, repo, true, body);
+      result = cli.globals['no-lock'] === true ? await body() : await withLock(cli, repo, true, body, { onWritten: indexAhead.start });
     } finally {
       await verifiers?.close();
     }

@@ -4,7 +4,7 @@ import { restore } from '../../core/engine/restore/restorer.js';
 import { verifyRestored } from '../../core/engine/restore/verify.js';
 import { CofferError } from '../../core/errors.js';
 import { parsePattern } from '../../core/filter/pattern.js';
-import { loadMasterIndex } from '../../core/repository/master-index.js';
+import { masterIndexAhead } from '../../core/repository/master-index.js';
 import { FsRestoreSink } from '../../node/fs-sink.js';
 import { BlobOpenPool } from '../../node/blob-open-workers.js';
 import { flag, list, str, type Command } from '../command.js';
@@ -40,8 +40,10 @@ const command: Command = {
     const exclude = list(values.exclude).map(parsePattern);
     const target = path.resolve(targetArg);
     const repo = await cli.openRepository();
+    // The index is read while the lock settles; kept only if the same index files are listed then.
+    const indexAhead = masterIndexAhead(repo, { signal: cli.signal });
     return withLock(cli, repo, false, async () => {
-      const index = await loadMasterIndex(repo);
+      const index = await indexAhead.get();
       const snap = await resolveSnapshotArg(repo, index, spec, filterFrom(values));
       const s = snap.entry.snapshot;
       cli.info(`restoring <Snapshot ${snap.entry.id.slice(0, 8)} of [${s.paths.join(' ')}] at ${formatTime(s.time)} by ${s.username ?? ''}@${s.hostname ?? ''}> to ${target}`);
@@ -127,7 +129,7 @@ const command: Command = {
         return 1;
       }
       return 0;
-    });
+    }, { onWritten: indexAhead.start });
   },
 };
 export default command;

@@ -85,14 +85,56 @@ export class MasterIndex {
   }
 }
 
-/** Loads every index file of the repository into a MasterIndex. */
-export async function loadMasterIndex(repo: Repository, o?: CallOpts & { onFile?: () => void }): Promise<MasterIndex> {
+/** Loads every index file of the repository (or the listed ones, `ids`) into a MasterIndex. */
+export async function loadMasterIndex(repo: Repository, o?: CallOpts & { onFile?: () => void; ids?: readonly Id[] }): Promise<MasterIndex> {
   const index = new MasterIndex();
-  const ids = await repo.listIds('index', o);
+  const ids = o?.ids ?? (await repo.listIds('index', o));
   await forEachLimit(ids, Math.max(2, repo.backend.connections * 2), async (id) => {
     const json = await repo.loadUnpacked('index', id, o);
     index.addIndexFile(id, decodeIndex(json, `index/${id}`));
     o?.onFile?.();
   });
   return index;
+}
+
+/**
+ * What a locking command reads from the index files, read ahead while its lock settles (after
+ * the lock file is written there are 200 ms of waiting before it is held). `start` (the lock's
+ * `onWritten`) lists the index files and reads them; `get`, once the lock is held, lists them
+ * again and keeps the early result only if exactly the same files are listed: index files are
+ * immutable and named by their content's hash, so the same names mean the same index. Otherwise
+ * (a concurrent backup added one, a prune removed one), or if the early read failed or never
+ * started (no lock, dry run), it reads them now. Spec §20's order (lock, then read) is kept.
+ */
+export class IndexReadAhead<T> {
+  private early: Promise<{ readonly ids: ReadonlySet<Id>; readonly value: T } | undefined> | undefined;
+
+  constructor(
+    private readonly repo: Repository,
+    /** Reads the given index files; any failure drops the early result (read again by `get`). */
+    private readonly read: (ids: readonly Id[]) => Promise<T>,
+    private readonly o?: CallOpts,
+  ) {}
+
+  /** Starts the early read (once). */
+  readonly start = (): void => {
+    this.early ??= this.repo
+      .listIds('index', this.o)
+      .then(async (ids) => ({ ids: new Set(ids), value: await this.read(ids) }))
+      .catch(() => undefined);
+  };
+
+  /** The result for the index files listed now (call once the lock is held). */
+  async get(): Promise<T> {
+    // Listed now (the lock is held), while the early read may still be running.
+    const [ready, ids] = await Promise.all([this.early, this.repo.listIds('index', this.o)]);
+    this.early = undefined; // not kept alive by this object once handed out
+    if (ready && ids.length === ready.ids.size && ids.every((id) => ready.ids.has(id))) return ready.value;
+    return this.read(ids);
+  }
+}
+
+/** The MasterIndex read ahead while a lock settles (see IndexReadAhead). */
+export function masterIndexAhead(repo: Repository, o?: CallOpts): IndexReadAhead<MasterIndex> {
+  return new IndexReadAhead(repo, (ids) => loadMasterIndex(repo, { ...o, ids }), o);
 }

@@ -11,7 +11,7 @@ import { encodeSnapshot } from '../../format/snapshot.js';
 import type { GoTime, Id, Snapshot, SnapshotSummary } from '../../format/types.js';
 import { BlobSaver } from '../../repository/blob-saver.js';
 import { RepositoryLock, type LockOwner } from '../../repository/locks.js';
-import { loadMasterIndex, type MasterIndex } from '../../repository/master-index.js';
+import { masterIndexAhead, type MasterIndex } from '../../repository/master-index.js';
 import type { Repository } from '../../repository/repository.js';
 import { findSnapshot, loadSnapshots, type SnapshotEntry } from '../../repository/snapshots.js';
 import { Archiver, type ArchiveCounts, type ArchiverEvents, type ArchiverOptions } from './archiver.js';
@@ -66,20 +66,6 @@ export function chooseParent(entries: readonly SnapshotEntry[], hostname: string
   return best;
 }
 
-/**
- * The index as loaded now (after the snapshots were listed, spec §20). Index files are immutable
- * and named by their content's hash, so an index read earlier that holds exactly the files listed
- * now is that same index; otherwise (a concurrent writer or prune) it is loaded again.
- */
-export async function indexAfterLock(repo: Repository, early: Promise<MasterIndex | undefined> | undefined): Promise<MasterIndex> {
-  const ready = await early;
-  if (ready) {
-    const ids = await repo.listIds('index');
-    if (ids.length === ready.indexFiles.size && ids.every((id) => ready.indexFiles.has(id))) return ready;
-  }
-  return loadMasterIndex(repo);
-}
-
 export async function backup(repo: Repository, source: FileSource, opts: BackupOptions): Promise<BackupResult> {
   if (opts.targets.length === 0) throw new CofferError('usage', 'nothing to back up: give at least one path');
   const start = opts.time ?? nowTime();
@@ -87,16 +73,15 @@ export async function backup(repo: Repository, source: FileSource, opts: BackupO
   source.prepare?.(opts.targets);
   // The index is read while the lock settles (200 ms of waiting otherwise), from the moment the
   // lock file is written (earlier, its decoding would delay the lock's own I/O); it is used only
-  // if the same index files are listed once the lock is held (see indexAfterLock).
-  let early: Promise<MasterIndex | undefined> | undefined;
-  const startEarly = () => void (early = loadMasterIndex(repo).catch(() => undefined));
-  const lock = opts.dryRun ? undefined : await RepositoryLock.acquire(repo, false, opts.owner, { ...(opts.signal ? { signal: opts.signal } : {}), onWritten: startEarly });
+  // if the same index files are listed once the lock is held (see IndexReadAhead).
+  const indexAhead = masterIndexAhead(repo, opts.signal ? { signal: opts.signal } : undefined);
+  const lock = opts.dryRun ? undefined : await RepositoryLock.acquire(repo, false, opts.owner, { ...(opts.signal ? { signal: opts.signal } : {}), onWritten: indexAhead.start });
   let result: BackupResult;
   try {
     const paths = [...new Set(opts.targets.map((t) => source.absolute(t)))];
     const entries = await loadSnapshots(repo);
     opts.events?.onPhase?.('index');
-    const index: MasterIndex = await indexAfterLock(repo, early);
+    const index: MasterIndex = await indexAhead.get();
     let parent: SnapshotEntry | undefined;
     if (opts.parent) parent = findSnapshot(entries, opts.parent);
     else if (!opts.force) parent = chooseParent(entries, opts.hostname, paths, start);

@@ -17,7 +17,7 @@ import { decodeKeyFile } from '../../format/key-file.js';
 import { expectedPackSize } from '../../format/pack-header.js';
 import { decodeSnapshot } from '../../format/snapshot.js';
 import type { Id, IndexPack, PackedBlob } from '../../format/types.js';
-import { MasterIndex } from '../../repository/master-index.js';
+import { IndexReadAhead, MasterIndex } from '../../repository/master-index.js';
 import type { Repository } from '../../repository/repository.js';
 import { TreeLoader } from '../walk/tree-walker.js';
 import { verifyPack } from './pack-file.js';
@@ -41,6 +41,17 @@ export interface CheckOptions {
   readonly verifyPack?: PackVerifier;
   /** Packs read at once (default: the backend's connections, at least 2). */
   readonly readConcurrency?: number;
+  /**
+   * The index files, read ahead while the caller's lock settled (`checkIndexAhead`, its `start`
+   * given to the lock as `onWritten`); kept only if the same files are listed at the index phase.
+   */
+  readonly indexAhead?: IndexReadAhead<CheckIndexFiles>;
+}
+
+/** The index files as the index phase needs them: decoded ones (sorted by ID) and the findings of the others. */
+export interface CheckIndexFiles {
+  readonly loaded: readonly { readonly id: Id; readonly packs: readonly IndexPack[] }[];
+  readonly failed: readonly string[];
 }
 
 /** Returns every problem of a pack (empty when sound); may take ownership of `bytes`. */
@@ -81,6 +92,28 @@ function isFinding(e: unknown): e is CofferError {
   return isCofferError(e) && ['corrupt', 'not-found', 'range', 'unsupported'].includes(e.code);
 }
 
+/** Reads and decodes the given index files; storage and integrity failures become findings, anything else throws. */
+async function readIndexFiles(repo: Repository, ids: readonly Id[], o: CallOpts | undefined): Promise<CheckIndexFiles> {
+  const loaded: { id: Id; packs: readonly IndexPack[] }[] = [];
+  const failed: string[] = [];
+  await forEachLimit(ids, Math.max(2, repo.backend.connections * 2), async (id) => {
+    try {
+      const file = decodeIndex(await repo.loadUnpacked('index', id, o), `index/${id}`);
+      loaded.push({ id, packs: file.packs });
+    } catch (e) {
+      if (!isFinding(e)) throw e;
+      failed.push(`index file ${messageOf(e)}`);
+    }
+  });
+  loaded.sort((a, b) => (a.id < b.id ? -1 : 1));
+  return { loaded, failed };
+}
+
+/** check's index files read ahead while its lock settles (see IndexReadAhead). */
+export function checkIndexAhead(repo: Repository, o?: CallOpts): IndexReadAhead<CheckIndexFiles> {
+  return new IndexReadAhead(repo, (ids) => readIndexFiles(repo, ids, o), o);
+}
+
 export async function checkRepository(repo: Repository, opts: CheckOptions = {}, events: CheckEvents = {}): Promise<CheckResult> {
   const o: CallOpts | undefined = opts.signal ? { signal: opts.signal } : undefined;
   const errors: string[] = [];
@@ -118,19 +151,11 @@ export async function checkRepository(repo: Repository, opts: CheckOptions = {},
   events.onPhase?.('index');
   const index = new MasterIndex();
   const packOwner = new Map<Id, { file: Id; pack: IndexPack }>();
-  const indexIds = await repo.listIds('index', o);
-  const loaded: { id: Id; packs: readonly IndexPack[] }[] = [];
-  await forEachLimit(indexIds, limit, async (id) => {
-    try {
-      const file = decodeIndex(await repo.loadUnpacked('index', id, o), `index/${id}`);
-      loaded.push({ id, packs: file.packs });
-    } catch (e) {
-      if (!isFinding(e)) throw e;
-      error(`index file ${messageOf(e)}`);
-      suggestRepairIndex = true;
-    }
-  });
-  loaded.sort((a, b) => (a.id < b.id ? -1 : 1));
+  const { loaded, failed } = await (opts.indexAhead ?? checkIndexAhead(repo, o)).get();
+  for (const m of failed) {
+    error(m);
+    suggestRepairIndex = true;
+  }
   for (const { id, packs } of loaded) {
     for (const p of packs) {
       const prev = packOwner.get(p.id);
