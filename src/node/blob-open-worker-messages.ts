@@ -34,11 +34,18 @@ export const COMPLETION_FIELDS = 7;
 export function packCompletions(list: readonly { fd: number; spec: HandOverSpec }[]): PackedCompletions {
   const nums = new Float64Array(list.length * COMPLETION_FIELDS);
   const names: string[] = [];
-  list.forEach(({ fd, spec }, i) => {
+  let o = 0;
+  for (const { fd, spec } of list) {
     const m = spec.meta;
-    nums.set([fd, m.chown ? (m.chown.asRoot ? 2 : 1) : 0, m.chown?.uid ?? 0, m.chown?.gid ?? 0, m.mode ?? -1, m.atime, m.mtime], i * COMPLETION_FIELDS);
+    nums[o++] = fd;
+    nums[o++] = m.chown ? (m.chown.asRoot ? 2 : 1) : 0;
+    nums[o++] = m.chown?.uid ?? 0;
+    nums[o++] = m.chown?.gid ?? 0;
+    nums[o++] = m.mode ?? -1;
+    nums[o++] = m.atime;
+    nums[o++] = m.mtime;
     names.push(spec.path, spec.partial);
-  });
+  }
   return { nums, names };
 }
 

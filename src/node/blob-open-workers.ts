@@ -6,8 +6,9 @@
  * ranges and writing files meanwhile. A blob that fails comes back as an error message; the
  * restorer then falls back to its other copies (blob-loader) and reports it as before.
  * With direct writes the workers pwrite plaintexts into the restored files themselves, and
- * complete (close, rename, ownership, mode, times) the files whose last blobs they wrote, so both
- * cores share a restore's per-file system calls.
+ * complete (close, rename, ownership, mode, times) the files whose last blobs they wrote, and
+ * create the files whose every blob is in their read, so both cores share a restore's per-file
+ * system calls.
  */
 import * as os from 'node:os';
 import { Worker } from 'node:worker_threads';
@@ -75,7 +76,7 @@ export class BlobOpenPool {
         if (r.job === -1) return reject(this.failure ?? new CofferError('internal', 'blob worker failed'));
         resolve({
           blobs: r.results.map((x) => (typeof x === 'string' ? new CofferError('corrupt', x) : x)),
-          ...(r.completed ? { completed: r.completed.map((c) => (c === 0 ? DONE : (c ?? undefined))) } : {}),
+          ...(r.completed ? { completed: r.completed.map((c) => (c === 0 ? DONE : c === null ? undefined : 'adopt' in c ? c.adopt : c)) } : {}),
         });
       });
       slot.worker.postMessage(msg, [own.buffer as ArrayBuffer]);

@@ -83,6 +83,37 @@ export function partialPath(path: Buffer): Buffer {
   return path.lastIndexOf(0x2f) < 0 ? name : joinBytes(dir, name);
 }
 
+/** partialPath on a raw path held as a latin1 string (one character per byte), as blob workers get it. */
+export function partialName(path: string): string {
+  const i = path.lastIndexOf('/');
+  const room = 255 - PARTIAL_SUFFIX.length;
+  const base = path.length - i - 1 > room ? path.slice(i + 1, i + 1 + room) : path.slice(i + 1);
+  return path.slice(0, i + 1) + base + PARTIAL_SUFFIX;
+}
+
+const CREATE_FLAGS = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL;
+
+/**
+ * In a blob worker: creates a partial file (latin1 raw path) as RestoreFile.create does, a
+ * leftover of an earlier run replaced (asked only when no file of the snapshot can have that
+ * name: FsRestoreSink.handOverFile). -1 when it cannot: the restorer then creates it itself and
+ * reports why.
+ */
+export function createPartialSync(partial: string): number {
+  const p = Buffer.from(partial, 'latin1');
+  try {
+    return fs.openSync(p, CREATE_FLAGS, 0o600);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') return -1;
+  }
+  try {
+    fs.rmSync(p, { force: true });
+    return fs.openSync(p, CREATE_FLAGS, 0o600);
+  } catch {
+    return -1;
+  }
+}
+
 /**
  * A file being restored: positional writes on one plain descriptor (no FileHandle objects).
  * The content goes to `<name>.coffer-partial` and is renamed to its real name only when
@@ -98,7 +129,17 @@ export class RestoreFile implements FileWriter {
     private fd: number | undefined,
     private readonly names: PartialNames | undefined,
     private readonly completion: RestoreFileCompletion | undefined,
+    /** Created by a blob worker whose answer was lost: may exist under the partial name, no descriptor here. */
+    private readonly lost = false,
   ) {}
+
+  /**
+   * A file a blob worker created (FsRestoreSink.adoptFile): its descriptor, now this writer's, or
+   * undefined when the worker's answer was lost (the writer can only abandon it).
+   */
+  static adopt(path: Buffer, partial: Buffer, fd: number | undefined, names: PartialNames | undefined): RestoreFile {
+    return new RestoreFile(path, partial, fd, names, undefined, fd === undefined);
+  }
 
   /**
    * Creates `<path>.coffer-partial`, mode 0600 until metadata is applied. One left by an earlier
@@ -153,9 +194,7 @@ export class RestoreFile implements FileWriter {
   /** The worker's outcome: closed either way; on success the real name is taken and the metadata set. */
   handedOver(outcome: HandOverOutcome): void {
     this.fd = undefined;
-    if (!outcome.done) throw wrap(Object.assign(new Error(outcome.error), outcome.code ? { code: outcome.code } : {}), this.path, 'close');
-    if (this.names) noteRestored(this.names, this.path);
-    if (outcome.warnings.length > 0) this.completion?.warnings.push(...outcome.warnings);
+    noteHandedOver(this.path, outcome, this.names, this.completion?.warnings);
   }
 
   async write(offset: number, data: Uint8Array): Promise<void> {
@@ -194,7 +233,7 @@ export class RestoreFile implements FileWriter {
   async abandon(): Promise<string | undefined> {
     const fd = this.fd;
     this.fd = undefined;
-    if (fd === undefined) return undefined;
+    if (fd === undefined) return this.lost && fs.existsSync(this.partial) ? show(this.partial) : undefined;
     const owned = this.names && !this.names.clashPossible ? true : this.ownsPartial(fd);
     await fdClose(fd).catch(() => undefined);
     return owned ? show(this.partial) : undefined;
@@ -216,6 +255,13 @@ export interface HandOverSpec {
   readonly partial: string;
   readonly path: string;
   readonly meta: PlainMetadata;
+}
+
+/** A file a blob worker completed (RestoreFile.handedOver, FsRestoreSink.handedOverFile): its error thrown as close() would throw it, or its real name noted and its metadata warnings kept. */
+export function noteHandedOver(path: Buffer, outcome: HandOverOutcome, names: PartialNames | undefined, warnings: string[] | undefined): void {
+  if (!outcome.done) throw wrap(Object.assign(new Error(outcome.error), outcome.code ? { code: outcome.code } : {}), path, 'close');
+  if (names) noteRestored(names, path);
+  if (outcome.warnings.length > 0) warnings?.push(...outcome.warnings);
 }
 
 /**

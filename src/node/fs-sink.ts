@@ -6,10 +6,25 @@
  */
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
-import type { FileWriter, RelPath, RestoreSink } from '../core/engine/restore/sink.js';
+import type { FileWriter, HandOverOutcome, RelPath, RestoreSink } from '../core/engine/restore/sink.js';
 import { CofferError } from '../core/errors.js';
 import type { TreeNode } from '../core/format/types.js';
-import { applyMetadata, joinBytes, noteRestored, PARTIAL_SUFFIX, restoreDir, RestoreFile, type PartialNames, restoreHardlink, restoreSpecialFile, restoreSymlink } from './fs-restore.js';
+import {
+  applyMetadata,
+  type HandOverSpec,
+  joinBytes,
+  noteHandedOver,
+  noteRestored,
+  PARTIAL_SUFFIX,
+  partialName,
+  plainMetadata,
+  restoreDir,
+  RestoreFile,
+  type PartialNames,
+  restoreHardlink,
+  restoreSpecialFile,
+  restoreSymlink,
+} from './fs-restore.js';
 
 const SUFFIX = Buffer.from(PARTIAL_SUFFIX);
 
@@ -42,7 +57,10 @@ export class FsRestoreSink implements RestoreSink {
   /** The target folder itself is created on first use. */
   private async ensureRoot(): Promise<void> {
     await (this.rootReady ??= restoreDir(this.root));
+    this.rootMade = true;
   }
+  /** The target folder exists: files may be created below it on other threads. */
+  private rootMade = false;
 
   /** Full paths by RelPath object: the restorer passes the same one for a file's creation and metadata. */
   private readonly paths = new WeakMap<RelPath, Buffer>();
@@ -78,6 +96,28 @@ export class FsRestoreSink implements RestoreSink {
     // Not cached: a file a worker completes never needs its path here again (one that does is
     // joined again; WeakMap bookkeeping per file cost more than that).
     return RestoreFile.create(this.join(p), this.names, { node, warnings: this.warnings });
+  }
+
+  /**
+   * A blob worker may create, write and complete the file (fs-restore createPartialSync and
+   * completeHandedOver): as RestoreFile.handOver, only when no file of the snapshot can take its
+   * partial name and it has no extended attributes; and once the target folder exists.
+   */
+  handOverFile(p: RelPath, node: TreeNode): HandOverSpec | undefined {
+    if (!this.rootMade || this.names.clashPossible || node.type !== 'file' || (node.extendedAttributes && node.extendedAttributes.length > 0)) return undefined;
+    const path = this.join(p).toString('latin1');
+    return { path, partial: partialName(path), meta: plainMetadata(node) };
+  }
+
+  handedOverFile(spec: unknown, outcome: HandOverOutcome): void {
+    // The usual case needs nothing here (no Buffer per file).
+    if (outcome.done && outcome.warnings.length === 0 && !(spec as HandOverSpec).path.endsWith(PARTIAL_SUFFIX)) return;
+    noteHandedOver(Buffer.from((spec as HandOverSpec).path, 'latin1'), outcome, this.names, this.warnings);
+  }
+
+  adoptFile(spec: unknown, fd: number | undefined): FileWriter {
+    const s = spec as HandOverSpec;
+    return RestoreFile.adopt(Buffer.from(s.path, 'latin1'), Buffer.from(s.partial, 'latin1'), fd, this.names);
   }
 
   async createSpecial(p: RelPath, node: TreeNode): Promise<void> {

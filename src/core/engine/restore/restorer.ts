@@ -8,7 +8,8 @@
  * offset that needs it; a bounded number of reads in flight); a file is created at its first
  * write and closed, with its metadata, as soon as its last blob is written (by the blob opener
  * itself, off this thread, when the sink's writer allows it and all of the file's outstanding
- * blobs are in the read being opened); hard links (`links > 1` with equal inode and device) are linked to the
+ * blobs are in the read being opened; a file whose every blob is in one read is also created
+ * there when the sink allows it: handOverFile); hard links (`links > 1` with equal inode and device) are linked to the
  * first restored copy once it is complete; folder metadata is applied last, deepest first, so
  * writing children does not disturb a folder's times. A file whose content could not be
  * restored completely is abandoned (never left looking complete: the sink keeps it under a name
@@ -25,7 +26,11 @@ import { planRestore, type PackRead, type PlannedBlob, type RestorePlan } from '
 import type { FileWriter, HandOverOutcome, RelPath, RestoreSink } from './sink.js';
 import type { RestoredFile } from './verify.js';
 
-/** Where a blob opener writes one blob's plaintext itself: a file descriptor and an offset. */
+/**
+ * Where a blob opener writes one blob's plaintext itself: a file descriptor and an offset. A
+ * negative `fd` names the file of the FileCompletion with that same `fd`, which the opener
+ * creates itself (at its first write) from its spec.
+ */
 export interface DirectWrite {
   readonly fd: number;
   readonly offset: number;
@@ -44,7 +49,10 @@ export interface DirectWrite {
  * With `complete` (files whose last blobs are all in this read, each with the writer's
  * `handOver()` description), the opener also completes each such file once every blob written to
  * its descriptor here was written (close, real name, metadata) and answers the outcome per file in
- * `completed` (undefined: not attempted, the descriptor is still open).
+ * `completed` (undefined: not attempted, the descriptor is still open). A completion with a
+ * negative `fd` (sink.handOverFile) is a file the opener creates at its first write: undefined
+ * means it was never created, a number is the descriptor it created and left open because a blob
+ * of it was not written (the restorer adopts it: sink.adoptFile).
  */
 export type BlobOpener = (
   range: Uint8Array,
@@ -64,7 +72,7 @@ export interface OpenedRange {
   /** Per blob, as BlobOpener describes. */
   readonly blobs: (Uint8Array | Error | number)[];
   /** Per FileCompletion asked for. */
-  readonly completed?: readonly (HandOverOutcome | undefined)[];
+  readonly completed?: readonly (HandOverOutcome | number | undefined)[];
 }
 
 export interface RestoreOptions {
@@ -122,6 +130,10 @@ interface FileState {
   ok?: boolean;
   /** Completed by the blob opener (its outcome): finish records it instead of closing. */
   completedBy?: HandOverOutcome;
+  /** sink.handOverFile's spec of a file the opener creates (kept when it completed it, for sink.handedOverFile). */
+  created?: unknown;
+  /** While the opener may create it: the negative descriptor its targets carry. */
+  creating?: number;
 }
 
 /** Runs `fn` over `items` in order with at most `limit` in flight; waits for all started calls, then rethrows the first failure. */
@@ -250,6 +262,7 @@ export async function restore(repo: Repository, index: MasterIndex, tree: Id, si
   const finish = async (s: FileState): Promise<void> => {
     s.settled = true;
     const { entry } = s.planned;
+    if (s.completedBy && s.created !== undefined) return finishCompleted(s, undefined);
     const writer = await writerOf(s);
     if (s.completedBy) {
       // Closed, renamed and given its metadata by the opener.
@@ -260,20 +273,21 @@ export async function restore(repo: Repository, index: MasterIndex, tree: Id, si
       s.writer = undefined; // closed: nothing of it need stay in memory for the rest of the restore
       await sink.setMetadata(entry.rawPath, entry.node);
     }
-    result.restoredFiles.push({ path: entry.path, rawPath: entry.rawPath, node: entry.node });
+    result.restoredFiles.push(entry); // a WalkEntry is a RestoredFile: no object per file
     result.files++;
     result.bytes += s.written;
     s.ok = true;
     opts.events?.onFileDone?.(entry.path, s.written);
   };
 
-  /** finish() for a file the opener closed, renamed and gave its metadata (synchronous). */
-  const finishCompleted = (s: FileState, writer: FileWriter): void => {
+  /** finish() for a file the opener closed, renamed and gave its metadata (synchronous); `writer` undefined: one it also created. */
+  const finishCompleted = (s: FileState, writer: FileWriter | undefined): void => {
     s.settled = true;
     s.writer = undefined;
-    writer.handedOver!(s.completedBy!);
+    if (writer) writer.handedOver!(s.completedBy!);
+    else sink.handedOverFile!(s.created, s.completedBy!);
     const { entry } = s.planned;
-    result.restoredFiles.push({ path: entry.path, rawPath: entry.rawPath, node: entry.node });
+    result.restoredFiles.push(entry); // a WalkEntry is a RestoredFile: no object per file
     result.files++;
     result.bytes += s.written;
     s.ok = true;
@@ -344,13 +358,38 @@ export async function restore(repo: Repository, index: MasterIndex, tree: Id, si
     }
     const writes: Promise<void>[] = [];
     const canOpen = range !== undefined && opts.openBlobs !== undefined && range.length >= r.length;
-    // Direct writes: every live target's file is created first and its descriptor handed to the
-    // opener with the blob; the targets count as writes in flight until the answer comes back.
+    // Direct writes: every live target's file is created first (here, or by the opener when the
+    // sink allows it and every blob of the file is in this read) and its descriptor handed to
+    // the opener with the blob; the targets count as writes in flight until the answer comes back.
     let direct: DirectWrite[][] | undefined;
     const dispatched: FileState[][] = [];
-    /** Per file of this read: its writer and its blob occurrences here. */
-    const hereFiles = new Map<FileState, { writer: FileWriter; n: number }>();
+    /** Per live file of this read: its blob occurrences here. */
+    const counts = new Map<FileState, number>();
+    /** Writers of the files opened here that the opener writes to. */
+    const openHere = new Map<FileState, FileWriter>();
+    let complete: FileCompletion[] | undefined;
+    let completing: FileState[] | undefined;
     if (canOpen) {
+      for (const b of r.blobs) {
+        for (const t of b.targets) {
+          const s = states[t.file]!;
+          if (!s.failed) counts.set(s, (counts.get(s) ?? 0) + 1);
+        }
+      }
+      if (sink.handOverFile && sink.handedOverFile && sink.adoptFile) {
+        // Not started and complete in this read: the opener creates, writes and completes it,
+        // taking its create call off this thread too (and its writer: none is made here).
+        for (const [s, n] of counts) {
+          if (s.writer || n !== s.left) continue;
+          const spec = sink.handOverFile(s.planned.entry.rawPath, s.planned.entry.node);
+          if (spec === undefined) continue;
+          complete ??= [];
+          (completing ??= []).push(s);
+          s.creating = -(complete.length + 1);
+          s.created = spec;
+          complete.push({ fd: s.creating, spec });
+        }
+      }
       direct = [];
       for (const b of r.blobs) {
         const here: DirectWrite[] = [];
@@ -362,10 +401,12 @@ export async function restore(repo: Repository, index: MasterIndex, tree: Id, si
           // In flight from here on: a failure elsewhere meanwhile must not close the descriptor.
           s.inflight++;
           to.push(s);
+          if (s.creating !== undefined) {
+            here.push({ fd: s.creating, offset: t.offset });
+            continue;
+          }
           const writer = await writerOf(s);
-          const seen = hereFiles.get(s);
-          if (seen) seen.n++;
-          else hereFiles.set(s, { writer, n: 1 });
+          openHere.set(s, writer);
           const fd = writer.descriptor?.();
           if (fd === undefined) {
             direct = undefined;
@@ -378,6 +419,8 @@ export async function restore(repo: Repository, index: MasterIndex, tree: Id, si
       }
       if (!direct) {
         // A sink without descriptors: plaintexts come back and are written here.
+        for (const s of completing ?? []) s.creating = s.created = undefined;
+        complete = completing = undefined;
         for (const to of dispatched) {
           for (const s of to) {
             s.inflight--;
@@ -387,13 +430,11 @@ export async function restore(repo: Repository, index: MasterIndex, tree: Id, si
         dispatched.length = 0;
       }
     }
-    // Files whose every outstanding blob is in this read: the opener may complete them itself
-    // (close, real name, metadata), taking those system calls off this thread.
-    let complete: FileCompletion[] | undefined;
-    let completing: FileState[] | undefined;
+    // Files opened here whose every outstanding blob is in this read: the opener may complete
+    // them itself (close, real name, metadata), taking those system calls off this thread.
     if (direct) {
-      for (const [s, { writer, n }] of hereFiles) {
-        if (n !== s.left || s.failed || !writer.handOver || !writer.handedOver) continue;
+      for (const [s, writer] of openHere) {
+        if (counts.get(s) !== s.left || s.failed || !writer.handOver || !writer.handedOver) continue;
         const spec = writer.handOver();
         const fd = writer.descriptor?.();
         if (spec === undefined || fd === undefined) continue;
@@ -407,17 +448,30 @@ export async function restore(repo: Repository, index: MasterIndex, tree: Id, si
       directJobs.add(job);
       try {
         const answer = await job;
-        if (Array.isArray(answer)) opened = answer;
-        else {
-          opened = answer.blobs;
-          // Recorded before anything else runs: those descriptors are closed now.
-          completing?.forEach((s, i) => {
-            const outcome = answer.completed?.[i];
-            if (outcome) s.completedBy = outcome;
-          });
-        }
+        const completed = Array.isArray(answer) ? undefined : answer.completed;
+        opened = Array.isArray(answer) ? answer : answer.blobs;
+        // Recorded before anything else runs: those descriptors are closed or adopted now.
+        completing?.forEach((s, i) => {
+          const outcome = completed?.[i];
+          if (s.creating !== undefined) {
+            s.creating = undefined;
+            if (typeof outcome === 'number') {
+              // Created, not complete: the retry and the close happen here.
+              s.writer = Promise.resolve(sink.adoptFile!(s.created, outcome));
+              s.created = undefined;
+            } else if (outcome) s.completedBy = outcome;
+            else s.created = undefined; // never created: created here if it is still needed
+          } else if (outcome !== undefined && typeof outcome !== 'number') s.completedBy = outcome;
+        });
       } catch (e) {
         for (const to of dispatched) for (const s of to) s.inflight--;
+        for (const s of completing ?? []) {
+          if (s.creating === undefined) continue;
+          // The answer is lost: the opener may have created the file; only abandoning is left.
+          s.creating = undefined;
+          s.writer = Promise.resolve(sink.adoptFile!(s.created, undefined));
+          s.created = undefined;
+        }
         throw e;
       } finally {
         directJobs.delete(job);
@@ -428,8 +482,7 @@ export async function restore(repo: Repository, index: MasterIndex, tree: Id, si
       const o = opened?.[i];
       if (typeof o === 'number') {
         for (const s of dispatched[i]!) {
-          const w = s.completedBy && !s.failed ? hereFiles.get(s)?.writer : undefined;
-          if (w) {
+          if (s.completedBy && !s.failed) {
             // Completed by the opener: the same bookkeeping as directWritten and finish,
             // without a promise per file.
             s.inflight--;
@@ -437,7 +490,7 @@ export async function restore(repo: Repository, index: MasterIndex, tree: Id, si
             opts.events?.onBytes?.(o);
             if (--s.left === 0) {
               try {
-                finishCompleted(s, w);
+                finishCompleted(s, openHere.get(s));
               } catch (e) {
                 writes.push(Promise.reject(e));
               }
@@ -506,6 +559,16 @@ export async function restore(repo: Repository, index: MasterIndex, tree: Id, si
     // receive another file's bytes).
     while (directJobs.size > 0) await Promise.allSettled([...directJobs]);
     for (const s of states) {
+      if (!s.settled && s.completedBy && s.created !== undefined) {
+        // Created and completed by the opener (its answer came back before the failure).
+        s.settled = true;
+        try {
+          sink.handedOverFile!(s.created, s.completedBy);
+        } catch (err) {
+          incomplete(s.planned.entry.path, err, undefined);
+        }
+        continue;
+      }
       if (s.settled || !s.writer) continue;
       s.settled = true;
       const writer = await s.writer.catch(() => undefined);

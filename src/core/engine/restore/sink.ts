@@ -44,6 +44,22 @@ export interface RestoreSink {
   /** Optional: told, during the walk, of every regular file that will be created (before any content is written). */
   expect?(path: RelPath): void;
   createFile(path: RelPath, node: TreeNode): Promise<FileWriter>;
+  /**
+   * Optional, for sinks whose writers offer descriptors: a structured-clonable description that
+   * lets the blob opener create this file itself (under its partial name), write all of its
+   * content and complete it (what createFile, the writer's close and setMetadata do), or
+   * undefined when the file must be created here. Asked only for a file not created yet whose
+   * every blob is in one read, after `expect` has seen every file. With handedOverFile and adoptFile.
+   */
+  handOverFile?(path: RelPath, node: TreeNode): unknown;
+  /** The opener completed a file of handOverFile: as FileWriter.handedOver (an error is thrown as close() would throw it). */
+  handedOverFile?(spec: unknown, outcome: HandOverOutcome): void;
+  /**
+   * The opener created a file of handOverFile but did not complete it (a blob failed): a writer
+   * on the descriptor it left open, for the retry and close here. `fd` undefined: the opener's
+   * answer was lost (it may have created the file); the writer can only abandon it.
+   */
+  adoptFile?(spec: unknown, fd: number | undefined): FileWriter;
   /** Symlinks, fifos, devices. Unsupported types may be skipped with a warning. */
   createSpecial(path: RelPath, node: TreeNode): Promise<void>;
   hardlink(path: RelPath, existing: RelPath): Promise<void>;
