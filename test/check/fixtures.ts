@@ -4,6 +4,7 @@
  * and small tools to damage copies of them.
  */
 import { strict as assert } from 'node:assert';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { loadMasterIndex } from '../../src/core/repository/master-index.js';
@@ -20,7 +21,7 @@ export interface Fixture {
   readonly repo: string;
   readonly src1: string;
   readonly src2: string;
-  /** Data packs written by the second backup only. */
+  /** Data packs written by the second backup only; first the one holding new1.bin (packs are made per chunk worker, so there may be several). */
   readonly secondDataPacks: string[];
   /** Tree packs written by the second backup only (they hold its root tree). */
   readonly secondTreePacks: string[];
@@ -62,15 +63,18 @@ function makeSources(dir: string): { src1: string; src2: string } {
   const src2 = path.join(dir, 'src2');
   makeSourceTree(src1);
   fs.cpSync(path.join(src1, 'sub'), path.join(src2, 'sub'), { recursive: true });
-  fs.writeFileSync(path.join(src2, 'new1.bin'), prng('new1', 300_000));
+  fs.writeFileSync(path.join(src2, 'new1.bin'), NEW1());
   fs.writeFileSync(path.join(src2, 'new2.txt'), 'only in the second snapshot\n');
   return { src1, src2 };
 }
 
-async function packsHolding(repo: string, type: 'data' | 'tree'): Promise<Set<string>> {
+/** new1.bin's content: one blob (300 kB is below the chunker's minimum). */
+const NEW1 = (): Uint8Array => prng('new1', 300_000);
+
+async function packsHolding(repo: string, type: 'data' | 'tree', blob?: string): Promise<Set<string>> {
   const index = await loadMasterIndex(await openCore(repo));
   const out = new Set<string>();
-  for (const id of index.packIds()) if (index.packBlobs(id)!.some((b) => b.type === type)) out.add(id);
+  for (const id of index.packIds()) if (index.packBlobs(id)!.some((b) => b.type === type && (blob === undefined || b.id === blob))) out.add(id);
   return out;
 }
 
@@ -87,7 +91,9 @@ export async function buildFixture(kind: 'coffer' | 'restic', restic: ResticBina
   await run(['backup', '-q', src1]);
   const before = new Set([...(await packsHolding(repo, 'data')), ...(await packsHolding(repo, 'tree'))]);
   await run(['backup', '-q', src2]);
-  const secondDataPacks = [...(await packsHolding(repo, 'data'))].filter((p) => !before.has(p));
+  const new1Pack = [...(await packsHolding(repo, 'data', createHash('sha256').update(NEW1()).digest('hex')))];
+  assert.equal(new1Pack.length, 1, 'new1.bin is in one pack');
+  const secondDataPacks = [...new1Pack, ...[...(await packsHolding(repo, 'data'))].filter((p) => !before.has(p) && p !== new1Pack[0])];
   const secondTreePacks = [...(await packsHolding(repo, 'tree'))].filter((p) => !before.has(p));
   assert.ok(secondDataPacks.length > 0, 'the second backup wrote a data pack');
   const snaps = await runCoffer(['snapshots', '--json'], { env });
