@@ -195,26 +195,7 @@ function decodeNode(v: JsonValue, what: string): TreeNode {
   const o = fieldObject(v, what, 'nodes[]');
   let name = '';
   let type: string | undefined;
-  let mode = 0;
-  let mtime = GO_ZERO_TIME;
-  let atime = GO_ZERO_TIME;
-  let ctime = GO_ZERO_TIME;
-  let uid = 0;
-  let gid = 0;
-  let user = '';
-  let group = '';
-  let inode = 0n;
-  let deviceId = 0n;
-  let size = 0;
-  let links = 0n;
-  let linktarget = '';
-  let linktargetRaw: Uint8Array | undefined;
-  let xattrs: ExtendedAttribute[] | undefined;
-  let generic: Record<string, string> | undefined;
-  let device = 0n;
-  let content: Id[] | null = null;
-  let subtree: Id | undefined;
-  let error = '';
+  const f = resetNodeFields(genericFields);
   // Hot loop (every node of every tree): walk the keys without allocating a pair per member;
   // earlier values of repeated keys (rare) come first, as jsonMembers orders them.
   const earlier = earlierMembers(o);
@@ -231,56 +212,106 @@ function decodeNode(v: JsonValue, what: string): TreeNode {
     switch (nodeField(key)) {
       case 'name': name = fieldString(val, what, 'name'); break;
       case 'type': type = fieldString(val, what, 'type'); break;
-      case 'mode': mode = fieldUint(val, what, 'mode', 0xffffffff); break;
-      case 'mtime': mtime = timeField(val, what, 'mtime'); break;
-      case 'atime': atime = timeField(val, what, 'atime'); break;
-      case 'ctime': ctime = timeField(val, what, 'ctime'); break;
-      case 'uid': uid = fieldUint(val, what, 'uid', 0xffffffff); break;
-      case 'gid': gid = fieldUint(val, what, 'gid', 0xffffffff); break;
-      case 'user': user = fieldString(val, what, 'user'); break;
-      case 'group': group = fieldString(val, what, 'group'); break;
-      case 'inode': inode = fieldUint64(val, what, 'inode'); break;
-      case 'device_id': deviceId = fieldUint64(val, what, 'device_id'); break;
-      case 'size': size = fieldUint(val, what, 'size'); break;
-      case 'links': links = fieldUint64(val, what, 'links'); break;
-      case 'linktarget': linktarget = fieldString(val, what, 'linktarget'); break;
-      case 'linktarget_raw': linktargetRaw = fieldBase64(val, what, 'linktarget_raw'); break;
-      case 'extended_attributes': xattrs = decodeXattrs(val, what); break;
-      case 'generic_attributes': generic = decodeGenericAttributes(val, what); break;
-      case 'device': device = fieldUint64(val, what, 'device'); break;
+      case 'mode': f.mode = fieldUint(val, what, 'mode', 0xffffffff); break;
+      case 'mtime': f.mtime = timeField(val, what, 'mtime'); break;
+      case 'atime': f.atime = timeField(val, what, 'atime'); break;
+      case 'ctime': f.ctime = timeField(val, what, 'ctime'); break;
+      case 'uid': f.uid = fieldUint(val, what, 'uid', 0xffffffff); break;
+      case 'gid': f.gid = fieldUint(val, what, 'gid', 0xffffffff); break;
+      case 'user': f.user = fieldString(val, what, 'user'); break;
+      case 'group': f.group = fieldString(val, what, 'group'); break;
+      case 'inode': f.inode = fieldUint64(val, what, 'inode'); break;
+      case 'device_id': f.deviceId = fieldUint64(val, what, 'device_id'); break;
+      case 'size': f.size = fieldUint(val, what, 'size'); break;
+      case 'links': f.links = fieldUint64(val, what, 'links'); break;
+      case 'linktarget': f.linktarget = fieldString(val, what, 'linktarget'); break;
+      case 'linktarget_raw': f.linktargetRaw = fieldBase64(val, what, 'linktarget_raw'); break;
+      case 'extended_attributes': f.xattrs = decodeXattrs(val, what); break;
+      case 'generic_attributes': f.generic = decodeGenericAttributes(val, what); break;
+      case 'device': f.device = fieldUint64(val, what, 'device'); break;
       case 'content': {
         const arr = fieldArray(val, what, 'content');
-        if (arr === undefined) content = null;
+        if (arr === undefined) f.content = null;
         else {
-          content = new Array<Id>(arr.length);
-          for (let i = 0; i < arr.length; i++) content[i] = fieldId(arr[i]!, what, 'content[]');
+          const ids = new Array<Id>(arr.length);
+          for (let i = 0; i < arr.length; i++) ids[i] = fieldId(arr[i]!, what, 'content[]');
+          f.content = ids;
         }
         break;
       }
-      case 'subtree': subtree = fieldOptionalId(val, what, 'subtree'); break;
-      case 'error': error = fieldString(val, what, 'error'); break;
+      case 'subtree': f.subtree = fieldOptionalId(val, what, 'subtree'); break;
+      case 'error': f.error = fieldString(val, what, 'error'); break;
       default: break; // unknown keys are ignored, as by restic
     }
   }
   if (type === undefined || !NODE_TYPES.has(type)) {
     throw corrupt(what, type === undefined ? 'node without a type' : `unknown node type ${JSON.stringify(type)}`);
   }
-  // Zero values stay absent (Go omitempty), so decode -> encode is the identity.
-  const n: MutableNode = { name: goUnquote(name, `${what}: node name`), type: type as NodeType, mtime, atime, ctime, uid, gid, content };
-  if (mode) n.mode = mode;
-  if (user) n.user = user;
-  if (group) n.group = group;
-  if (inode) n.inode = inode;
-  if (deviceId) n.deviceId = deviceId;
-  if (size) n.size = size;
-  if (links) n.links = links;
-  if (linktarget) n.linktarget = linktarget;
-  if (linktargetRaw && linktargetRaw.length > 0) n.linktargetRaw = linktargetRaw;
-  if (xattrs) n.extendedAttributes = xattrs;
-  if (generic) n.genericAttributes = generic;
-  if (device) n.device = device;
-  if (subtree !== undefined) n.subtree = subtree;
-  if (error) n.error = error;
+  return nodeFromFields(goUnquote(name, `${what}: node name`), type as NodeType, f);
+}
+
+/**
+ * A node's fields while one is decoded: each decoder fills its own reused record (no object per
+ * node beyond the node itself), and `nodeFromFields` builds the node the same way for both.
+ */
+interface NodeFields {
+  mode: number;
+  mtime: GoTime;
+  atime: GoTime;
+  ctime: GoTime;
+  uid: number;
+  gid: number;
+  user: string;
+  group: string;
+  inode: bigint;
+  deviceId: bigint;
+  size: number;
+  links: bigint;
+  linktarget: string;
+  linktargetRaw: Uint8Array | undefined;
+  xattrs: ExtendedAttribute[] | undefined;
+  generic: Record<string, string> | undefined;
+  device: bigint;
+  content: Id[] | null;
+  subtree: Id | undefined;
+  error: string;
+}
+
+function resetNodeFields(f: NodeFields): NodeFields {
+  f.mode = 0;
+  f.mtime = f.atime = f.ctime = GO_ZERO_TIME;
+  f.uid = f.gid = 0;
+  f.user = f.group = '';
+  f.inode = f.deviceId = f.links = f.device = 0n;
+  f.size = 0;
+  f.linktarget = '';
+  f.linktargetRaw = f.xattrs = f.generic = f.subtree = undefined;
+  f.content = null;
+  f.error = '';
+  return f;
+}
+
+const newNodeFields = (): NodeFields => resetNodeFields({} as NodeFields);
+const genericFields = newNodeFields();
+const scanFields = newNodeFields();
+
+/** The node, with zero values absent (Go omitempty: decode -> encode is the identity) and its fields always added in one order (one object shape per set of fields). */
+function nodeFromFields(name: Uint8Array, type: NodeType, f: NodeFields): MutableNode {
+  const n: MutableNode = { name, type, mtime: f.mtime, atime: f.atime, ctime: f.ctime, uid: f.uid, gid: f.gid, content: f.content };
+  if (f.mode) n.mode = f.mode;
+  if (f.user) n.user = f.user;
+  if (f.group) n.group = f.group;
+  if (f.inode) n.inode = f.inode;
+  if (f.deviceId) n.deviceId = f.deviceId;
+  if (f.size) n.size = f.size;
+  if (f.links) n.links = f.links;
+  if (f.linktarget) n.linktarget = f.linktarget;
+  if (f.linktargetRaw && f.linktargetRaw.length > 0) n.linktargetRaw = f.linktargetRaw;
+  if (f.xattrs) n.extendedAttributes = f.xattrs;
+  if (f.generic) n.genericAttributes = f.generic;
+  if (f.device) n.device = f.device;
+  if (f.subtree !== undefined) n.subtree = f.subtree;
+  if (f.error) n.error = f.error;
   return n;
 }
 
@@ -379,26 +410,7 @@ class TreeScan extends JsonParser {
     const s = this.s;
     let name = '';
     let type: string | undefined;
-    let mode = 0;
-    let mtime = GO_ZERO_TIME;
-    let atime = GO_ZERO_TIME;
-    let ctime = GO_ZERO_TIME;
-    let uid = 0;
-    let gid = 0;
-    let user = '';
-    let group = '';
-    let inode = 0n;
-    let deviceId = 0n;
-    let size = 0;
-    let links = 0n;
-    let linktarget = '';
-    let linktargetRaw: Uint8Array | undefined;
-    let xattrs: ExtendedAttribute[] | undefined;
-    let generic: Record<string, string> | undefined;
-    let device = 0n;
-    let content: Id[] | null = null;
-    let subtree: Id | undefined;
-    let error = '';
+    const f = resetNodeFields(scanFields);
     this.expect(123 /* { */);
     if (s.charCodeAt(this.pos) !== 125) {
       let next = 0;
@@ -408,36 +420,37 @@ class TreeScan extends JsonParser {
         switch (k) {
           case K_NAME: name = this.str(); break;
           case K_TYPE: type = this.str(); break;
-          case K_MODE: mode = fieldUint(this.num(), what, 'mode', 0xffffffff); break;
-          case K_MTIME: mtime = timeField(this.str(), what, 'mtime'); break;
-          case K_ATIME: atime = timeField(this.str(), what, 'atime'); break;
-          case K_CTIME: ctime = timeField(this.str(), what, 'ctime'); break;
-          case K_UID: uid = fieldUint(this.num(), what, 'uid', 0xffffffff); break;
-          case K_GID: gid = fieldUint(this.num(), what, 'gid', 0xffffffff); break;
-          case K_USER: user = this.str(); break;
-          case K_GROUP: group = this.str(); break;
-          case K_INODE: inode = fieldUint64(this.num(), what, 'inode'); break;
-          case K_DEVICE_ID: deviceId = fieldUint64(this.num(), what, 'device_id'); break;
-          case K_SIZE: size = fieldUint(this.num(), what, 'size'); break;
-          case K_LINKS: links = fieldUint64(this.num(), what, 'links'); break;
-          case K_LINKTARGET: linktarget = this.str(); break;
-          case K_LINKTARGET_RAW: linktargetRaw = fieldBase64(this.str(), what, 'linktarget_raw'); break;
-          case K_XATTRS: xattrs = decodeXattrs(this.value(3), what); break;
+          case K_MODE: f.mode = fieldUint(this.num(), what, 'mode', 0xffffffff); break;
+          case K_MTIME: f.mtime = timeField(this.str(), what, 'mtime'); break;
+          case K_ATIME: f.atime = timeField(this.str(), what, 'atime'); break;
+          case K_CTIME: f.ctime = timeField(this.str(), what, 'ctime'); break;
+          case K_UID: f.uid = fieldUint(this.num(), what, 'uid', 0xffffffff); break;
+          case K_GID: f.gid = fieldUint(this.num(), what, 'gid', 0xffffffff); break;
+          case K_USER: f.user = this.str(); break;
+          case K_GROUP: f.group = this.str(); break;
+          case K_INODE: f.inode = fieldUint64(this.num(), what, 'inode'); break;
+          case K_DEVICE_ID: f.deviceId = fieldUint64(this.num(), what, 'device_id'); break;
+          case K_SIZE: f.size = fieldUint(this.num(), what, 'size'); break;
+          case K_LINKS: f.links = fieldUint64(this.num(), what, 'links'); break;
+          case K_LINKTARGET: f.linktarget = this.str(); break;
+          case K_LINKTARGET_RAW: f.linktargetRaw = fieldBase64(this.str(), what, 'linktarget_raw'); break;
+          case K_XATTRS: f.xattrs = decodeXattrs(this.value(3), what); break;
           case K_GENERIC:
-            generic = decodeGenericAttributes(s.charCodeAt(this.pos) === 123 ? this.object(4, true) : this.value(3), what);
+            f.generic = decodeGenericAttributes(s.charCodeAt(this.pos) === 123 ? this.object(4, true) : this.value(3), what);
             break;
-          case K_DEVICE: device = fieldUint64(this.num(), what, 'device'); break;
+          case K_DEVICE: f.device = fieldUint64(this.num(), what, 'device'); break;
           case K_CONTENT:
             if (s.startsWith('null', this.pos)) {
               this.pos += 4;
-              content = null;
+              f.content = null;
             } else {
               this.expect(91 /* [ */);
-              content = [];
+              const ids: Id[] = [];
+              f.content = ids;
               if (s.charCodeAt(this.pos) === 93) this.pos++;
               else {
                 for (;;) {
-                  content.push(this.id());
+                  ids.push(this.id());
                   this.ws();
                   const c = s.charCodeAt(this.pos++);
                   if (c === 93) break;
@@ -447,8 +460,8 @@ class TreeScan extends JsonParser {
               }
             }
             break;
-          case K_SUBTREE: subtree = this.id(); break;
-          case K_ERROR: error = this.str(); break;
+          case K_SUBTREE: f.subtree = this.id(); break;
+          case K_ERROR: f.error = this.str(); break;
         }
         this.ws();
         const c = s.charCodeAt(this.pos++);
@@ -458,23 +471,7 @@ class TreeScan extends JsonParser {
       }
     } else this.pos++;
     if (type === undefined || !NODE_TYPES.has(type)) throw NOT_CANONICAL;
-    // As decodeNode: zero values stay absent, fields added in the same order (same object shapes).
-    const n: MutableNode = { name: plainName(name) ?? goUnquote(name, `${what}: node name`), type: type as NodeType, mtime, atime, ctime, uid, gid, content };
-    if (mode) n.mode = mode;
-    if (user) n.user = user;
-    if (group) n.group = group;
-    if (inode) n.inode = inode;
-    if (deviceId) n.deviceId = deviceId;
-    if (size) n.size = size;
-    if (links) n.links = links;
-    if (linktarget) n.linktarget = linktarget;
-    if (linktargetRaw && linktargetRaw.length > 0) n.linktargetRaw = linktargetRaw;
-    if (xattrs) n.extendedAttributes = xattrs;
-    if (generic) n.genericAttributes = generic;
-    if (device) n.device = device;
-    if (subtree !== undefined) n.subtree = subtree;
-    if (error) n.error = error;
-    return n;
+    return nodeFromFields(plainName(name) ?? goUnquote(name, `${what}: node name`), type as NodeType, f);
   }
 
   tree(): Tree {
