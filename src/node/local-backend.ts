@@ -100,23 +100,8 @@ export class LocalBackend implements Backend {
    * range fails here, not mid-stream; a file that shrinks while read errors the stream.
    */
   async openReadStream(h: Handle, range?: ByteRange, o?: CallOpts): Promise<ReadableStream<Uint8Array>> {
-    checkAbort(o);
     const p = this.abs(h);
-    let fh: fsp.FileHandle;
-    let start: number;
-    let end: number;
-    try {
-      fh = await fsp.open(p, 'r');
-    } catch (e) {
-      throw mapError(e, p);
-    }
-    try {
-      const size = (await fh.stat()).size;
-      ({ start, end } = range ? resolveRange(range, size, describeHandle(h)) : { start: 0, end: size });
-    } catch (e) {
-      await fh.close().catch(() => undefined);
-      throw mapError(e, p);
-    }
+    const { fh, start, end } = await openFileRange(p, describeHandle(h), range, o);
     let pos = start;
     let closed = false;
     const close = async (): Promise<void> => {
@@ -289,7 +274,29 @@ async function syncDir(dir: string): Promise<void> {
   }
 }
 
-function checkAbort(o: CallOpts | undefined): void {
+/**
+ * Opens `p` and resolves `range` against its size (errors mapped as the backend's, the file
+ * closed again when the range is bad), so a stream over it fails before its first byte, not
+ * mid-stream. The caller closes `fh`.
+ */
+export async function openFileRange(p: string, what: string, range: ByteRange | undefined, o?: CallOpts): Promise<{ fh: fsp.FileHandle; start: number; end: number }> {
+  checkAbort(o);
+  let fh: fsp.FileHandle;
+  try {
+    fh = await fsp.open(p, 'r');
+  } catch (e) {
+    throw mapError(e, p);
+  }
+  try {
+    const size = (await fh.stat()).size;
+    return { fh, ...(range ? resolveRange(range, size, what) : { start: 0, end: size }) };
+  } catch (e) {
+    await fh.close().catch(() => undefined);
+    throw mapError(e, p);
+  }
+}
+
+export function checkAbort(o: CallOpts | undefined): void {
   if (o?.signal?.aborted) throw new CofferError('cancelled', 'operation cancelled', { cause: o.signal.reason });
 }
 

@@ -10,16 +10,14 @@
  * `/logout`, `/api/…`) cannot be repository names while the app is on.
  */
 import * as fs from 'node:fs';
-import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Backend, ByteRange, CallOpts, FileInfo, FileType, Handle } from '../core/backend/backend.js';
 import { describeHandle } from '../core/backend/backend.js';
 import { checkHandle, filePath } from '../core/backend/layout.js';
-import { resolveRange } from '../core/backend/range.js';
 import { CofferError } from '../core/errors.js';
 import { PROGRAM_VERSION } from '../core/engine/backup/backup.js';
 import type { TileTemplate } from '../core/gallery/tiles.js';
-import { LocalBackend, mapError } from '../node/local-backend.js';
+import { checkAbort, LocalBackend, mapError, openFileRange } from '../node/local-backend.js';
 import type { StreamingReads } from './rest-app.js';
 import type { ServeApp } from './serve-app.js';
 import { createWebApp, type WebApp, type WebRoute } from './web-app.js';
@@ -153,27 +151,8 @@ const SLOT = 1024 * 1024;
 const pool: Buffer[] = [];
 const POOL_MAX = 16;
 
-function checkAbort(o: CallOpts | undefined): void {
-  if (o?.signal?.aborted) throw new CofferError('cancelled', 'operation cancelled', { cause: o.signal.reason });
-}
-
 async function streamPack(p: string, what: string, range: ByteRange | undefined, o?: CallOpts): Promise<ReadableStream<Uint8Array>> {
-  checkAbort(o);
-  let fh: fsp.FileHandle;
-  let start: number;
-  let end: number;
-  try {
-    fh = await fsp.open(p, 'r');
-  } catch (e) {
-    throw mapError(e, p);
-  }
-  try {
-    const size = (await fh.stat()).size;
-    ({ start, end } = range ? resolveRange(range, size, what) : { start: 0, end: size });
-  } catch (e) {
-    await fh.close().catch(() => undefined);
-    throw mapError(e, p);
-  }
+  const { fh, start, end } = await openFileRange(p, what, range, o);
   let pos = start;
   const lent: { buf: Buffer; n: number }[] = []; // chunks handed out, oldest first, not known to be written
   let closed = false;
