@@ -22,23 +22,10 @@ import { withStreamedReads } from '../../src/server/web-serve.js';
 import { readPlan, Session } from '../../src/web/worker/session.js';
 import { CHEAP_KDF, dir, file, FakeSource, LOCK_OWNER, OWNER, platform, randomBytes } from '../helpers/mem-repo.js';
 import { tempDir } from '../helpers/paths.js';
-import type { Backend } from '../../src/core/backend/backend.js';
+import { cliLike } from './web-helpers.js';
 
 const MiB = 1024 * 1024;
 
-/** The backend as `coffer web` gets it from the CLI: a wrapper without openReadStream, so withStreamedReads streams. */
-function cliLike(b: LocalBackend): Backend {
-  return {
-    location: b.location,
-    connections: b.connections,
-    stat: (h, o) => b.stat(h, o),
-    get: (h, r, o) => b.get(h, r, o),
-    put: (h, d, o) => b.put(h, d, o),
-    delete: (h, o) => b.delete(h, o),
-    list: (t, o) => b.list(t, o),
-    create: (o) => b.create(o),
-  };
-}
 const id = (n: number): string => n.toString(16).padStart(64, '0');
 
 test('readPlan: interleaved packs give one read per run of back-to-back blobs, in file order', () => {

@@ -16,23 +16,10 @@ import { createRestApp } from '../../src/server/rest-app.js';
 import { withStreamedReads } from '../../src/server/web-serve.js';
 import { randomBytes } from '../helpers/mem-repo.js';
 import { tempDir } from '../helpers/paths.js';
-import type { Backend } from '../../src/core/backend/backend.js';
+import { cliLike } from './web-helpers.js';
 
 const MiB = 1024 * 1024;
 
-/** The backend as `coffer web` gets it from the CLI: a wrapper without openReadStream, so withStreamedReads streams. */
-function cliLike(b: LocalBackend): Backend {
-  return {
-    location: b.location,
-    connections: b.connections,
-    stat: (h, o) => b.stat(h, o),
-    get: (h, r, o) => b.get(h, r, o),
-    put: (h, d, o) => b.put(h, d, o),
-    delete: (h, o) => b.delete(h, o),
-    list: (t, o) => b.list(t, o),
-    create: (o) => b.create(o),
-  };
-}
 
 /** GET with a Range header; `slow` stalls, then reads slowly; `abortAfter` bytes: cut. */
 function get(url: string, range: [number, number] | undefined, slow: boolean, abortAfter?: number): Promise<{ status: number; body: Buffer }> {

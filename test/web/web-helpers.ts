@@ -8,6 +8,8 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { ROOT } from '../helpers/paths.js';
 import { runCoffer, testEnv, type RunOptions, type RunResult } from '../helpers/run.js';
+import type { Backend } from '../../src/core/backend/backend.js';
+import type { LocalBackend } from '../../src/node/local-backend.js';
 
 export interface WebServer {
   /** The printed URL, `http://127.0.0.1:PORT/?token=…` */
@@ -118,4 +120,18 @@ export async function mustRun(args: string[], opts: RunOptions, code = 0): Promi
   const r = await runCoffer(args, opts);
   if (r.code !== code) throw new Error(`coffer ${args.join(' ')}: exit ${r.code}, expected ${code}\n${r.stderr.slice(-2000)}`);
   return r;
+}
+
+/** The backend as `coffer web` gets it from the CLI: a wrapper without openReadStream, so withStreamedReads streams. */
+export function cliLike(b: LocalBackend): Backend {
+  return {
+    location: b.location,
+    connections: b.connections,
+    stat: (h, o) => b.stat(h, o),
+    get: (h, r, o) => b.get(h, r, o),
+    put: (h, d, o) => b.put(h, d, o),
+    delete: (h, o) => b.delete(h, o),
+    list: (t, o) => b.list(t, o),
+    create: (o) => b.create(o),
+  };
 }
