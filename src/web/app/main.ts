@@ -33,6 +33,8 @@ interface Info {
   repo: string | null;
   repos: string[];
   user?: string;
+  /** The map tile server's URL template, when the server was started with `--map-tiles`. */
+  mapTiles?: string;
 }
 
 function applyTheme(t: string): void {
@@ -93,6 +95,7 @@ async function start(): Promise<void> {
   );
 
   const ctx: AppContext = {
+    ...(typeof info.mapTiles === 'string' ? { mapTiles: info.mapTiles } : {}),
     client: () => {
       if (!client) throw new Error('locked');
       return client;

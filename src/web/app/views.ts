@@ -28,6 +28,8 @@ export interface AppContext {
   client(): WorkerClient;
   /** URL path of the repository (`/repo/`). */
   readonly repo: string;
+  /** The map tile server's URL template from `/api/info` (`--map-tiles`), unchecked. */
+  readonly mapTiles?: string;
   /** All snapshots, cached for the session (`refresh` reloads). */
   snapshots(refresh?: boolean): Promise<SnapshotInfo[]>;
   readonly downloads: Downloads;

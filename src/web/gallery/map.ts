@@ -34,18 +34,10 @@ function loadLand(): Promise<string> {
   return landPath;
 }
 
-let tileServer: Promise<TileTemplate | undefined> | undefined;
-
 /** The tile server the user set, if any (checked again here: the page trusts no string blindly). */
-function loadTileServer(): Promise<TileTemplate | undefined> {
-  tileServer ??= fetch('/api/info', { credentials: 'same-origin', cache: 'no-store' })
-    .then((r): Promise<{ mapTiles?: unknown }> | { mapTiles?: unknown } => (r.ok ? r.json() : {}))
-    .then((info) => {
-      const t = typeof info.mapTiles === 'string' ? parseTileTemplate(info.mapTiles) : undefined;
-      return typeof t === 'object' ? t : undefined;
-    })
-    .catch(() => undefined);
-  return tileServer;
+function tileServer(template: string | undefined): TileTemplate | undefined {
+  const t = template === undefined ? undefined : parseTileTemplate(template);
+  return typeof t === 'object' ? t : undefined;
 }
 
 function s<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string, string | number>, ...kids: (Node | string)[]): SVGElementTagNameMap[K] {
@@ -64,7 +56,7 @@ registerView({
     ctx.setTitle('Map');
     const info = await ctx.client().call({ op: 'galleryMonths' });
     const geo = info ? await ctx.client().call({ op: 'galleryGeo' }) : { version: 1 as const, points: [] };
-    const tiles = await loadTileServer();
+    const tiles = tileServer(ctx.mapTiles);
     if (signal.aborted) return;
     if (!geo.points.length) {
       main.appendChild(h('p', { class: 'g-empty', testid: 'map-empty' }, 'No geotagged photos yet.'));
