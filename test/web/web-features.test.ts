@@ -119,6 +119,11 @@ test('web app: remember on this device, diff, search, filter, keyboard', { timeo
     await page.keyboard.press('ArrowDown');
     await page.keyboard.press('Enter');
     await page.waitForFunction(() => location.hash.split('/').length === 4);
+    // Backspace goes to whichever list has the keyboard: wait for the new folder's (no 'tmp' row).
+    await page.waitForFunction(() => {
+      const list = document.activeElement;
+      return list?.getAttribute('data-testid') === 'file-list' && !list.querySelector('[data-name=tmp]');
+    });
     assert.match(decodeURIComponent(await page.evaluate(() => location.hash)), /#\/snapshots\/[0-9a-f]{64}\/tmp$/);
     await page.keyboard.press('Backspace');
     await page.waitForFunction(() => location.hash.split('/').length === 3);

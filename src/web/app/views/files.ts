@@ -158,10 +158,12 @@ registerView({
       status,
       h('div', { class: 'browser' }, list.element, panel),
     );
+    // Focus before the listing arrives, so a quick Backspace (or arrow) is not lost on <body>.
+    list.element.focus();
     const listing = await ctx.client().call({ op: 'list', snapshot: snap.id, path: joinPath(dir) });
     if (signal.aborted) return;
     performance.mark('coffer-listed');
     show(listing);
-    list.element.focus();
+    if (!main.contains(document.activeElement)) list.element.focus();
   },
 });
