@@ -12,6 +12,7 @@
  */
 import { utf8Encode } from '../bytes.js';
 import { corrupt } from '../errors.js';
+import { flatId } from './id-text.js';
 import {
   fieldArray,
   fieldId,
@@ -131,8 +132,12 @@ class IndexScan {
     return true;
   }
 
-  /** 64 lowercase hex digits (the quotes are part of the literals around). */
-  hex(): string {
+  /**
+   * 64 lowercase hex digits (the quotes are part of the literals around). A slice of the text
+   * unless `flat` (see id-text.ts): blob IDs are copied by whoever keeps them (the MasterIndex
+   * stores them as words), pack IDs (few) are copied here.
+   */
+  hex(flat = false): string {
     const s = this.s;
     const i = this.i;
     if (!isLowerHexRun(s, i)) {
@@ -140,7 +145,7 @@ class IndexScan {
       return '';
     }
     this.i = i + 64;
-    return s.slice(i, i + 64);
+    return flat ? flatId(s, i) : s.slice(i, i + 64);
   }
 
   /** A plain unsigned integer of at most 15 digits (exact as a number, as the parser reads it). */
@@ -170,7 +175,7 @@ export function scanIndex(text: string): IndexFile | undefined {
   if (p.ok && !p.opt(93 /* ] */)) {
     do {
       p.lit('{"id":"');
-      const packId = p.hex();
+      const packId = p.hex(true);
       p.lit('","blobs":[');
       const blobs: PackedBlob[] = [];
       if (p.ok && !p.opt(93)) {

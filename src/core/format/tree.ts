@@ -21,6 +21,7 @@ import { compareBytes, toBase64, utf8Encode } from '../bytes.js';
 import { CofferError, corrupt } from '../errors.js';
 import { formatGoTime, GO_ZERO_TIME, parseGoTime } from './go-time.js';
 import { goQuote, goUnquote } from './go-quote.js';
+import { flatId } from './id-text.js';
 import {
   fieldArray,
   fieldBase64,
@@ -234,12 +235,17 @@ function decodeNode(v: JsonValue, what: string): TreeNode {
         if (arr === undefined) f.content = null;
         else {
           const ids = new Array<Id>(arr.length);
-          for (let i = 0; i < arr.length; i++) ids[i] = fieldId(arr[i]!, what, 'content[]');
+          // Flat copies, as in the fast path (the parser's strings may be slices of the text).
+          for (let i = 0; i < arr.length; i++) ids[i] = flatId(fieldId(arr[i]!, what, 'content[]'));
           f.content = ids;
         }
         break;
       }
-      case 'subtree': f.subtree = fieldOptionalId(val, what, 'subtree'); break;
+      case 'subtree': {
+        const id = fieldOptionalId(val, what, 'subtree');
+        f.subtree = id === undefined ? undefined : flatId(id);
+        break;
+      }
       case 'error': f.error = fieldString(val, what, 'error'); break;
       default: break; // unknown keys are ignored, as by restic
     }
@@ -378,13 +384,13 @@ class TreeScan extends JsonParser {
     return this.number();
   }
 
-  /** A quoted lowercase 64-hex ID. */
+  /** A quoted lowercase 64-hex ID, as a flat copy (a slice would keep the whole tree text alive). */
   id(): string {
     const s = this.s;
     const i = this.pos;
     if (s.charCodeAt(i) !== 34 || s.charCodeAt(i + 65) !== 34 || !isLowerHexRun(s, i + 1)) throw NOT_CANONICAL;
     this.pos = i + 66;
-    return s.slice(i + 1, i + 65);
+    return flatId(s, i + 1);
   }
 
   /** Index in NODE_KEYS of the key at `pos` (at or after `from`), moving past it and its colon. */
