@@ -1,15 +1,21 @@
 /**
  * @module node/pack-verify-workers
  * `check --read-data`'s CPU work off the main thread: a pool of worker threads (one per core),
- * each verifying one whole pack at a time (transferred, not copied): SHA-256 of the pack, the
- * header, and every blob's Poly1305, AES-CTR, zstd and SHA-256. The main thread only reads packs
- * and collects the findings, so both cores verify (it was one core doing all of it).
+ * each verifying one whole pack at a time: SHA-256 of the pack, the header, and every blob's
+ * Poly1305, AES-CTR, zstd and SHA-256. On a local repository the workers read the packs
+ * themselves (`verifyStored`: the main thread only hands out names, no pack is allocated per
+ * read or crosses threads); on any other backend the main thread reads each pack and transfers
+ * it (`verify`). The main thread collects the findings, so both cores verify.
  */
 import * as os from 'node:os';
+import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { PackVerifier } from '../core/engine/check/check.js';
+import { describeHandle } from '../core/backend/backend.js';
+import type { PackVerifier, StoredPackVerifier } from '../core/engine/check/check.js';
 import { CofferError } from '../core/errors.js';
+import type { Id, PackedBlob } from '../core/format/types.js';
 import type { Repository } from '../core/repository/repository.js';
+import { LocalBackend } from './local-backend.js';
 import type { VerifyInit, VerifyJob, VerifyReply } from './pack-verify-worker.js';
 
 interface Slot {
@@ -22,8 +28,14 @@ export class PackVerifyPool {
   private readonly slots: Slot[] = [];
   private next = 1;
   private failure: Error | undefined;
+  /** The local repository whose packs the workers read themselves, if it is one. */
+  private readonly local: LocalBackend | undefined;
 
   constructor(repo: Repository, threads = Math.max(1, os.availableParallelism?.() ?? os.cpus().length)) {
+    // The CLI's local backend is wrapped (retries, limits); a local folder is an absolute location
+    // (the convention web-serve.ts follows too).
+    const b = repo.backend;
+    this.local = b instanceof LocalBackend ? b : path.isAbsolute(b.location) ? new LocalBackend(b.location) : undefined;
     for (let i = 0; i < threads; i++) {
       const worker = new Worker(new URL('./pack-verify-worker.js', import.meta.url));
       const slot: Slot = { worker, busy: 0, pending: new Map() };
@@ -42,29 +54,51 @@ export class PackVerifyPool {
     }
   }
 
-  /** Reads in flight that keep every worker busy: one per worker plus one being read. */
+  /**
+   * Packs in flight that keep every worker busy: with `verifyStored` two per worker (the next job
+   * waits in the worker, only a name and the index entries); otherwise one per worker plus one
+   * being read.
+   */
   get readConcurrency(): number {
-    return this.slots.length + 1;
+    return this.local ? this.slots.length * 2 : this.slots.length + 1;
   }
 
-  /** check's hook: verifies one pack in the least busy worker. */
+  /** check's hook for bytes read by the caller: verifies one pack in the least busy worker. */
   readonly verify: PackVerifier = (packId, bytes, indexed) => {
+    // Transfer the pack when it owns its buffer; otherwise copy it.
+    const own = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice();
+    return this.run(packId, indexed, { bytes: own }, [own.buffer as ArrayBuffer]);
+  };
+
+  /**
+   * check's hook when the workers read the packs (local repositories only, else undefined): the
+   * worker reads the pack's file itself; a failed read rejects with the backend's own error.
+   */
+  get verifyStored(): StoredPackVerifier | undefined {
+    const local = this.local;
+    if (!local) return undefined;
+    return (packId, indexed) => {
+      const h = { type: 'data' as const, name: packId };
+      return this.run(packId, indexed, { file: { path: local.pathOf(h), what: describeHandle(h) } }, []);
+    };
+  }
+
+  private run(packId: Id, indexed: readonly PackedBlob[], what: Pick<VerifyJob, 'bytes' | 'file'>, transfer: ArrayBuffer[]): Promise<string[]> {
     if (this.failure) return Promise.reject(this.failure);
     const slot = this.slots.reduce((a, b) => (b.busy < a.busy ? b : a));
     const job = this.next++;
-    // Transfer the pack when it owns its buffer; otherwise copy it.
-    const own = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice();
     slot.busy++;
     return new Promise<string[]>((resolve, reject) => {
       slot.pending.set(job, (r) => {
         slot.busy--;
         if (r.job === -1) return reject(this.failure ?? new CofferError('internal', 'pack verify worker failed'));
         if (r.failure !== undefined) return reject(new CofferError('internal', r.failure));
+        if (r.readError) return reject(new CofferError(r.readError.code, r.readError.message));
         resolve(r.problems);
       });
-      slot.worker.postMessage({ job, packId, bytes: own, indexed } satisfies VerifyJob, [own.buffer as ArrayBuffer]);
+      slot.worker.postMessage({ job, packId, ...what, indexed } satisfies VerifyJob, transfer);
     });
-  };
+  }
 
   async close(): Promise<void> {
     await Promise.all(this.slots.map((s) => s.worker.terminate()));

@@ -60,6 +60,8 @@ Takes an exclusive lock (as restic); --no-lock checks without one.`,
           signal: cli.signal,
           random: () => repo.platform.crypto.randomBytes(4).reduce((a, b) => a * 256 + b, 0) / 2 ** 32,
           ...(verifiers ? { verifyPack: verifiers.verify, readConcurrency: verifiers.readConcurrency } : {}),
+          // A local repository's packs are read by the workers themselves (no pack crosses threads).
+          ...(verifiers?.verifyStored ? { verifyStoredPack: verifiers.verifyStored } : {}),
           indexAhead,
         },
         {

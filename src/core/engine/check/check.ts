@@ -39,6 +39,12 @@ export interface CheckOptions {
    * worker pool (node/pack-verify-workers.ts) so every core verifies; the bytes are handed over.
    */
   readonly verifyPack?: PackVerifier;
+  /**
+   * Reads and verifies one whole pack itself (the Node edge's workers reading a local
+   * repository's files); replaces the backend read and `verifyPack`. A failed read rejects with
+   * the backend's error, as `backend.get` would.
+   */
+  readonly verifyStoredPack?: StoredPackVerifier;
   /** Packs read at once (default: the backend's connections, at least 2). */
   readonly readConcurrency?: number;
   /**
@@ -56,6 +62,8 @@ export interface CheckIndexFiles {
 
 /** Returns every problem of a pack (empty when sound); may take ownership of `bytes`. */
 export type PackVerifier = (packId: Id, bytes: Uint8Array, indexed: readonly PackedBlob[]) => Promise<string[]>;
+/** Reads the pack from storage and returns every problem of it, as `PackVerifier`. */
+export type StoredPackVerifier = (packId: Id, indexed: readonly PackedBlob[]) => Promise<string[]>;
 
 export interface CheckEvents {
   onPhase?(phase: CheckPhase): void;
@@ -243,8 +251,9 @@ export async function checkRepository(repo: Repository, opts: CheckOptions = {},
       cancelled();
       let problems: string[];
       try {
-        const bytes = await repo.backend.get({ type: 'data', name: packId }, undefined, o);
-        problems = await verify(packId, bytes, packOwner.get(packId)!.pack.blobs);
+        const indexed = packOwner.get(packId)!.pack.blobs;
+        if (opts.verifyStoredPack) problems = await opts.verifyStoredPack(packId, indexed);
+        else problems = await verify(packId, await repo.backend.get({ type: 'data', name: packId }, undefined, o), indexed);
       } catch (e) {
         if (!isFinding(e)) throw e;
         problems = [`pack ${packId}: cannot be read: ${messageOf(e)}`];
