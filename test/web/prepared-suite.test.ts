@@ -76,3 +76,30 @@ test('readGroups: back-to-back blobs of one pack share a read, in file order, at
     ],
   );
 });
+
+test('PreparedSuite: a compressed blob costs one Poly1305 pass (the tag kept for openBlob), only for those bytes', async () => {
+  const { suite, zstd, key, repo } = await setup();
+  let passes = 0;
+  const inner = (suite as unknown as { wasmPoly1305: (k: Uint8Array, m: Uint8Array) => Uint8Array }).wasmPoly1305;
+  (suite as unknown as { wasmPoly1305: typeof inner }).wasmPoly1305 = (k, m) => {
+    passes++;
+    return inner(k, m);
+  };
+  for (const plain of [randomBytes(11, 700_000), new Uint8Array(200_000).fill(3)]) {
+    const id = hex(webCrypto.sha256(plain));
+    const sealed = seal(webCrypto, key, zstd.compress(plain, 3));
+    const loc = { packId: 'p'.repeat(64), offset: 0, length: sealed.length, uncompressedLength: plain.length };
+    passes = 0;
+    await suite.prepare(key, sealed, loc.uncompressedLength, zstd);
+    assert.deepEqual(openBlob(repo, 'data', id, loc, sealed), plain);
+    assert.equal(passes, 1);
+    // The kept tag was used up: the same bytes checked again are computed again.
+    assert.deepEqual(openBlob(repo, 'data', id, loc, sealed), plain);
+    assert.equal(passes, 2);
+    // A copy of the bytes is other bytes: computed, and damage there fails the check.
+    await suite.prepare(key, sealed, loc.uncompressedLength, zstd);
+    const bad = sealed.slice();
+    bad[40]! ^= 1;
+    assert.throws(() => openBlob(repo, 'data', id, loc, bad), (e) => isCofferError(e, 'corrupt'));
+  }
+});

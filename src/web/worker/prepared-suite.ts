@@ -19,6 +19,7 @@ import { createPoly1305Wasm } from '../../core/crypto/poly1305-wasm.js';
 import type { Compressor } from '../../core/compress/compressor.js';
 import type { CryptoSuite } from '../../core/crypto/suite.js';
 import type { CryptoKey as MasterKey } from '../../core/format/types.js';
+import { decodeStored } from './zstd-stored.js';
 
 interface PreparedAes {
   readonly offset: number;
@@ -35,12 +36,34 @@ function same(a: Uint8Array, b: Uint8Array): boolean {
   return d === 0;
 }
 
+interface PreparedMac {
+  readonly offset: number;
+  readonly length: number;
+  readonly key: Uint8Array;
+  readonly tag: Uint8Array;
+}
+
 export class PreparedSuite implements CryptoSuite {
   readonly name = 'web (WebCrypto + wasm Poly1305 + noble)';
   private readonly aes = new WeakMap<ArrayBufferLike, PreparedAes[]>();
   private readonly digests = new WeakMap<Uint8Array, Uint8Array>();
   private readonly keys = new Map<Uint8Array, Promise<CryptoKey>>();
-  readonly poly1305: CryptoSuite['poly1305'] = createPoly1305Wasm() ?? webCrypto.poly1305;
+  /** Tags computed while `prepare` opened a compressed blob, for openBlob's own check of the same bytes. */
+  private readonly macs = new WeakMap<ArrayBufferLike, PreparedMac[]>();
+  private keepMacs = false;
+  private readonly wasmPoly1305 = createPoly1305Wasm() ?? webCrypto.poly1305;
+  readonly poly1305: CryptoSuite['poly1305'] = (key, msg) => {
+    const list = this.macs.get(msg.buffer);
+    const i = list ? list.findIndex((p) => p.offset === msg.byteOffset && p.length === msg.length && same(p.key, key)) : -1;
+    if (i >= 0) return list!.splice(i, 1)[0]!.tag;
+    const tag = this.wasmPoly1305(key, msg);
+    if (this.keepMacs) {
+      const l = list ?? [];
+      l.push({ offset: msg.byteOffset, length: msg.length, key: key.slice(), tag: tag.slice() });
+      this.macs.set(msg.buffer, l);
+    }
+    return tag;
+  };
   readonly aes128Block = webCrypto.aes128Block;
   readonly scrypt = webCrypto.scrypt;
   readonly randomBytes = webCrypto.randomBytes;
@@ -72,10 +95,17 @@ export class PreparedSuite implements CryptoSuite {
       return;
     }
     // Nothing unauthenticated reaches the decompressor: the core's open() checks the MAC first
-    // (and takes the prepared decryption, so it is put back for openBlob's own call).
-    const plain = openSealed(this, key, sealed, 'data blob');
+    // (and takes the prepared decryption, so it is put back for openBlob's own call). The tag
+    // it computes is kept for openBlob's check of these same bytes: one Poly1305 pass, not two.
+    this.keepMacs = true;
+    let plain: Uint8Array;
+    try {
+      plain = openSealed(this, key, sealed, 'data blob');
+    } finally {
+      this.keepMacs = false;
+    }
     remember();
-    const decompressed = zstd.inner.decompress(plain, { expectedSize: uncompressedLength });
+    const decompressed = decodeStored(plain, uncompressedLength) ?? zstd.inner.decompress(plain, { expectedSize: uncompressedLength });
     zstd.prepared.set(plain, decompressed);
     this.digests.set(decompressed, new Uint8Array(await crypto.subtle.digest('SHA-256', decompressed as Uint8Array<ArrayBuffer>)));
   }
