@@ -4,13 +4,15 @@
  * pull, in order. The reader (the service worker, or the page's Blob fallback) may keep several
  * pulls outstanding; each is a credit, and pieces go out as soon as they are ready while credits
  * last, so the reader never waits a round trip for the next piece. Small pieces (zip headers,
- * small files) are coalesced to at least MIN bytes; a piece that is a whole buffer is
+ * small files) are coalesced to at least MIN bytes, which is below restic's smallest chunk
+ * (512 KiB), so a file's blobs go out one per piece; a piece that is a whole buffer is
  * transferred as it is, never copied, so a source must not keep what it yielded (the session's
  * file blobs and zip pieces are fresh buffers).
  */
 import type { StreamPull, StreamPush } from '../protocol.js';
 
-const MIN = 1024 * 1024;
+// At 1 MiB, two blobs under 1 MiB (about half of them) were copied into one piece: ~0.6 CPU s per GiB.
+const MIN = 256 * 1024;
 
 function piece(parts: Uint8Array[], n: number): ArrayBuffer {
   const one = parts.length === 1 ? parts[0]! : undefined;
