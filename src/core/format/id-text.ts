@@ -18,25 +18,29 @@ export function flatId(s: string, at = 0): string {
   return decoder.decode(scratch);
 }
 
-/** Value of a lowercase hex digit's code, -1 for every other code below 128. */
-const NIBBLE = new Int8Array(128).fill(-1);
-for (let v = 0; v < 16; v++) NIBBLE['0123456789abcdef'.charCodeAt(v)] = v;
+/** Value (0..255) of two lowercase hex digits by their codes `(c1 << 7) | c2`, -1 for any other pair below 128. */
+const PAIR = new Int16Array(1 << 14).fill(-1);
+for (let a = 0; a < 16; a++) {
+  for (let b = 0; b < 16; b++) PAIR[('0123456789abcdef'.charCodeAt(a) << 7) | '0123456789abcdef'.charCodeAt(b)] = a * 16 + b;
+}
 
 /**
  * Parses a 64-lowercase-hex ID into 8 big-endian uint32 words at `out[at..at+8)`. False (out
- * partly written) when `id` is not exactly 64 lowercase hex digits.
+ * partly written) when `id` is not exactly 64 lowercase hex digits. Two digits per table read
+ * (about half the cost of V8 hashing a fresh 64-char string for a Map lookup).
  */
 export function idToWords(id: string, out: Uint32Array, at: number): boolean {
   if (id.length !== 64) return false;
   let bad = 0;
   for (let w = 0; w < 8; w++) {
     let v = 0;
-    for (let k = w * 8; k < w * 8 + 8; k++) {
-      const c = id.charCodeAt(k);
-      // A code >= 128 makes `n` negative through -(c >> 7).
-      const n = NIBBLE[c & 127]! | -(c >> 7);
+    for (let k = w * 8; k < w * 8 + 8; k += 2) {
+      const c1 = id.charCodeAt(k);
+      const c2 = id.charCodeAt(k + 1);
+      // A code >= 128 makes `n` negative through -((c1 | c2) >> 7).
+      const n = PAIR[((c1 & 127) << 7) | (c2 & 127)]! | -((c1 | c2) >> 7);
       bad |= n;
-      v = (v << 4) | (n & 15);
+      v = (v << 8) | (n & 255);
     }
     out[at + w] = v;
   }

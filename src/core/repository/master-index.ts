@@ -211,6 +211,10 @@ export class MasterIndex {
     this.ulengths = grow(this.ulengths, this.ulengths instanceof Float64Array ? new Float64Array(cap) : new Uint32Array(cap));
     this.nextLoc = grow(this.nextLoc, new Int32Array(cap));
     this.cap = cap;
+    // The table sized for every entry at once: one rehash per growth, not several while adding.
+    let size = this.slots.length;
+    while (size < cap * 2) size *= 2;
+    if (size > this.slots.length) this.rehash(size);
   }
 }
 
