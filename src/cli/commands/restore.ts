@@ -12,8 +12,6 @@ import { withLock } from '../context.js';
 import { formatBytes, formatDuration, formatTime } from '../format.js';
 import { Progress } from '../progress.js';
 import { FILTER_OPTIONS, filterFrom, resolveSnapshotArg } from '../snapshot-arg.js';
-import { contentSize } from '../../core/engine/restore/restorer.js';
-import { walkTree, TreeLoader } from '../../core/engine/walk/tree-walker.js';
 
 const command: Command = {
   name: 'restore',
@@ -48,18 +46,6 @@ const command: Command = {
       const s = snap.entry.snapshot;
       cli.info(`restoring <Snapshot ${snap.entry.id.slice(0, 8)} of [${s.paths.join(' ')}] at ${formatTime(s.time)} by ${s.username ?? ''}@${s.hostname ?? ''}> to ${target}`);
       const progress = new Progress(cli, 'restore');
-      // Totals for progress come from a metadata walk (trees are cached, so this is cheap).
-      let totalFiles = 0;
-      let totalBytes = 0;
-      await walkTree(new TreeLoader(repo, index), snap.tree, (e) => {
-        if (e.node.type === 'file') {
-          totalFiles++;
-          totalBytes += contentSize(index, e.node.content);
-        }
-      });
-      progress.totalFiles = totalFiles;
-      progress.totalBytes = totalBytes;
-      progress.start();
       const sink = new FsRestoreSink(target);
       // Decrypting, decompressing and hash-checking run in worker threads (all cores).
       const openers = cli.env.COFFER_WORKERS === '0' ? undefined : new BlobOpenPool(repo);
@@ -81,6 +67,13 @@ const command: Command = {
           signal: cli.signal,
           ...(openers ? { openBlobs: openers.open, readConcurrency: 3 } : {}),
           events: {
+            // The restorer's own walk counts the totals (trees are loaded and decoded once);
+            // progress is shown from then on, as before.
+            onTotals: (files, bytes) => {
+              progress.totalFiles = files;
+              progress.totalBytes = bytes;
+              progress.start();
+            },
             onBytes: (n) => (progress.bytesDone += n),
             onFileDone: (p) => {
               progress.filesDone++;

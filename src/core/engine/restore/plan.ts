@@ -64,46 +64,80 @@ export const DEFAULT_MAX_GAP = 1024 * 1024;
 export const DEFAULT_MAX_READ = 8 * 1024 * 1024;
 export const DEFAULT_MAX_PLAIN = 32 * 1024 * 1024;
 
+/** The distinct blobs a plan draws from, by number: ID and index location (undefined: not in the index). */
+export interface BlobSource {
+  readonly ids: readonly Id[];
+  readonly locs: readonly (BlobLocation | undefined)[];
+}
+
 /** Plans the reads that fill files with the given content lists. */
 export function planRestore(index: MasterIndex, contents: readonly (readonly Id[] | null | undefined)[], opts: PlanOptions = {}): RestorePlan {
+  const ids: Id[] = [];
+  const locs: (BlobLocation | undefined)[] = [];
+  const byId = new Map<Id, number>();
+  const numbered = contents.map((content) =>
+    (content ?? []).map((id) => {
+      let k = byId.get(id);
+      if (k === undefined) {
+        byId.set(id, (k = ids.length));
+        ids.push(id);
+        locs.push(index.lookup('data', id));
+      }
+      return k;
+    }),
+  );
+  return planRestoreBlobs({ ids, locs }, numbered.length, (f) => numbered[f]!, opts);
+}
+
+/**
+ * planRestore over blob numbers: file `f`'s content is `contentOf(f)`, numbers into `blobs` (each
+ * blob's location looked up once by the caller, not once per use).
+ */
+export function planRestoreBlobs(blobs: BlobSource, fileCount: number, contentOf: (f: number) => ArrayLike<number>, opts: PlanOptions = {}): RestorePlan {
   const maxGap = opts.maxGap ?? DEFAULT_MAX_GAP;
   const maxRead = opts.maxRead ?? DEFAULT_MAX_READ;
   const maxPlain = opts.maxPlain ?? DEFAULT_MAX_PLAIN;
-  // packId -> blobId -> planned blob; Map keeps first-use order of packs.
-  const packs = new Map<Id, Map<Id, PlannedBlob>>();
+  // Blobs of each pack; Map keeps first-use order of packs.
+  const packs = new Map<Id, PlannedBlob[]>();
+  const planned: (PlannedBlob | undefined)[] = new Array(blobs.ids.length);
   const files: FilePlan[] = [];
-  for (let f = 0; f < contents.length; f++) {
-    const content = contents[f] ?? [];
-    let offset = 0;
+  for (let f = 0; f < fileCount; f++) {
+    const content = contentOf(f);
+    let size = 0;
     let missing: Id | undefined;
-    const places: [Id, BlobLocation, number][] = [];
-    for (const id of content) {
-      const loc = index.lookup('data', id);
+    for (let i = 0; i < content.length; i++) {
+      const loc = blobs.locs[content[i]!];
       if (!loc) {
-        missing = id;
+        missing = blobs.ids[content[i]!];
         break;
       }
-      places.push([id, loc, offset]);
-      offset += plaintextSize(loc);
+      size += plaintextSize(loc);
     }
     if (missing !== undefined) {
       files.push({ blobs: 0, size: 0, missing });
       continue;
     }
-    for (const [id, loc, at] of places) {
-      let pack = packs.get(loc.packId);
-      if (!pack) packs.set(loc.packId, (pack = new Map()));
-      let blob = pack.get(id);
-      if (!blob) pack.set(id, (blob = { id, loc, targets: [] }));
-      blob.targets.push({ file: f, offset: at });
+    let offset = 0;
+    for (let i = 0; i < content.length; i++) {
+      const k = content[i]!;
+      const loc = blobs.locs[k]!;
+      let blob = planned[k];
+      if (!blob) {
+        planned[k] = blob = { id: blobs.ids[k]!, loc, targets: [] };
+        let pack = packs.get(loc.packId);
+        if (!pack) packs.set(loc.packId, (pack = []));
+        pack.push(blob);
+      }
+      blob.targets.push({ file: f, offset });
+      offset += plaintextSize(loc);
     }
-    files.push({ blobs: places.length, size: offset });
+    files.push({ blobs: content.length, size });
   }
 
   const reads: PackRead[] = [];
   let bytesRead = 0;
-  for (const [packId, blobs] of packs) {
-    const sorted = [...blobs.values()].sort((a, b) => a.loc.offset - b.loc.offset);
+  for (const [packId, packBlobs] of packs) {
+    const sorted = packBlobs.sort((a, b) => a.loc.offset - b.loc.offset);
     let group: PlannedBlob[] = [];
     let start = 0;
     let end = 0;

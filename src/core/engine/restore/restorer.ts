@@ -21,8 +21,9 @@ import { loadBlob, openBlob } from '../../repository/blob-loader.js';
 import { plaintextSize, type MasterIndex } from '../../repository/master-index.js';
 import type { Repository } from '../../repository/repository.js';
 import { anyMatch, childMayMatch, matchPath, type Pattern } from '../../filter/pattern.js';
-import { TreeLoader, walkTree, type WalkEntry } from '../walk/tree-walker.js';
-import { planRestore, type PackRead, type PlannedBlob, type RestorePlan } from './plan.js';
+import { joinPath, TreeLoader, type WalkEntry } from '../walk/tree-walker.js';
+import { BlobTable, detachNode, FileTable, type DirRef } from './files.js';
+import { planRestoreBlobs, type PackRead, type PlannedBlob, type RestorePlan } from './plan.js';
 import type { FileWriter, HandOverOutcome, RelPath, RestoreSink } from './sink.js';
 import type { RestoredFile } from './verify.js';
 
@@ -91,6 +92,8 @@ export interface RestoreOptions {
   readonly maxRead?: number;
   readonly signal?: AbortSignal;
   readonly events?: {
+    /** Once the walk is done, before any content: the regular files to fill (hard links not counted) and their content bytes. */
+    onTotals?(files: number, bytes: number): void;
     onFileDone?(path: string, size: number): void;
     onBytes?(n: number): void;
     onError?(path: string, error: Error): void;
@@ -109,14 +112,9 @@ export interface RestoreResult {
   restoredFiles: RestoredFile[];
 }
 
-interface PlannedFile {
-  readonly entry: WalkEntry;
-  /** For a hard link: the planned file whose copy it links to. */
-  readonly linkTo?: PlannedFile;
-}
-
 interface FileState {
-  readonly planned: PlannedFile;
+  /** Its number in the FileTable. */
+  readonly file: number;
   writer?: Promise<FileWriter>;
   /** Blob occurrences still to write. */
   left: number;
@@ -163,10 +161,11 @@ function selected(opts: RestoreOptions, path: string, isDir: boolean, insideIncl
 
 export async function restore(repo: Repository, index: MasterIndex, tree: Id, sink: RestoreSink, opts: RestoreOptions = {}): Promise<RestoreResult> {
   const result: RestoreResult = { files: 0, dirs: 0, others: 0, bytes: 0, errors: [], restoredFiles: [] };
-  const files: PlannedFile[] = [];
+  const files = new FileTable(new BlobTable(index));
+  /** Per file of the table: the file number it is a hard link of, or -1. */
+  const linkOf: number[] = [];
   const dirs: WalkEntry[] = [];
-  const links = new Map<string, PlannedFile>();
-  const included = new Set<string>(); // display paths of folders restored whole
+  const links = new Map<string, number>();
   const base = opts.basePath && opts.basePath !== '/' ? opts.basePath.replace(/\/+$/, '') : '';
 
   /** Folders the walk descended into that hold nothing selected yet, by display path. */
@@ -200,59 +199,82 @@ export async function restore(repo: Repository, index: MasterIndex, tree: Id, si
     opts.events?.onIncomplete?.(path, leftAs, e instanceof Error ? e : new Error(String(e)));
   };
 
+  // The walk (depth first, name order, as walkTree): folders and special files are created as
+  // they come; regular files become FileTable records (no decoded node, path or tree text kept).
   // The loader (its decoded trees and tree packs) is not kept past the walk.
-  await walkTree(new TreeLoader(repo, index), tree, async (e) => {
-    if (opts.signal?.aborted) throw new CofferError('cancelled', 'restore interrupted');
-    const full = base + e.path;
-    const parentPath = e.path.slice(0, e.path.lastIndexOf('/')) || '/';
-    const sel = selected(opts, full, e.node.type === 'dir', included.has(parentPath));
-    if (sel === 'no') return false;
-    const n = e.node;
-    if (n.type === 'dir') {
-      if (sel === 'descend') {
-        // Only leads towards included items: created when the first of them is (as restic).
-        waiting.set(e.path, e);
-        return true;
+  const loader = new TreeLoader(repo, index);
+  const filtering = (opts.include?.length ?? 0) > 0 || (opts.exclude?.length ?? 0) > 0;
+  const visitTree = async (treeId: Id, parent: DirRef, parentNo: number, insideIncluded: boolean): Promise<void> => {
+    const t = await loader.load(treeId);
+    for (const n of t.nodes) {
+      if (opts.signal?.aborted) throw new CofferError('cancelled', 'restore interrupted');
+      let sel: 'yes' | 'descend' | 'no' = 'yes';
+      if (filtering) {
+        sel = selected(opts, base + joinPath(parent.path, n.name), n.type === 'dir', insideIncluded);
+        if (sel === 'no') continue;
       }
-      included.add(e.path);
-      await createParents(parentPath);
-      await createDir(e);
-      return true;
+      if (n.type === 'dir') {
+        const e: WalkEntry = { path: joinPath(parent.path, n.name), rawPath: [...parent.rawPath, n.name], node: detachNode(n) };
+        if (sel === 'descend') {
+          // Only leads towards included items: created when the first of them is (as restic).
+          waiting.set(e.path, e);
+        } else {
+          await createParents(parent.path);
+          await createDir(e);
+        }
+        if (n.subtree) {
+          files.dirs.push(e);
+          await visitTree(n.subtree, e, files.dirs.length - 1, sel === 'yes');
+        }
+        continue;
+      }
+      await createParents(parent.path);
+      if (n.type === 'file') {
+        const key = n.links !== undefined && n.links > 1n && n.inode !== undefined ? `${n.deviceId ?? 0n}:${n.inode}` : undefined;
+        const first = key ? links.get(key) : undefined;
+        const i = files.add(n, parentNo);
+        linkOf.push(first ?? -1);
+        if (key && first === undefined) links.set(key, i);
+        if (first === undefined) sink.expect?.(files.rawPath(i));
+        continue;
+      }
+      const e: WalkEntry = { path: joinPath(parent.path, n.name), rawPath: [...parent.rawPath, n.name], node: n };
+      try {
+        await sink.createSpecial(e.rawPath, n);
+        await sink.setMetadata(e.rawPath, n);
+        result.others++;
+      } catch (err) {
+        if (!isCofferError(err, 'source') && !isCofferError(err, 'permission')) throw err;
+        fail(e.path, err);
+      }
     }
-    await createParents(parentPath);
-    if (n.type === 'file') {
-      const key = n.links !== undefined && n.links > 1n && n.inode !== undefined ? `${n.deviceId ?? 0n}:${n.inode}` : undefined;
-      const first = key ? links.get(key) : undefined;
-      const planned: PlannedFile = first ? { entry: e, linkTo: first } : { entry: e };
-      if (key && !first) links.set(key, planned);
-      if (!first) sink.expect?.(e.rawPath);
-      files.push(planned);
-      return;
-    }
-    try {
-      await sink.createSpecial(e.rawPath, n);
-      await sink.setMetadata(e.rawPath, n);
-      result.others++;
-    } catch (err) {
-      if (!isCofferError(err, 'source') && !isCofferError(err, 'permission')) throw err;
-      fail(e.path, err);
-    }
-  });
+  };
+  files.dirs.push({ path: '/', rawPath: [] });
+  await visitTree(tree, files.dirs[0]!, 0, false);
+  files.seal();
 
   // Content: planned pack by pack (plan.ts), each needed range of a pack read once, each blob
   // authenticated and hash-checked before a byte of it is written to every place that needs it.
-  const originals = files.filter((f) => !f.linkTo);
-  const linked = files.filter((f) => f.linkTo);
-  const plan: { files: RestorePlan['files']; reads?: RestorePlan['reads'] } = planRestore(index, originals.map((f) => f.entry.node.content), {
+  const originals: number[] = [];
+  for (let i = 0; i < files.length; i++) if (linkOf[i]! < 0) originals.push(i);
+  const plan: { files: RestorePlan['files']; reads?: RestorePlan['reads'] } = planRestoreBlobs(files.blobs, originals.length, (k) => files.contentOf(originals[k]!), {
     ...(opts.maxGap !== undefined ? { maxGap: opts.maxGap } : {}),
     ...(opts.maxRead !== undefined ? { maxRead: opts.maxRead } : {}),
   });
+  files.blobs.locs.length = 0; // the plan holds the locations it needs
   const callOpts = opts.signal ? { signal: opts.signal } : undefined;
-  const states: FileState[] = originals.map((f, i) => ({ planned: f, left: plan.files[i]!.blobs, inflight: 0, written: 0, failed: false, settled: false }));
+  const states: FileState[] = originals.map((f, i) => ({ file: f, left: plan.files[i]!.blobs, inflight: 0, written: 0, failed: false, settled: false }));
+  if (opts.events?.onTotals) {
+    let bytes = 0;
+    for (const f of plan.files) bytes += f.size;
+    opts.events.onTotals(originals.length, bytes);
+  }
+  /** Numbers of the files whose content was restored, in completion order (result.restoredFiles). */
+  const restoredNos: number[] = [];
 
   const writerOf = (s: FileState): Promise<FileWriter> => {
     if (!s.writer) {
-      s.writer = sink.createFile(s.planned.entry.rawPath, s.planned.entry.node);
+      s.writer = sink.createFile(files.rawPath(s.file), files.node(s.file));
       s.writer.catch(() => undefined); // observed by the caller
     }
     return s.writer;
@@ -261,7 +283,6 @@ export async function restore(repo: Repository, index: MasterIndex, tree: Id, si
   /** Content complete: close, then metadata (as before: right after the content). */
   const finish = async (s: FileState): Promise<void> => {
     s.settled = true;
-    const { entry } = s.planned;
     if (s.completedBy && s.created !== undefined) return finishCompleted(s, undefined);
     const writer = await writerOf(s);
     if (s.completedBy) {
@@ -271,13 +292,13 @@ export async function restore(repo: Repository, index: MasterIndex, tree: Id, si
     } else {
       await writer.close();
       s.writer = undefined; // closed: nothing of it need stay in memory for the rest of the restore
-      await sink.setMetadata(entry.rawPath, entry.node);
+      await sink.setMetadata(files.rawPath(s.file), files.node(s.file));
     }
-    result.restoredFiles.push(entry); // a WalkEntry is a RestoredFile: no object per file
+    restoredNos.push(s.file);
     result.files++;
     result.bytes += s.written;
     s.ok = true;
-    opts.events?.onFileDone?.(entry.path, s.written);
+    opts.events?.onFileDone?.(files.path(s.file), s.written);
   };
 
   /** finish() for a file the opener closed, renamed and gave its metadata (synchronous); `writer` undefined: one it also created. */
@@ -286,12 +307,11 @@ export async function restore(repo: Repository, index: MasterIndex, tree: Id, si
     s.writer = undefined;
     if (writer) writer.handedOver!(s.completedBy!);
     else sink.handedOverFile!(s.created, s.completedBy!);
-    const { entry } = s.planned;
-    result.restoredFiles.push(entry); // a WalkEntry is a RestoredFile: no object per file
+    restoredNos.push(s.file);
     result.files++;
     result.bytes += s.written;
     s.ok = true;
-    opts.events?.onFileDone?.(entry.path, s.written);
+    opts.events?.onFileDone?.(files.path(s.file), s.written);
   };
 
   /** Content cannot be restored: abandon once no write is in flight, and report. */
@@ -301,8 +321,9 @@ export async function restore(repo: Repository, index: MasterIndex, tree: Id, si
     const writer = await writerOf(s).catch(() => undefined);
     const leftAs = await writer?.abandon().catch(() => undefined);
     s.writer = undefined;
-    fail(s.planned.entry.path, s.error, leftAs);
-    incomplete(s.planned.entry.path, s.error, leftAs);
+    const path = files.path(s.file);
+    fail(path, s.error, leftAs);
+    incomplete(path, s.error, leftAs);
   };
 
   const markFailed = async (s: FileState, e: unknown): Promise<void> => {
@@ -381,7 +402,7 @@ export async function restore(repo: Repository, index: MasterIndex, tree: Id, si
         // taking its create call off this thread too (and its writer: none is made here).
         for (const [s, n] of counts) {
           if (s.writer || n !== s.left) continue;
-          const spec = sink.handOverFile(s.planned.entry.rawPath, s.planned.entry.node);
+          const spec = sink.handOverFile(files.rawPath(s.file), files.node(s.file));
           if (spec === undefined) continue;
           complete ??= [];
           (completing ??= []).push(s);
@@ -565,7 +586,7 @@ export async function restore(repo: Repository, index: MasterIndex, tree: Id, si
         try {
           sink.handedOverFile!(s.created, s.completedBy);
         } catch (err) {
-          incomplete(s.planned.entry.path, err, undefined);
+          incomplete(files.path(s.file), err, undefined);
         }
         continue;
       }
@@ -579,26 +600,34 @@ export async function restore(repo: Repository, index: MasterIndex, tree: Id, si
         try {
           writer.handedOver!(s.completedBy);
         } catch (err) {
-          incomplete(s.planned.entry.path, err, undefined);
+          incomplete(files.path(s.file), err, undefined);
         }
         continue;
       }
-      incomplete(s.planned.entry.path, e, await writer.abandon().catch(() => undefined));
+      incomplete(files.path(s.file), e, await writer.abandon().catch(() => undefined));
     }
     throw e;
   }
   for (const s of states) if (!s.settled) await settleFailed(Object.assign(s, { error: new CofferError('internal', 'content incomplete') }));
 
-  const okByFile = new Map<PlannedFile, boolean>(states.map((st) => [st.planned, st.ok === true]));
-  for (const f of linked) {
-    if (!okByFile.get(f.linkTo!)) {
-      fail(f.entry.path, new CofferError('corrupt', 'not restored: the file it is a hard link of could not be restored'));
+  const ok = new Set<number>(restoredNos);
+  for (let i = 0; i < files.length; i++) {
+    const first = linkOf[i]!;
+    if (first < 0) continue;
+    if (!ok.has(first)) {
+      fail(files.path(i), new CofferError('corrupt', 'not restored: the file it is a hard link of could not be restored'));
       continue;
     }
-    await sink.hardlink(f.entry.rawPath, f.linkTo!.entry.rawPath);
+    await sink.hardlink(files.rawPath(i), files.rawPath(first));
     result.files++;
   }
   for (let i = dirs.length - 1; i >= 0; i--) await sink.setMetadata(dirs[i]!.rawPath, dirs[i]!.node);
+  // Built only if asked for (--verify, the drill): 69k path strings and nodes otherwise never exist.
+  let restored: RestoredFile[] | undefined;
+  Object.defineProperty(result, 'restoredFiles', {
+    enumerable: true,
+    get: () => (restored ??= restoredNos.map((i) => ({ path: files.path(i), rawPath: files.rawPath(i), node: files.node(i) }))),
+  });
   return result;
 }
 
