@@ -7,12 +7,15 @@
  * and none is allocated per pack. Plaintexts are decoded into a reused buffer too
  * (pack-verify-worker-zstd.ts). The repository here has the key and config only.
  */
+import * as nodeCrypto from 'node:crypto';
 import * as fs from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import type { Backend } from '../core/backend/backend.js';
+import type { CryptoSuite } from '../core/crypto/suite.js';
 import { verifyPack } from '../core/engine/check/pack-file.js';
 import { CofferError, isCofferError, type ErrorCode } from '../core/errors.js';
 import type { CryptoKey, Id, PackedBlob, RepoConfig } from '../core/format/types.js';
+import type { Platform } from '../core/platform.js';
 import { Repository } from '../core/repository/repository.js';
 import { mapError } from './local-backend.js';
 import { createScratchZstd } from './pack-verify-worker-zstd.js';
@@ -73,6 +76,18 @@ function readWhole(file: { path: string; what: string }): Uint8Array {
   }
 }
 
+/**
+ * The platform with this worker's cheaper parts: SHA-256 in one call (`crypto.hash`, Node ≥ 20.12:
+ * no Hash object per blob; the digest is only compared, never kept or transferred) and zstd into a
+ * reused buffer. The forced variants (COFFER_CRYPTO=web, COFFER_ZSTD=wasm) stay as they are.
+ */
+function verifyPlatform(p: Platform): Platform {
+  const oneShot = (nodeCrypto as { hash?: (alg: string, data: Uint8Array, enc: 'buffer') => Uint8Array }).hash;
+  const crypto: CryptoSuite = p.crypto.name === 'node' && oneShot ? { ...p.crypto, sha256: (d) => oneShot('sha256', d, 'buffer') } : p.crypto;
+  const zstd = process.env.COFFER_ZSTD === 'wasm' ? undefined : createScratchZstd();
+  return { crypto, zstd: zstd ?? p.zstd };
+}
+
 function run(r: Repository, msg: VerifyJob): VerifyReply {
   let bytes: Uint8Array;
   try {
@@ -86,10 +101,7 @@ function run(r: Repository, msg: VerifyJob): VerifyReply {
 
 parentPort!.on('message', (msg: VerifyInit | VerifyJob) => {
   if ('type' in msg) {
-    repo = nodePlatform().then((p) => {
-      const zstd = process.env.COFFER_ZSTD === 'wasm' ? undefined : createScratchZstd();
-      return new Repository(noBackend, zstd ? { crypto: p.crypto, zstd } : p, msg.key, msg.keyId, msg.config);
-    });
+    repo = nodePlatform().then((p) => new Repository(noBackend, verifyPlatform(p), msg.key, msg.keyId, msg.config));
     return;
   }
   void repo!.then((r) => {

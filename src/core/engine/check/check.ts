@@ -184,10 +184,12 @@ export async function checkRepository(repo: Repository, opts: CheckOptions = {},
   // ---- packs: everything the index names exists, with the size the index implies.
   events.onPhase?.('packs');
   const stored = new Map<Id, number>();
+  let packsMissing = 0;
   for await (const f of repo.list('data', o)) stored.set(f.name, f.size);
   for (const [packId, { pack }] of packOwner) {
     const size = stored.get(packId);
     if (size === undefined) {
+      packsMissing++;
       error(`pack ${packId}: does not exist (listed in index/${packOwner.get(packId)!.file})`);
       suggestRepairIndex = true;
       continue;
@@ -218,7 +220,8 @@ export async function checkRepository(repo: Repository, opts: CheckOptions = {},
   }
 
   const seenTrees = new Set<Id>();
-  const usedData = new Set<Id>();
+  // Data blobs the snapshots use: only --check-unused needs them.
+  const usedData = opts.checkUnused ? new Set<Id>() : undefined;
   let snapshotIds: Id[] = [];
 
   // ---- read data: download packs completely and verify them against the index. Started before
@@ -319,22 +322,25 @@ export async function checkRepository(repo: Repository, opts: CheckOptions = {},
           error(m.includes(id) ? `tree at ${path}: ${m}` : `tree ${id} at ${path}: ${m}`);
           return;
         }
+        // A node's path is only built for a message or a subfolder (most nodes are sound files).
+        const pathOf = (node: { name: Uint8Array }) => (path === '/' ? '' : path) + '/' + utf8Decode(node.name);
         for (const node of tree.nodes) {
-          const name = utf8Decode(node.name);
-          const p = (path === '/' ? '' : path) + '/' + name;
           if (node.name.length === 0) error(`tree ${id}: a node at ${path} has an empty name`);
           if (node.type === 'file') {
             if (node.content === null) {
-              error(`tree ${id}: file "${p}" has no content list`);
+              error(`tree ${id}: file "${pathOf(node)}" has no content list`);
               continue;
             }
             for (const b of node.content) {
-              usedData.add(b);
+              usedData?.add(b);
+              // With every indexed pack stored, being indexed is enough (no location objects).
+              if (packsMissing === 0 && index.has('data', b)) continue;
               const locs = index.lookupAll('data', b);
-              if (locs.length === 0) error(`tree ${id}: file "${p}" blob ${b} not found in index`);
-              else if (!locs.some((l) => stored.has(l.packId))) error(`tree ${id}: file "${p}" blob ${b} is in missing pack ${locs[0]!.packId}`);
+              if (locs.length === 0) error(`tree ${id}: file "${pathOf(node)}" blob ${b} not found in index`);
+              else if (!locs.some((l) => stored.has(l.packId))) error(`tree ${id}: file "${pathOf(node)}" blob ${b} is in missing pack ${locs[0]!.packId}`);
             }
           } else if (node.type === 'dir') {
+            const p = pathOf(node);
             if (!node.subtree || /^0+$/.test(node.subtree)) {
               error(`tree ${id}: dir "${p}" has no subtree`);
               continue;
@@ -354,7 +360,7 @@ export async function checkRepository(repo: Repository, opts: CheckOptions = {},
   if (opts.checkUnused) {
     for (const packId of index.packIds()) {
       for (const b of index.packBlobs(packId) ?? []) {
-        const used = b.type === 'data' ? usedData.has(b.id) : seenTrees.has(b.id);
+        const used = b.type === 'data' ? usedData!.has(b.id) : seenTrees.has(b.id);
         if (!used) error(`${b.type} blob ${b.id} (pack ${packId}) is not used by any snapshot`);
       }
     }

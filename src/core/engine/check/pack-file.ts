@@ -4,10 +4,10 @@
  * index entries (§18 --read-data). Shared by `check` and `repair index`.
  */
 import type { CallOpts } from '../../backend/backend.js';
+import { toHex } from '../../bytes.js';
 import { corrupt, isCofferError } from '../../errors.js';
 import { decodePackHeader, expectedPackSize, PACK_EAGER_TRAILER_BYTES, parsePackTrailer } from '../../format/pack-header.js';
 import type { Id, PackedBlob } from '../../format/types.js';
-import { openBlob } from '../../repository/blob-loader.js';
 import type { Repository } from '../../repository/repository.js';
 
 /**
@@ -40,6 +40,32 @@ function describeEntry(b: PackedBlob): string {
   return `${b.type} blob ${b.id} (offset ${b.offset}, length ${b.length}, uncompressed ${b.uncompressedLength})`;
 }
 
+/** Lower-case hex digit values by char code (IDs are lower-case hex; anything else never matches). */
+const NIBBLE = new Int8Array(128).fill(-1);
+for (let i = 0; i < 16; i++) NIBBLE['0123456789abcdef'.charCodeAt(i)] = i;
+
+/** Whether a SHA-256 digest equals a hex ID, without building the digest's hex string per blob. */
+function digestIs(digest: Uint8Array, id: Id): boolean {
+  if (id.length !== 64 || digest.length !== 32) return false;
+  for (let i = 0; i < 32; i++) {
+    const c = digest[i]!;
+    if (NIBBLE[id.charCodeAt(2 * i)] !== c >> 4 || NIBBLE[id.charCodeAt(2 * i + 1)] !== (c & 15)) return false;
+  }
+  return true;
+}
+
+/**
+ * One blob's checks, as `openBlob` (repository/blob-loader.ts) makes them and with its messages:
+ * MAC and decryption, decompression to the indexed size, SHA-256 of the plaintext against the ID.
+ * The plaintext is dropped at once (the Node worker decodes it into a reused buffer).
+ */
+function checkBlob(repo: Repository, packId: Id, b: PackedBlob, sealed: Uint8Array): void {
+  const what = `${b.type} blob ${b.id} in pack ${packId}`;
+  let plain = repo.open(sealed, what);
+  if (b.uncompressedLength > 0) plain = repo.platform.zstd.decompress(plain, { expectedSize: b.uncompressedLength });
+  if (!digestIs(repo.platform.crypto.sha256(plain), b.id)) throw corrupt(what, 'plaintext does not match the blob ID (SHA-256 mismatch)');
+}
+
 /**
  * Verifies a whole pack's bytes against the index's entries for it: the SHA-256 equals its name;
  * the index entries are contiguous from offset 0; the header decrypts and lists exactly those
@@ -48,8 +74,8 @@ function describeEntry(b: PackedBlob): string {
  */
 export function verifyPack(repo: Repository, packId: Id, bytes: Uint8Array, indexed: readonly PackedBlob[]): string[] {
   const errors: string[] = [];
-  const got = repo.sha256Hex(bytes);
-  if (got !== packId) errors.push(`pack ${packId}: content does not match its name (SHA-256 is ${got})`);
+  const digest = repo.platform.crypto.sha256(bytes);
+  if (!digestIs(digest, packId)) errors.push(`pack ${packId}: content does not match its name (SHA-256 is ${toHex(digest)})`);
   const sorted = [...indexed].sort((a, b) => a.offset - b.offset);
   let expectOffset = 0;
   for (const b of sorted) {
@@ -66,27 +92,29 @@ export function verifyPack(repo: Repository, packId: Id, bytes: Uint8Array, inde
     errors.push(`pack ${packId}: header is damaged: ${e.message.replace(`pack ${packId}: `, '')}`);
   }
   if (header) {
-    const byKey = new Map(header.map((h) => [`${h.type}/${h.id}/${h.offset}`, h]));
+    // Matched by offset (unique in a decoded header), then by type and ID: an index entry whose
+    // blob is not at its offset in the header leaves that header entry unmatched.
+    const byOffset = new Map<number, PackedBlob>();
+    for (const h of header) byOffset.set(h.offset, h);
     for (const b of sorted) {
-      const h = byKey.get(`${b.type}/${b.id}/${b.offset}`);
-      if (!h) errors.push(`pack ${packId}: the index lists ${describeEntry(b)} but the pack header does not`);
+      const h = byOffset.get(b.offset);
+      if (!h || h.type !== b.type || h.id !== b.id) errors.push(`pack ${packId}: the index lists ${describeEntry(b)} but the pack header does not`);
       else {
-        byKey.delete(`${b.type}/${b.id}/${b.offset}`);
+        byOffset.delete(b.offset);
         if (h.length !== b.length || h.uncompressedLength !== b.uncompressedLength) {
           errors.push(`pack ${packId}: index entry ${describeEntry(b)} differs from the pack header's ${describeEntry(h)}`);
         }
       }
     }
-    for (const h of byKey.values()) errors.push(`pack ${packId}: the pack header lists ${describeEntry(h)} but the index does not`);
+    for (const h of byOffset.values()) errors.push(`pack ${packId}: the pack header lists ${describeEntry(h)} but the index does not`);
   }
   for (const b of sorted) {
-    const loc = { packId, offset: b.offset, length: b.length, uncompressedLength: b.uncompressedLength };
     if (b.offset + b.length > bytes.length) {
       errors.push(`pack ${packId}: ${describeEntry(b)} reaches past the end of the pack (${bytes.length} bytes)`);
       continue;
     }
     try {
-      openBlob(repo, b.type, b.id, loc, bytes.subarray(b.offset, b.offset + b.length));
+      checkBlob(repo, packId, b, bytes.subarray(b.offset, b.offset + b.length));
     } catch (e) {
       if (!isCofferError(e)) throw e;
       errors.push(e.message); // names the blob and the pack
