@@ -14,7 +14,7 @@ import { isCofferError } from '../../src/core/errors.js';
 import { openBlob } from '../../src/core/repository/blob-loader.js';
 import { MasterIndex } from '../../src/core/repository/master-index.js';
 import { Repository } from '../../src/core/repository/repository.js';
-import { PreparedSuite, PreparedZstd } from '../../src/web/worker/prepared-suite.js';
+import { counterAt, PreparedSuite, PreparedZstd } from '../../src/web/worker/prepared-suite.js';
 import { readGroups } from '../../src/web/worker/session.js';
 import { randomBytes } from '../helpers/mem-repo.js';
 
@@ -102,4 +102,30 @@ test('PreparedSuite: a compressed blob costs one Poly1305 pass (the tag kept for
     bad[40]! ^= 1;
     assert.throws(() => openBlob(repo, 'data', id, loc, bad), (e) => isCofferError(e, 'corrupt'));
   }
+});
+
+test('PreparedSuite: AES-CTR in pieces (counter carried across all 128 bits) and into a given buffer, as @noble', async () => {
+  const { suite, zstd, key, repo } = await setup();
+  const ivs = [
+    webCrypto.randomBytes(16),
+    new Uint8Array(16).fill(0xff), // the counter wraps to zero inside the first piece's successor
+    Uint8Array.from([...new Array(12).fill(0), 0xff, 0xff, 0xff, 0xf0]), // carry out of the low 32 bits
+    Uint8Array.from([...new Array(8).fill(0x12), ...new Array(8).fill(0xff)]), // carry into the high 64 bits
+  ];
+  for (const iv of ivs) {
+    for (const n of [1, 16, 512 * 1024, 512 * 1024 + 1, 2 * 1024 * 1024 + 17]) {
+      const plain = randomBytes(n, n);
+      const id = hex(webCrypto.sha256(plain));
+      const sealed = seal(webCrypto, key, plain, iv);
+      const loc = { packId: 'p'.repeat(64), offset: 0, length: sealed.length, uncompressedLength: 0 };
+      for (const into of [undefined, new Uint8Array(n + 40).subarray(7, 7 + n)]) {
+        await suite.prepare(key, sealed, 0, zstd, into);
+        const got = openBlob(repo, 'data', id, loc, sealed);
+        assert.deepEqual(got, plain, `iv ${hex(iv)}, ${n} bytes, into ${!!into}`);
+        if (into) assert.equal(got.buffer, into.buffer, 'decrypted into the given buffer');
+      }
+    }
+  }
+  assert.equal(hex(counterAt(new Uint8Array(16).fill(0xff), 1)), '00'.repeat(16));
+  assert.equal(hex(counterAt(Uint8Array.from([...new Array(15).fill(0), 0xff]), 0x10001)), '00'.repeat(13) + '010100');
 });

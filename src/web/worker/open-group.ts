@@ -27,13 +27,19 @@ export function canOpenGroups(repo: Repository): boolean {
   return repo.platform.crypto instanceof PreparedSuite && repo.platform.zstd instanceof PreparedZstd;
 }
 
-export async function openGroup(repo: Repository, g: PackRead, read: (packId: string, offset: number, length: number) => Promise<Uint8Array>): Promise<Uint8Array[]> {
+/**
+ * Opens every blob of read `g`. With `plainBuffer` (the read's length), decryptions go there
+ * instead of into new buffers: the caller may reuse it once this returned, and a returned blob
+ * that is a view of it (one stored uncompressed) must be copied out before that.
+ */
+export async function openGroup(repo: Repository, g: PackRead, read: (packId: string, offset: number, length: number) => Promise<Uint8Array>, plainBuffer?: Uint8Array): Promise<Uint8Array[]> {
   const suite = repo.platform.crypto as PreparedSuite;
   const zstd = repo.platform.zstd as PreparedZstd;
   const all = await read(g.packId, g.offset, g.length);
-  const sealed = g.blobs.map((b) => all.subarray(b.loc.offset - g.offset, b.loc.offset - g.offset + b.loc.length));
+  const at = (b: PackRead['blobs'][number], buf: Uint8Array, edge: number): Uint8Array => buf.subarray(b.loc.offset - g.offset + edge, b.loc.offset - g.offset + b.loc.length - edge);
+  const sealed = g.blobs.map((b) => at(b, all, 0));
   // WebCrypto is asynchronous: prepare the whole read at once.
-  await Promise.all(g.blobs.map((b, i) => suite.prepare(repo.key, sealed[i]!, b.loc.uncompressedLength, zstd)));
+  await Promise.all(g.blobs.map((b, i) => suite.prepare(repo.key, sealed[i]!, b.loc.uncompressedLength, zstd, plainBuffer && b.loc.length >= 32 ? at(b, plainBuffer, 16) : undefined)));
   return g.blobs.map((b, i) => openBlob(repo, 'data', b.id, b.loc, sealed[i]!));
 }
 

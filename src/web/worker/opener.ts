@@ -21,13 +21,38 @@ const scope = self as unknown as WorkerScope;
 
 let repo: Promise<{ repo: Repository; data: string }> | undefined;
 
+/**
+ * Read buffers kept for the next reads: a fresh buffer's pages cost more CPU to fault in and zero
+ * than the bytes cost to fetch. A read's buffer comes back only after all its blobs opened
+ * (what is sent is copied out of the plaintext buffer, or is a new buffer). At most four are kept,
+ * and none once reads stop for a few seconds (the memory goes back with the download).
+ */
+const READ_MIN = 16 * 1024 * 1024;
+/** A read's fetch buffer and its plaintext buffer, for up to two reads in flight. */
+const SPARE_MAX = 4;
+const spare: ArrayBuffer[] = [];
+let dropSpare: ReturnType<typeof setTimeout> | undefined;
+function takeBuffer(length: number): ArrayBuffer {
+  const i = spare.findIndex((b) => b.byteLength >= length);
+  return i >= 0 ? spare.splice(i, 1)[0]! : new ArrayBuffer(Math.max(length, READ_MIN));
+}
+function giveBack(b: ArrayBufferLike): void {
+  if (!(b instanceof ArrayBuffer) || b.byteLength < READ_MIN || spare.length >= SPARE_MAX) return;
+  spare.push(b);
+  clearTimeout(dropSpare);
+  dropSpare = setTimeout(() => (spare.length = 0), 5000);
+}
+
 async function job(id: number, read: Extract<OpenerMessage, { read: unknown }>['read']): Promise<void> {
   try {
     if (!repo) throw new Error('opener used before init');
     const r = await repo;
-    const blobs = await openGroup(r.repo, read, (packId, offset, length) => fetchRange(r.data + packId, offset, length));
-    // Whole buffers are transferred as they are; a view into a shared buffer is copied once.
-    const seen = new Set<ArrayBufferLike>();
+    let all: Uint8Array | undefined;
+    const plain = new Uint8Array(takeBuffer(read.length), 0, read.length);
+    const blobs = await openGroup(r.repo, read, async (packId, offset, length) => (all = await fetchRange(r.data + packId, offset, length, takeBuffer(length))), plain);
+    // Whole buffers are transferred as they are; a view into a shared buffer (or into the
+    // plaintext buffer kept for the next read) is copied once.
+    const seen = new Set<ArrayBufferLike>([plain.buffer]);
     const out = blobs.map((b) => {
       const whole = b.byteOffset === 0 && b.byteLength === b.buffer.byteLength && b.buffer instanceof ArrayBuffer && !seen.has(b.buffer);
       const buf = whole ? (b.buffer as ArrayBuffer) : b.slice().buffer;
@@ -35,6 +60,8 @@ async function job(id: number, read: Extract<OpenerMessage, { read: unknown }>['
       return buf;
     });
     scope.postMessage({ id, blobs: out } satisfies OpenerReply, out);
+    giveBack(plain.buffer);
+    if (all) giveBack(all.buffer);
   } catch (e) {
     const error = { code: isCofferError(e) ? e.code : 'internal', message: e instanceof Error ? e.message : String(e), coffer: isCofferError(e) };
     scope.postMessage({ id, error } satisfies OpenerReply);

