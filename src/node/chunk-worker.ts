@@ -22,7 +22,7 @@ import { createRequire } from 'node:module';
 import { parentPort } from 'node:worker_threads';
 import { toHex } from '../core/bytes.js';
 import { Chunker, MAX_SIZE } from '../core/chunker/chunker.js';
-import { seal } from '../core/crypto/sealed-box.js';
+import { SEAL_OVERHEAD, seal, sealInto } from '../core/crypto/sealed-box.js';
 import type { CryptoKey, PackedBlob } from '../core/format/types.js';
 import type { Platform } from '../core/platform.js';
 import { PackBuilder } from '../core/repository/pack-builder.js';
@@ -163,14 +163,16 @@ function flushPacks(): void {
   finishPack(1);
 }
 
+/** The chunk as stored before sealing: compressed (into the reused buffer) when due. */
+function chunkBody(data: Uint8Array): Uint8Array {
+  if (init.level === null || data.length === 0) return data;
+  if (zstdInto && data.length <= MAX_SIZE) return zstdInto.out.subarray(0, zstdInto.ctx.compress(zstdInto.out, data, init.level));
+  return platform.zstd.compress(data, init.level);
+}
+
 function sealChunk(data: Uint8Array): { sealed: Uint8Array; uncompressedLength: number } {
-  const compress = init.level !== null && data.length > 0;
-  let body = data;
-  if (compress) {
-    if (zstdInto && data.length <= MAX_SIZE) body = zstdInto.out.subarray(0, zstdInto.ctx.compress(zstdInto.out, data, init.level!));
-    else body = platform.zstd.compress(data, init.level!);
-  }
-  return { sealed: seal(platform.crypto, init.key, body), uncompressedLength: compress ? data.length : 0 };
+  const body = chunkBody(data);
+  return { sealed: seal(platform.crypto, init.key, body), uncompressedLength: body === data ? 0 : data.length };
 }
 
 /** The current file's chunks not yet posted. */
@@ -222,10 +224,13 @@ function emit(job: number, data: Uint8Array): void {
   if (r === CLAIM_KNOWN) {
     // stored already, or being stored by another thread
   } else if (r === CLAIM_NEW) {
-    const { sealed, uncompressedLength } = sealChunk(data);
+    // Sealed straight into its pack: no box of its own, one copy (the cipher's output) at most.
+    const body = chunkBody(data);
     const slot = randomBit();
     const b = packs[slot];
-    b.add(id, sealed, uncompressedLength);
+    const length = body.length + SEAL_OVERHEAD;
+    sealInto(platform.crypto, init.key, body, b.room(length), b.size);
+    b.commit(id, length, body === data ? 0 : data.length);
     packPlain[slot]! += data.length;
     if (b.size >= init.packSize) finishPack(slot);
   } else {

@@ -31,24 +31,42 @@ function polyKey(suite: CryptoSuite, key: CryptoKey, iv: Uint8Array): Uint8Array
   return k;
 }
 
+function checkedIv(suite: CryptoSuite, iv: Uint8Array | undefined): Uint8Array {
+  if (iv !== undefined) {
+    if (iv.length !== IV_SIZE) throw new RangeError('IV must be 16 bytes');
+    if (isZero(iv)) throw new RangeError('an all-zero IV is invalid');
+    return iv;
+  }
+  do iv = suite.randomBytes(IV_SIZE);
+  while (isZero(iv));
+  return iv;
+}
+
+/**
+ * Seals `plaintext` into `target` at `offset` as IV‖CT‖MAC and returns the box's length
+ * (plaintext.length + SEAL_OVERHEAD). `target` must have that room and must not overlap
+ * `plaintext`. Lets a pack builder take the box without an intermediate buffer and copy.
+ * `iv` is for tests and vectors only; normally a fresh random one is drawn.
+ */
+export function sealInto(suite: CryptoSuite, key: CryptoKey, plaintext: Uint8Array, target: Uint8Array, offset: number, iv?: Uint8Array): number {
+  iv = checkedIv(suite, iv);
+  const n = plaintext.length;
+  const end = offset + IV_SIZE + n;
+  if (offset < 0 || end + MAC_SIZE > target.length) throw new RangeError('sealed box does not fit its target');
+  target.set(iv, offset);
+  const ct = target.subarray(offset + IV_SIZE, end);
+  suite.aes256Ctr(key.encrypt, iv, plaintext, ct);
+  target.set(suite.poly1305(polyKey(suite, key, iv), ct), end);
+  return n + SEAL_OVERHEAD;
+}
+
 /**
  * Seals `plaintext` into a new buffer IV‖CT‖MAC. `iv` is for tests and vectors only; normally
  * a fresh random one is drawn. The ciphertext is written straight into the output buffer.
  */
 export function seal(suite: CryptoSuite, key: CryptoKey, plaintext: Uint8Array, iv?: Uint8Array): Uint8Array {
-  if (iv !== undefined) {
-    if (iv.length !== IV_SIZE) throw new RangeError('IV must be 16 bytes');
-    if (isZero(iv)) throw new RangeError('an all-zero IV is invalid');
-  } else {
-    do iv = suite.randomBytes(IV_SIZE);
-    while (isZero(iv));
-  }
-  const n = plaintext.length;
-  const out = new Uint8Array(n + SEAL_OVERHEAD);
-  out.set(iv, 0);
-  const ct = out.subarray(IV_SIZE, IV_SIZE + n);
-  suite.aes256Ctr(key.encrypt, iv, plaintext, ct);
-  out.set(suite.poly1305(polyKey(suite, key, iv), ct), IV_SIZE + n);
+  const out = new Uint8Array(plaintext.length + SEAL_OVERHEAD);
+  sealInto(suite, key, plaintext, out, 0, iv);
   return out;
 }
 

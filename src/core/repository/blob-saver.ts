@@ -23,6 +23,7 @@
  */
 import type { CallOpts } from '../backend/backend.js';
 import { Semaphore } from '../async.js';
+import { SEAL_OVERHEAD, sealInto } from '../crypto/sealed-box.js';
 import { encodeIndex } from '../format/index-file.js';
 import type { BlobType, Id, IndexPack } from '../format/types.js';
 import type { MasterIndex } from './master-index.js';
@@ -130,14 +131,16 @@ export class BlobSaver {
   /**
    * A pack finished by another producer (its blobs claimed through the claims): uploaded,
    * indexed and counted like the saver's own. Resolves once the upload is under way (it waits
-   * for an upload slot); `onDone` runs when the upload has ended, whatever its outcome.
+   * for an upload slot); `onDone` runs when the upload has ended, whatever its outcome, with
+   * `stored` true when the backend holds the pack (nothing reads `pack.bytes` any more: the
+   * producer may release them at once).
    */
-  async addPack(pack: FinishedPack, plainBytes: number, onDone?: () => void): Promise<void> {
+  async addPack(pack: FinishedPack, plainBytes: number, onDone?: (stored: boolean) => void): Promise<void> {
     try {
       this.throwIfFailed();
       await this.uploadSlots.acquire();
     } catch (e) {
-      onDone?.();
+      onDone?.(false);
       throw e;
     }
     for (const b of pack.blobs) {
@@ -146,10 +149,11 @@ export class BlobSaver {
       this.stats.bytesAddedPacked += b.length;
     }
     this.stats.bytesAdded += plainBytes;
-    const upload = this.upload(pack).finally(() => {
+    let stored = false;
+    const upload = this.upload(pack, () => (stored = true)).finally(() => {
       this.uploadSlots.release();
       this.inFlight.delete(upload);
-      onDone?.();
+      onDone?.(stored);
     });
     this.inFlight.add(upload);
   }
@@ -163,9 +167,15 @@ export class BlobSaver {
     // An empty blob must never be stored compressed: uncompressed_length 0 means "not compressed".
     const compressed = level !== undefined && plaintext.length > 0;
     const body = compressed ? this.repo.platform.zstd.compress(plaintext, level) : plaintext;
-    const sealed = this.repo.seal(body);
-    await this.addSealed(type, id, sealed, compressed ? plaintext.length : 0, plaintext.length);
-    return { id, added: true, storedSize: sealed.length };
+    this.throwIfFailed();
+    // Sealed straight into its pack: no intermediate box and copy.
+    const slot = this.randomBit();
+    const b = this.builders[type][slot]!;
+    const length = body.length + SEAL_OVERHEAD;
+    sealInto(this.repo.platform.crypto, this.repo.key, body, b.room(length), b.size);
+    b.commit(id, length, compressed ? plaintext.length : 0);
+    await this.packed(type, slot, plaintext.length, length);
+    return { id, added: true, storedSize: length };
   }
 
   /**
@@ -184,11 +194,16 @@ export class BlobSaver {
     const slot = this.randomBit();
     const b = this.builders[type][slot]!;
     b.add(id, sealed, uncompressedLength);
+    await this.packed(type, slot, plainSize, sealed.length);
+  }
+
+  /** Counts a blob just added to pack `slot` and finishes that pack when it is full. */
+  private async packed(type: BlobType, slot: 0 | 1, plainSize: number, storedSize: number): Promise<void> {
     if (type === 'data') this.stats.dataBlobs++;
     else this.stats.treeBlobs++;
     this.stats.bytesAdded += plainSize;
-    this.stats.bytesAddedPacked += sealed.length;
-    if (b.size >= this.repo.packSize) await this.finishPack(type, slot);
+    this.stats.bytesAddedPacked += storedSize;
+    if (this.builders[type][slot].size >= this.repo.packSize) await this.finishPack(type, slot);
   }
 
   /** Random bits for the pack choice, drawn 2048 at a time (one system call per blob showed in profiles). */
@@ -223,9 +238,11 @@ export class BlobSaver {
     this.inFlight.add(upload);
   }
 
-  private async upload(pack: FinishedPack): Promise<void> {
+  /** `onStored`: the backend has the pack (called before it is indexed). */
+  private async upload(pack: FinishedPack, onStored?: () => void): Promise<void> {
     try {
       if (!this.opts.dryRun) await this.repo.backend.put({ type: 'data', name: pack.id }, pack.bytes, this.callOpts());
+      onStored?.();
       this.stats.packs++;
       this.index.addPack(pack.id, pack.blobs);
       for (const blob of pack.blobs) this.pending[blob.type].delete(blob.id);

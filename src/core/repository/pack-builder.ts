@@ -7,11 +7,11 @@
  * Blobs are appended back to back from offset 0; the header lists them in the same order.
  * One builder holds blobs of one type only (data and tree blobs never share a pack).
  *
- * Blobs are copied into one growing buffer as they arrive, so `finish` only appends the header:
- * no 16 MiB concatenation at the end, and each sealed blob is garbage at once instead of living
- * until its pack is done. A builder for data packs is given the pack size as its first capacity
- * (pages never written are never touched), so a pack grows by copying only when its last blob
- * does not fit.
+ * Blobs are copied (or sealed straight in: `room`/`commit`) into one growing buffer as they
+ * arrive, so `finish` only appends the header: no 16 MiB concatenation at the end, and each
+ * sealed blob is garbage at once instead of living until its pack is done. A builder for data
+ * packs is given the pack size as its first capacity (pages never written are never touched),
+ * so a pack grows by copying only when its last blob does not fit.
  */
 import { writeUint32LE } from '../bytes.js';
 import { encodePackHeader, PACK_ENTRY_SIZE_COMPRESSED } from '../format/pack-header.js';
@@ -58,10 +58,25 @@ export class PackBuilder {
   }
 
   add(id: Id, sealed: Uint8Array, uncompressedLength: number): void {
-    this.reserve(sealed.length);
-    this.buf.set(sealed, this.blobBytes);
-    this.entries.push({ type: this.type, id, offset: this.blobBytes, length: sealed.length, uncompressedLength });
-    this.blobBytes += sealed.length;
+    this.room(sealed.length).set(sealed, this.blobBytes);
+    this.commit(id, sealed.length, uncompressedLength);
+  }
+
+  /**
+   * Makes room for a blob of `length` bytes and returns the buffer to write it into, at offset
+   * `size`; `commit` then records it. Lets a blob be sealed straight into the pack (no
+   * intermediate box and copy). The buffer is only valid until the next call on this builder.
+   */
+  room(length: number): Uint8Array {
+    this.reserve(length);
+    return this.buf;
+  }
+
+  /** Records the blob of `length` bytes just written at offset `size` of the buffer `room` gave. */
+  commit(id: Id, length: number, uncompressedLength: number): void {
+    if (this.blobBytes + length > this.buf.length) throw new RangeError('blob was not given room');
+    this.entries.push({ type: this.type, id, offset: this.blobBytes, length, uncompressedLength });
+    this.blobBytes += length;
   }
 
   /** Moves every blob of `other` (same type) to the end of this pack. */
