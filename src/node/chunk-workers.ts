@@ -16,7 +16,7 @@
  * workers seal each new chunk and send it, as the main thread's dedup and packing expect.
  */
 import * as os from 'node:os';
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, Worker } from 'node:worker_threads';
 import { CofferError } from '../core/errors.js';
 import type { FileProcessor, ProcessedChunk } from '../core/engine/backup/file-processor.js';
 import type { SourceItem } from '../core/engine/backup/source.js';
@@ -147,7 +147,8 @@ export class ChunkWorkerPool implements FileProcessor, PackProducer {
 
   /** Hands a worker's finished pack to the saver; the worker gets its pack credit back after the upload. */
   private takePack(slot: Slot, r: WorkerReply & { type: 'pack' }): void {
-    const giveBack = () => {
+    const giveBack = (stored: boolean) => {
+      if (stored) release(r.bytes);
       Atomics.add(slot.credits, 1, 1);
       Atomics.notify(slot.credits, 1);
     };
@@ -293,6 +294,19 @@ export class ChunkWorkerPool implements FileProcessor, PackProducer {
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
     this.slots.length = 0;
   }
+}
+
+/**
+ * Frees a pack's memory now instead of at the main isolate's next full GC: the buffer is
+ * detached by transferring it into a message that is then dropped unread. Without this, every
+ * ~16 MiB pack counted as external memory until collected, which forced a full GC of the main
+ * heap about every second pack and kept hundreds of MiB of dead packs in RSS.
+ */
+function release(bytes: Uint8Array): void {
+  const { port1, port2 } = new MessageChannel();
+  port1.postMessage(null, [bytes.buffer as ArrayBuffer]);
+  port1.close();
+  port2.close();
 }
 
 /** "EACCES: permission denied, open '/x'" -> "permission denied": the path is already named. */
