@@ -30,14 +30,19 @@ for (let a = 0; a < 16; a++) {
  * (about half the cost of V8 hashing a fresh 64-char string for a Map lookup).
  */
 export function idToWords(id: string, out: Uint32Array, at: number): boolean {
-  if (id.length !== 64) return false;
+  return id.length === 64 && hexToWords(id, 0, out, at);
+}
+
+/** As idToWords, for the 64 characters of `s` from `from` (false when they are not all lowercase hex, or past its end). */
+export function hexToWords(s: string, from: number, out: Uint32Array, at: number): boolean {
   let bad = 0;
+  let k = from;
   for (let w = 0; w < 8; w++) {
     let v = 0;
-    for (let k = w * 8; k < w * 8 + 8; k += 2) {
-      const c1 = id.charCodeAt(k);
-      const c2 = id.charCodeAt(k + 1);
-      // A code >= 128 makes `n` negative through -((c1 | c2) >> 7).
+    for (let j = 0; j < 4; j++, k += 2) {
+      const c1 = s.charCodeAt(k);
+      const c2 = s.charCodeAt(k + 1);
+      // A code >= 128 makes `n` negative through -((c1 | c2) >> 7); past the end, NaN reads PAIR[0] = -1.
       const n = PAIR[((c1 & 127) << 7) | (c2 & 127)]! | -((c1 | c2) >> 7);
       bad |= n;
       v = (v << 8) | (n & 255);

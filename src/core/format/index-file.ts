@@ -12,7 +12,7 @@
  */
 import { utf8Encode } from '../bytes.js';
 import { corrupt } from '../errors.js';
-import { flatId } from './id-text.js';
+import { flatId, hexToWords } from './id-text.js';
 import {
   fieldArray,
   fieldId,
@@ -132,12 +132,8 @@ class IndexScan {
     return true;
   }
 
-  /**
-   * 64 lowercase hex digits (the quotes are part of the literals around). A slice of the text
-   * unless `flat` (see id-text.ts): blob IDs are copied by whoever keeps them (the MasterIndex
-   * stores them as words), pack IDs (few) are copied here.
-   */
-  hex(flat = false): string {
+  /** 64 lowercase hex digits (the quotes are part of the literals around), as a flat copy (see id-text.ts). */
+  hex(): string {
     const s = this.s;
     const i = this.i;
     if (!isLowerHexRun(s, i)) {
@@ -145,7 +141,7 @@ class IndexScan {
       return '';
     }
     this.i = i + 64;
-    return flat ? flatId(s, i) : s.slice(i, i + 64);
+    return flatId(s, i);
   }
 
   /** A plain unsigned integer of at most 15 digits (exact as a number, as the parser reads it). */
@@ -167,45 +163,90 @@ class IndexScan {
   }
 }
 
-/** The fast path alone: the index, or undefined when `text` is not in the canonical layout (or invalid). */
-export function scanIndex(text: string): IndexFile | undefined {
+/**
+ * A canonical index document as columns (what the MasterIndex stores): blob `i` has its ID as
+ * 8 words at `words[8i..8i+8)` (and its text at `idAt[i]`), kind 1 for tree, 0 for data; pack
+ * `p` holds blobs `[packEnds[p-1] ?? 0, packEnds[p])`. Pack IDs are flat strings.
+ */
+export interface IndexColumns {
+  readonly count: number;
+  readonly packIds: readonly Id[];
+  readonly packEnds: readonly number[];
+  readonly words: Uint32Array;
+  readonly idAt: Uint32Array;
+  readonly kinds: Uint8Array;
+  readonly offsets: Float64Array;
+  readonly lengths: Float64Array;
+  readonly ulengths: Float64Array;
+}
+
+function grown<T extends Uint32Array | Uint8Array | Float64Array>(a: T, size: number): T {
+  const b = new (a.constructor as new (n: number) => T)(size);
+  b.set(a as never);
+  return b;
+}
+
+/**
+ * The fast path into columns (no object, no string per blob: the ID digits are parsed into
+ * words as they are checked), or undefined when `text` is not in the canonical layout.
+ */
+export function scanIndexColumns(text: string): IndexColumns | undefined {
   const p = new IndexScan(text);
+  // A blob takes at least 108 characters: room for all of them, usually without growing.
+  let cap = Math.floor(text.length / 100) + 1;
+  let words = new Uint32Array(cap * 8);
+  let idAt = new Uint32Array(cap);
+  let kinds = new Uint8Array(cap);
+  let offsets = new Float64Array(cap);
+  let lengths = new Float64Array(cap);
+  let ulengths = new Float64Array(cap);
+  const packIds: Id[] = [];
+  const packEnds: number[] = [];
+  let n = 0;
   p.lit('{"packs":[');
-  const packs: IndexPack[] = [];
   if (p.ok && !p.opt(93 /* ] */)) {
     do {
       p.lit('{"id":"');
-      const packId = p.hex(true);
+      const packId = p.hex();
       p.lit('","blobs":[');
-      const blobs: PackedBlob[] = [];
       if (p.ok && !p.opt(93)) {
         do {
+          if (n === cap) {
+            cap *= 2;
+            words = grown(words, cap * 8);
+            idAt = grown(idAt, cap);
+            kinds = grown(kinds, cap);
+            offsets = grown(offsets, cap);
+            lengths = grown(lengths, cap);
+            ulengths = grown(ulengths, cap);
+          }
           p.lit('{"id":"');
-          const id = p.hex();
+          idAt[n] = p.i;
+          if (!hexToWords(text, p.i, words, n * 8)) p.ok = false;
+          p.i += 64;
           p.lit('","type":"');
-          let type: BlobType = 'data';
           if (text.startsWith('data","offset":', p.i)) p.i += 15;
           else if (text.startsWith('tree","offset":', p.i)) {
             p.i += 15;
-            type = 'tree';
+            kinds[n] = 1;
           } else p.ok = false;
-          const offset = p.uint();
+          offsets[n] = p.uint();
           p.lit(',"length":');
-          const length = p.uint();
-          let uncompressedLength = 0;
+          lengths[n] = p.uint();
           if (text.startsWith(',"uncompressed_length":', p.i)) {
             p.i += 23;
-            uncompressedLength = p.uint();
+            ulengths[n] = p.uint();
           }
           p.lit('}');
           if (!p.ok) return undefined;
-          blobs.push({ type, id, offset, length, uncompressedLength });
+          n++;
         } while (p.opt(44 /* , */));
         p.lit(']');
       }
       p.lit('}');
       if (!p.ok) return undefined;
-      packs.push({ id: packId, blobs });
+      packIds.push(packId);
+      packEnds.push(n);
     } while (p.opt(44));
     p.lit(']');
   }
@@ -215,6 +256,24 @@ export function scanIndex(text: string): IndexFile | undefined {
   for (let i = p.i; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c !== 10 && c !== 32 && c !== 13 && c !== 9) return undefined;
+  }
+  return { count: n, packIds, packEnds, words, idAt, kinds, offsets, lengths, ulengths };
+}
+
+/** The fast path alone: the index, or undefined when `text` is not in the canonical layout (or invalid). */
+export function scanIndex(text: string): IndexFile | undefined {
+  const c = scanIndexColumns(text);
+  if (c === undefined) return undefined;
+  const packs: IndexPack[] = [];
+  let i = 0;
+  for (let p = 0; p < c.packIds.length; p++) {
+    const blobs: PackedBlob[] = [];
+    for (const end = c.packEnds[p]!; i < end; i++) {
+      // Blob IDs as slices: whoever keeps them copies them (the MasterIndex keeps words).
+      const at = c.idAt[i]!;
+      blobs.push({ type: c.kinds[i] === 1 ? 'tree' : 'data', id: text.slice(at, at + 64), offset: c.offsets[i]!, length: c.lengths[i]!, uncompressedLength: c.ulengths[i]! });
+    }
+    packs.push({ id: c.packIds[p]!, blobs });
   }
   return { packs };
 }

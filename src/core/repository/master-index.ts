@@ -12,8 +12,8 @@ import { forEachLimit } from '../async.js';
 import type { CallOpts } from '../backend/backend.js';
 import { CofferError } from '../errors.js';
 import { flatId, idToWords, wordsToId } from '../format/id-text.js';
-import { decodeIndex } from '../format/index-file.js';
-import { isLowerHexId } from '../format/json.js';
+import { decodeIndexGeneric, scanIndexColumns, type IndexColumns } from '../format/index-file.js';
+import { isLowerHexId, jsonText } from '../format/json.js';
 import type { BlobType, Id, IndexFile, PackedBlob } from '../format/types.js';
 import type { Repository } from './repository.js';
 
@@ -140,6 +140,38 @@ export class MasterIndex {
     }
   }
 
+  /** Adds a decoded index file in columns (scanIndexColumns): no object or string per blob. */
+  addIndexColumns(id: Id, c: IndexColumns): void {
+    this.indexFiles.add(id);
+    this.reserve(this.count + c.count);
+    let i = 0;
+    for (let p = 0; p < c.packIds.length; p++) {
+      const end = c.packEnds[p]!;
+      const packId = c.packIds[p]!;
+      if (!this.packNo.has(packId)) {
+        const first = this.count;
+        const n = end - i;
+        const pn = this.packList.length;
+        this.packNo.set(packId, pn);
+        this.packList.push(packId);
+        this.packStart.push(first);
+        this.words.set(c.words.subarray(i * 8, end * 8), first * 8);
+        this.kinds.set(c.kinds.subarray(i, end), first);
+        this.packOf.fill(pn, first, first + n);
+        this.nextLoc.fill(-1, first, first + n);
+        for (let k = 0; k < n; k++) {
+          const e = first + k;
+          this.offsets = store(this.offsets, e, c.offsets[i + k]!);
+          this.lengths = store(this.lengths, e, c.lengths[i + k]!);
+          this.ulengths = store(this.ulengths, e, c.ulengths[i + k]!);
+          this.count = e + 1;
+          this.link(e);
+        }
+      }
+      i = end;
+    }
+  }
+
   addIndexFile(id: Id, file: IndexFile): void {
     this.indexFiles.add(id);
     let n = 0;
@@ -240,7 +272,10 @@ export async function loadMasterIndex(repo: Repository, o?: CallOpts & { onFile?
   const ids = o?.ids ?? (await repo.listIds('index', o));
   await forEachLimit(ids, Math.max(2, repo.backend.connections * 2), async (id) => {
     const json = await repo.loadUnpacked('index', id, o);
-    index.addIndexFile(id, decodeIndex(json, `index/${id}`));
+    // The canonical layout straight into the index's columns; anything else through the generic decoder.
+    const cols = scanIndexColumns(jsonText(json));
+    if (cols) index.addIndexColumns(id, cols);
+    else index.addIndexFile(id, decodeIndexGeneric(jsonText(json), `index/${id}`));
     o?.onFile?.();
   });
   return index;
