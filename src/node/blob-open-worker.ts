@@ -9,8 +9,8 @@
  * were written, else left open and handed back for the restorer to retry and close.
  */
 import * as fs from 'node:fs';
+import { hash } from 'node:crypto';
 import { parentPort } from 'node:worker_threads';
-import { toHex } from '../core/bytes.js';
 import { open as openSealed } from '../core/crypto/sealed-box.js';
 import type { CryptoKey } from '../core/format/types.js';
 import type { Platform } from '../core/platform.js';
@@ -100,7 +100,8 @@ parentPort!.on('message', (msg: OpenInit | OpenJob) => {
         if (b.at + b.length > msg.range.length) throw new Error(`${what}: short read`);
         let plain = openSealed(p.crypto, key, msg.range.subarray(b.at, b.at + b.length), what);
         if (b.uncompressedLength > 0) plain = p.zstd.decompress(plain, { expectedSize: b.uncompressedLength });
-        if (toHex(p.crypto.sha256(plain)) !== b.id) throw new Error(`${what}: plaintext does not match the blob ID (SHA-256 mismatch)`);
+        // One native call with native hex (no digest object, no JS hex loop per blob).
+        if (hash('sha256', plain, 'hex') !== b.id) throw new Error(`${what}: plaintext does not match the blob ID (SHA-256 mismatch)`);
         if (w) {
           let ok = true;
           for (let t = first; t < wo && ok; t += 2) {

@@ -29,10 +29,21 @@ interface Slot {
   readonly pending: Map<number, (r: OpenReply) => void>;
 }
 
+interface Queued {
+  readonly msg: OpenJob;
+  readonly transfer: ArrayBuffer[];
+  readonly done: (r: OpenReply) => void;
+}
+
 export class BlobOpenPool {
   private readonly slots: Slot[] = [];
   private next = 1;
   private failure: Error | undefined;
+  /**
+   * Jobs not given to a worker yet: each goes to the first worker that is free (assigning at
+   * submission could queue a job behind a long one while the other worker idles).
+   */
+  private readonly queue: Queued[] = [];
 
   constructor(repo: Repository, threads = Math.max(1, os.availableParallelism?.() ?? os.cpus().length)) {
     for (let i = 0; i < threads; i++) {
@@ -44,21 +55,35 @@ export class BlobOpenPool {
       worker.on('message', (r: OpenReply) => {
         const done = slot.pending.get(r.job);
         slot.pending.delete(r.job);
+        slot.busy--;
+        this.pump();
         done?.(r);
       });
       worker.on('error', (e) => {
         this.failure = e;
         for (const done of slot.pending.values()) done({ job: -1, results: [] });
         slot.pending.clear();
+        for (const q of this.queue.splice(0)) q.done({ job: -1, results: [] });
       });
       this.slots.push(slot);
+    }
+  }
+
+  /** Gives queued jobs to free workers. */
+  private pump(): void {
+    while (this.queue.length > 0 && !this.failure) {
+      const slot = this.slots.find((s) => s.busy === 0);
+      if (!slot) return;
+      const q = this.queue.shift()!;
+      slot.busy++;
+      slot.pending.set(q.msg.job, q.done);
+      slot.worker.postMessage(q.msg, q.transfer);
     }
   }
 
   /** The restorer's hook: opens every blob of one read. */
   readonly open: BlobOpener = (range, rangeOffset, blobs, writes, complete) => {
     if (this.failure) return Promise.reject(this.failure);
-    const slot = this.slots.reduce((a, b) => (b.busy < a.busy ? b : a));
     const job = this.next++;
     // Transfer the range when it owns its buffer; otherwise copy it.
     const own = range.byteOffset === 0 && range.byteLength === range.buffer.byteLength ? range : range.slice();
@@ -69,17 +94,16 @@ export class BlobOpenPool {
       ...(writes ? { writes: packWrites(writes) } : {}),
       ...(writes && complete ? { complete: packCompletions(complete as { fd: number; spec: HandOverSpec }[]) } : {}),
     };
-    slot.busy++;
     return new Promise<OpenedRange>((resolve, reject) => {
-      slot.pending.set(job, (r) => {
-        slot.busy--;
+      const done = (r: OpenReply) => {
         if (r.job === -1) return reject(this.failure ?? new CofferError('internal', 'blob worker failed'));
         resolve({
           blobs: r.results.map((x) => (typeof x === 'string' ? new CofferError('corrupt', x) : x)),
           ...(r.completed ? { completed: r.completed.map((c) => (c === 0 ? DONE : c === null ? undefined : 'adopt' in c ? c.adopt : c)) } : {}),
         });
-      });
-      slot.worker.postMessage(msg, [own.buffer as ArrayBuffer]);
+      };
+      this.queue.push({ msg, transfer: [own.buffer as ArrayBuffer], done });
+      this.pump();
     });
   };
 
