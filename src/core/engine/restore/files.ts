@@ -72,6 +72,7 @@ const NARROW = 15;
 type MutableNode = { -readonly [K in keyof TreeNode]: TreeNode[K] };
 
 function bytesToLatin1(b: Uint8Array): string {
+  if (b.length <= 4096) return String.fromCharCode.apply(null, b as unknown as number[]);
   let s = '';
   for (let i = 0; i < b.length; i += 4096) s += String.fromCharCode.apply(null, b.subarray(i, i + 4096) as unknown as number[]);
   return s;
@@ -83,7 +84,8 @@ function latin1ToBytes(s: string): Uint8Array {
   return out;
 }
 
-const safe = (x: bigint | undefined): boolean => x === undefined || x <= BigInt(Number.MAX_SAFE_INTEGER);
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+const safe = (x: bigint | undefined): boolean => x === undefined || x <= MAX_SAFE;
 const u32 = (x: number): boolean => Number.isInteger(x) && x >= 0 && x <= 0xffffffff;
 const i32 = (x: number): boolean => (x | 0) === x;
 const timeFits = (t: GoTime): boolean => i32(t.nsec) && i32(t.offsetSec) && !Object.is(t.offsetSec, -0);
