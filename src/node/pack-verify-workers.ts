@@ -18,6 +18,14 @@ import type { Repository } from '../core/repository/repository.js';
 import { LocalBackend } from './local-backend.js';
 import type { VerifyInit, VerifyJob, VerifyReply } from './pack-verify-worker.js';
 
+/**
+ * The workers' young generation (V8's default grows to ~48 MiB). Per blob a worker allocates a
+ * ciphertext-sized Buffer (node:crypto's CTR output) and a cipher object, all dead at once; a
+ * small young generation frees them sooner: peak RSS −70 to −90 MiB on the bench corpus, CPU
+ * unchanged (scavenges only copy the few survivors).
+ */
+const YOUNG_GENERATION_MB = 4;
+
 interface Slot {
   readonly worker: Worker;
   busy: number;
@@ -37,7 +45,7 @@ export class PackVerifyPool {
     const b = repo.backend;
     this.local = b instanceof LocalBackend ? b : path.isAbsolute(b.location) ? new LocalBackend(b.location) : undefined;
     for (let i = 0; i < threads; i++) {
-      const worker = new Worker(new URL('./pack-verify-worker.js', import.meta.url));
+      const worker = new Worker(new URL('./pack-verify-worker.js', import.meta.url), { resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB } });
       const slot: Slot = { worker, busy: 0, pending: new Map() };
       worker.postMessage({ type: 'init', key: repo.key, keyId: repo.keyId, config: repo.config } satisfies VerifyInit);
       worker.on('message', (r: VerifyReply) => {
