@@ -5,8 +5,9 @@
  * A blob is keyed by (type, id); the same blob may sit in several packs (after concurrent
  * backups or an interrupted prune) and all locations are kept so a reader can fall back when
  * one copy is damaged. Index files are loaded concurrently; each is verified by its storage ID.
- * Stored compactly (typed arrays, see MasterIndex): ~60 bytes per blob instead of ~330 with a
- * Map of location objects and 64-char keys.
+ * Stored compactly (typed arrays, see MasterIndex): ~90 bytes per blob with growth slack and the
+ * table, instead of ~360 with a Map of location objects and 64-char keys (6.6 vs 25.3 MiB for
+ * 73.5k blobs); loaded from the index text straight into its columns (scanIndexColumns).
  */
 import { forEachLimit } from '../async.js';
 import type { CallOpts } from '../backend/backend.js';
