@@ -91,35 +91,38 @@ test('DEFAULT_KDF is restic-compatible', () => {
   assert.deepEqual({ ...DEFAULT_KDF }, { N: 32768, r: 8, p: 1 });
 });
 
-test('calibrateScrypt: memory cap, time target, minimums (timed fake suite)', async () => {
-  // A suite whose scrypt takes 10 ms per N=16384 lane, so the arithmetic is predictable.
+test('calibrateScrypt: memory cap, time target, minimums (fake suite and clock)', async () => {
+  // A suite whose scrypt "takes" 10 ms per N=16384 lane on a fake clock, so the arithmetic is
+  // exact whatever the machine's load.
   const calls: number[] = [];
+  let clock = 0;
   const fake: CryptoSuite = {
     ...nodeCrypto,
     scrypt: async (_pw, _salt, { N, p }) => {
       calls.push(N);
-      await new Promise((r) => setTimeout(r, (10 * N * p) / 16384));
+      clock += (10 * N * p) / 16384;
       return new Uint8Array(64);
     },
   };
-  const a = await calibrateScrypt(fake, 100);
-  // 60 MiB allows N=32768 (32 MiB) but not 65536 (64 MiB); p fills 100 ms at ~20 ms per lane.
+  const now = (): number => clock;
+  const a = await calibrateScrypt(fake, 100, undefined, now);
+  // 60 MiB allows N=32768 (32 MiB) but not 65536 (64 MiB); p fills 100 ms at 20 ms per lane.
   assert.equal(a.N, 32768);
   assert.equal(a.r, 8);
-  assert.ok(a.p >= 2 && a.p <= 5, `p=${a.p}`);
+  assert.equal(a.p, 5);
   assert.ok(calls.length <= 2, 'at most two probe derivations');
-  const b = await calibrateScrypt(fake, 100, 16 * 1024 * 1024);
+  const b = await calibrateScrypt(fake, 100, 16 * 1024 * 1024, now);
   assert.equal(b.N, 16384);
-  const c = await calibrateScrypt(fake, 1);
+  const c = await calibrateScrypt(fake, 1, undefined, now);
   assert.deepEqual(c, { N: 16384, r: 8, p: 1 });
 });
 
-test('calibrateScrypt with the node suite returns usable parameters quickly', { timeout: 30_000 }, async () => {
+// Its time is printed, not asserted (a loaded machine must not fail a test).
+test('calibrateScrypt with the node suite returns usable parameters', { timeout: 30_000 }, async () => {
   const t0 = performance.now();
   const k = await calibrateScrypt(nodeCrypto);
   const ms = performance.now() - t0;
   assert.ok(k.N >= 16384 && (k.N & (k.N - 1)) === 0 && 128 * k.r * k.N <= 60 * 1024 * 1024, JSON.stringify(k));
-  assert.ok(k.p >= 1);
-  assert.ok(ms < 5000, `took ${ms} ms`);
+  assert.ok(k.p >= 1 && k.p <= 64);
   console.log(`calibrateScrypt(node) -> ${JSON.stringify(k)} in ${ms.toFixed(0)} ms`);
 });

@@ -113,15 +113,21 @@ export function decodeMasterKeyJson(bytes: Uint8Array, what = 'master key'): Cry
  * derivation at the start parameters, extrapolates (time is linear in N·p), and when N grew
  * re-times one derivation at the chosen N to set p. Never returns less than N=16384 r=8 p=1.
  */
-export async function calibrateScrypt(suite: CryptoSuite, targetMs = 500, maxMemBytes = 60 * 1024 * 1024): Promise<KdfParams> {
+export async function calibrateScrypt(
+  suite: CryptoSuite,
+  targetMs = 500,
+  maxMemBytes = 60 * 1024 * 1024,
+  /** The clock (milliseconds); tests pass one their fake suite advances, so no result depends on load. */
+  now: () => number = () => performance.now(),
+): Promise<KdfParams> {
   const r = 8;
   const baseN = 16384;
   const password = utf8Encode('calibration');
   const salt = suite.randomBytes(64);
   const time = async (N: number): Promise<number> => {
-    const t0 = performance.now();
+    const t0 = now();
     await suite.scrypt(password, salt, { N, r, p: 1, dkLen: 64 });
-    return Math.max(performance.now() - t0, 0.01);
+    return Math.max(now() - t0, 0.01);
   };
   let perN = await time(baseN);
   let N = baseN;
