@@ -94,12 +94,9 @@ export class ChunkWorkerPool implements FileProcessor, PackProducer {
   private claimTable(): ClaimTable | undefined {
     if (!this.saver || !this.index) return undefined;
     const index = this.index;
-    let n = 0;
-    for (const p of index.packIds()) {
-      const blobs = index.packBlobs(p);
-      if (blobs && blobs.length > 0 && blobs[0]!.type === 'data') n += blobs.length; // a pack holds one type
-    }
-    const t = ClaimTable.create(n, this.claimHeadroom);
+    // Sized by every blob, tree blobs too (a few % more room): counting the data blobs alone
+    // built every pack's blob list twice (~0.1 s of the main thread for 80k blobs).
+    const t = ClaimTable.create(index.blobCount, this.claimHeadroom);
     for (const p of index.packIds()) for (const b of index.packBlobs(p) ?? []) if (b.type === 'data') t.claim(b.id);
     this.saver.useClaims(t);
     return t;
