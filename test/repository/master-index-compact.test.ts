@@ -54,6 +54,12 @@ function compare(index: MasterIndex, model: Model, probes: readonly Id[]): void 
   for (const [id, blobs] of model.packs) assert.deepEqual(index.packBlobs(id), blobs, `packBlobs ${id}`);
   assert.equal(index.packBlobs(hex64(999)), undefined);
   assert.equal(index.blobCount, model.blobs.size);
+  // Every distinct data blob once, as its 32 bytes.
+  const digests: string[] = [];
+  index.forEachDataDigest((d) => digests.push(Buffer.from(d).toString('hex')));
+  const dataIds = [...model.blobs.keys()].filter((k) => k.startsWith('data')).map((k) => k.slice(4));
+  assert.deepEqual(digests.sort(), dataIds.sort());
+  assert.equal(index.dataBlobCount, dataIds.length);
   for (const id of probes) {
     for (const type of ['data', 'tree'] as const) {
       const want = model.blobs.get(type + id) ?? [];

@@ -69,6 +69,9 @@ export class MasterIndex {
   /** Hash table of first entries (entry + 1; 0 = empty), at most half full. */
   private slots = new Int32Array(64);
   private keys = 0;
+  private dataKeys = 0;
+  /** Per-index hash seed, so no fixed set of IDs collides in every process. */
+  private readonly seed = Math.floor(Math.random() * 2 ** 32) | 0;
 
   has(type: BlobType, id: Id): boolean {
     return this.find(type, id) >= 0;
@@ -89,6 +92,28 @@ export class MasterIndex {
 
   get blobCount(): number {
     return this.keys;
+  }
+
+  /** Distinct data blobs. */
+  get dataBlobCount(): number {
+    return this.dataKeys;
+  }
+
+  /**
+   * Calls `fn` with every distinct data blob's ID as its 32 bytes, in no particular order. The
+   * bytes are one reused buffer (copy what you keep): no string or object per blob, for callers
+   * that load the whole set (the chunk workers' claim table).
+   */
+  forEachDataDigest(fn: (digest: Uint8Array) => void): void {
+    const digest = new Uint8Array(32);
+    const view = new DataView(digest.buffer);
+    const { slots, words, kinds } = this;
+    for (let s = 0; s < slots.length; s++) {
+      const e = slots[s]! - 1;
+      if (e < 0 || kinds[e] !== DATA) continue;
+      for (let k = 0; k < 8; k++) view.setUint32(k * 4, words[e * 8 + k]!, false);
+      fn(digest);
+    }
   }
 
   packIds(): IterableIterator<Id> {
@@ -190,7 +215,7 @@ export class MasterIndex {
     const slots = this.slots;
     const mask = slots.length - 1;
     const words = this.words;
-    let h = kind;
+    let h = this.seed ^ kind;
     for (let k = 0; k < 8; k++) h = Math.imul(h ^ w[at + k]!, 0x9e3779b1) ^ (h >>> 15);
     for (let s = h & mask; ; s = (s + 1) & mask) {
       const e = slots[s]! - 1;
@@ -220,6 +245,7 @@ export class MasterIndex {
       return;
     }
     this.slots[s] = e + 1;
+    if (this.kinds[e] === DATA) this.dataKeys++;
     if (++this.keys * 2 > this.slots.length) this.rehash(this.slots.length * 2);
   }
 
