@@ -273,11 +273,14 @@ export function noteHandedOver(path: Buffer, outcome: HandOverOutcome, names: Pa
 }
 
 /**
- * In a blob worker, after the last blob of the file is written to `fd`: close, rename to the real
- * name, metadata (RestoreFile.close + applyMetadata without extended attributes).
+ * In a blob worker, after the last blob of the file is written to `fd`: ownership, mode and times
+ * on the open descriptor (restic's order; no extended attributes: such files are not handed
+ * over), then close and rename to the real name. Through the descriptor, not the path: three
+ * path lookups less per file, and the times survive the close and the rename unchanged.
  */
 export function completeHandedOver(fd: number, spec: HandOverSpec): HandOverOutcome {
   const path = Buffer.from(spec.path, 'latin1');
+  const warnings = applyPlainMetadataFd(fd, path, spec.meta);
   try {
     fs.closeSync(fd);
     fs.renameSync(Buffer.from(spec.partial, 'latin1'), path);
@@ -285,7 +288,7 @@ export function completeHandedOver(fd: number, spec: HandOverSpec): HandOverOutc
     const code = (e as NodeJS.ErrnoException).code;
     return { done: false, error: (e as Error).message, ...(code ? { code } : {}) };
   }
-  return { done: true, warnings: applyPlainMetadata(path, spec.meta) };
+  return { done: true, warnings };
 }
 
 function nameClash(path: Buffer, partial: Buffer): CofferError {
@@ -427,6 +430,32 @@ function applyModeAndTimes(path: Buffer, m: PlainMetadata, warnings: string[]): 
   } catch (e) {
     warnings.push(`${show(path)}: set times: ${(e as Error).message}`);
   }
+}
+
+/** applyPlainMetadata on an open regular file's descriptor (`path` names it in warnings), with the same warnings. */
+export function applyPlainMetadataFd(fd: number, path: Buffer, m: PlainMetadata): string[] {
+  const warnings: string[] = [];
+  if (m.chown) {
+    try {
+      fs.fchownSync(fd, m.chown.uid, m.chown.gid);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (m.chown.asRoot || (code !== 'EPERM' && code !== 'EACCES')) warnings.push(`${show(path)}: lchown: ${(e as Error).message}`);
+    }
+  }
+  if (m.mode !== undefined) {
+    try {
+      fs.fchmodSync(fd, m.mode);
+    } catch (e) {
+      warnings.push(`${show(path)}: chmod: ${(e as Error).message}`);
+    }
+  }
+  try {
+    fs.futimesSync(fd, m.atime, m.mtime);
+  } catch (e) {
+    warnings.push(`${show(path)}: set times: ${(e as Error).message}`);
+  }
+  return warnings;
 }
 
 /** Ownership, mode and times (no extended attributes), synchronously; returns the warnings. */
