@@ -18,6 +18,7 @@ import type { CryptoKey, Id, PackedBlob, RepoConfig } from '../core/format/types
 import type { Platform } from '../core/platform.js';
 import { Repository } from '../core/repository/repository.js';
 import { mapError } from './local-backend.js';
+import { type FlatEntries, unflattenEntries } from './pack-verify-worker-entries.js';
 import { createScratchZstd } from './pack-verify-worker-zstd.js';
 import { nodePlatform } from './platform.js';
 
@@ -34,7 +35,8 @@ export interface VerifyJob {
   readonly bytes?: Uint8Array;
   /** The pack's file (local repositories); `what` names it in a read error (as the backend would). */
   readonly file?: { readonly path: string; readonly what: string };
-  readonly indexed: readonly PackedBlob[];
+  /** The index's entries for the pack, flat when they could be (pack-verify-worker-entries.ts). */
+  readonly indexed: readonly PackedBlob[] | FlatEntries;
 }
 /** The pack's problems; `readError` when its file could not be read; `failure` when verification itself threw (not a finding). */
 export interface VerifyReply {
@@ -96,7 +98,8 @@ function run(r: Repository, msg: VerifyJob): VerifyReply {
     if (!isCofferError(e)) throw e;
     return { job: msg.job, problems: [], readError: { code: e.code, message: e.message } };
   }
-  return { job: msg.job, problems: verifyPack(r, msg.packId, bytes, msg.indexed) };
+  const indexed = Array.isArray(msg.indexed) ? msg.indexed : unflattenEntries(msg.indexed as FlatEntries);
+  return { job: msg.job, problems: verifyPack(r, msg.packId, bytes, indexed) };
 }
 
 parentPort!.on('message', (msg: VerifyInit | VerifyJob) => {

@@ -16,6 +16,7 @@ import { CofferError } from '../core/errors.js';
 import type { Id, PackedBlob } from '../core/format/types.js';
 import type { Repository } from '../core/repository/repository.js';
 import { LocalBackend } from './local-backend.js';
+import { flattenEntries } from './pack-verify-worker-entries.js';
 import type { VerifyInit, VerifyJob, VerifyReply } from './pack-verify-worker.js';
 
 /**
@@ -104,7 +105,9 @@ export class PackVerifyPool {
         if (r.readError) return reject(new CofferError(r.readError.code, r.readError.message));
         resolve(r.problems);
       });
-      slot.worker.postMessage({ job, packId, ...what, indexed } satisfies VerifyJob, transfer);
+      const flat = flattenEntries(indexed);
+      if (flat) transfer.push(flat.nums.buffer as ArrayBuffer, flat.types.buffer as ArrayBuffer);
+      slot.worker.postMessage({ job, packId, ...what, indexed: flat ?? indexed } satisfies VerifyJob, transfer);
     });
   }
 

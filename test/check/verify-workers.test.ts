@@ -102,6 +102,11 @@ describe('pack verify workers', () => {
     assert.equal(want.filter((m) => m.includes('but the index does not')).length, 1, want.join('\n'));
     assert.ok(want.some((m) => m.includes(`data blob ${'cd'.repeat(32)} in pack ${p}: plaintext does not match`)), want.join('\n'));
     assert.deepEqual(await pool.verifyStored!(p, entries), want);
+    // An ID that is not 64 characters cannot go flat: the entries cross as objects, same findings.
+    const odd = indexed(p).map((b, i) => (i === 0 ? { ...b, id: 'xyz' } : b));
+    const oddWant = await inThread(p, odd);
+    assert.ok(oddWant.some((m) => m.includes('data blob xyz in pack')), oddWant.join('\n'));
+    assert.deepEqual(await pool.verifyStored!(p, odd), oddWant);
   });
 
   it('damaged bytes: the same findings from the worker read as from the in-thread check', async () => {
