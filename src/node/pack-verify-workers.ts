@@ -10,7 +10,7 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { describeHandle } from '../core/backend/backend.js';
+import { describeHandle, type Backend } from '../core/backend/backend.js';
 import type { PackVerifier, StoredPackVerifier } from '../core/engine/check/check.js';
 import { CofferError } from '../core/errors.js';
 import type { Id, PackedBlob } from '../core/format/types.js';
@@ -27,6 +27,9 @@ import type { VerifyInit, VerifyJob, VerifyReply } from './pack-verify-worker.js
  */
 const YOUNG_GENERATION_MB = 4;
 
+/** A worker's own read of a pack failed (verifyStored then reads through the backend). */
+class ReadFailed extends CofferError {}
+
 interface Slot {
   readonly worker: Worker;
   busy: number;
@@ -37,13 +40,14 @@ export class PackVerifyPool {
   private readonly slots: Slot[] = [];
   private next = 1;
   private failure: Error | undefined;
+  private readonly backend: Backend;
   /** The local repository whose packs the workers read themselves, if it is one. */
   private readonly local: LocalBackend | undefined;
 
   constructor(repo: Repository, threads = Math.max(1, os.availableParallelism?.() ?? os.cpus().length)) {
     // The CLI's local backend is wrapped (retries, limits); a local folder is an absolute location
     // (the convention web-serve.ts follows too).
-    const b = repo.backend;
+    const b = (this.backend = repo.backend);
     this.local = b instanceof LocalBackend ? b : path.isAbsolute(b.location) ? new LocalBackend(b.location) : undefined;
     for (let i = 0; i < threads; i++) {
       const worker = new Worker(new URL('./pack-verify-worker.js', import.meta.url), { resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB } });
@@ -81,14 +85,21 @@ export class PackVerifyPool {
 
   /**
    * check's hook when the workers read the packs (local repositories only, else undefined): the
-   * worker reads the pack's file itself; a failed read rejects with the backend's own error.
+   * worker reads the pack's file itself. When that read fails, the pack is read once more through
+   * the repository's backend (its retries for transient errors, its own error when it fails too)
+   * and verified from those bytes.
    */
   get verifyStored(): StoredPackVerifier | undefined {
     const local = this.local;
     if (!local) return undefined;
-    return (packId, indexed) => {
+    return async (packId, indexed) => {
       const h = { type: 'data' as const, name: packId };
-      return this.run(packId, indexed, { file: { path: local.pathOf(h), what: describeHandle(h) } }, []);
+      try {
+        return await this.run(packId, indexed, { file: { path: local.pathOf(h), what: describeHandle(h) } }, []);
+      } catch (e) {
+        if (!(e instanceof ReadFailed)) throw e;
+        return this.verify(packId, await this.backend.get(h), indexed);
+      }
     };
   }
 
@@ -102,7 +113,7 @@ export class PackVerifyPool {
         slot.busy--;
         if (r.job === -1) return reject(this.failure ?? new CofferError('internal', 'pack verify worker failed'));
         if (r.failure !== undefined) return reject(new CofferError('internal', r.failure));
-        if (r.readError) return reject(new CofferError(r.readError.code, r.readError.message));
+        if (r.readError) return reject(new ReadFailed(r.readError.code, r.readError.message));
         resolve(r.problems);
       });
       const flat = flattenEntries(indexed);

@@ -18,7 +18,7 @@ import type { Id, PackedBlob } from '../../src/core/format/types.js';
 import { BlobSaver } from '../../src/core/repository/blob-saver.js';
 import { MasterIndex } from '../../src/core/repository/master-index.js';
 import { initRepository, openRepository } from '../../src/core/repository/open.js';
-import type { Repository } from '../../src/core/repository/repository.js';
+import { Repository } from '../../src/core/repository/repository.js';
 import { LocalBackend } from '../../src/node/local-backend.js';
 import { PackVerifyPool } from '../../src/node/pack-verify-workers.js';
 import { nodePlatform } from '../../src/node/platform.js';
@@ -128,6 +128,24 @@ describe('pack verify workers', () => {
       fs.writeFileSync(file, original);
     }
     assert.deepEqual(await pool.verifyStored!(p, indexed(p)), []);
+  });
+
+  it("a failed worker read falls back to the backend's read (its retries, its errors)", async () => {
+    // A backend at an absolute location where no pack is (the worker's read fails) that serves
+    // the packs from elsewhere (as a wrapper with retries would after a transient error).
+    const decoy = tempDir('coffer-verify-decoy-');
+    const real = repo.backend;
+    let gets = 0;
+    const odd = { location: decoy, connections: 2, get: (h: Parameters<typeof real.get>[0]) => (gets++, real.get(h)) } as unknown as typeof real;
+    const oddPool = new PackVerifyPool(new Repository(odd, repo.platform, repo.key, repo.keyId, repo.config), 1);
+    try {
+      assert.ok(oddPool.verifyStored);
+      for (const p of packs()) assert.deepEqual(await oddPool.verifyStored(p, indexed(p)), await inThread(p), p);
+      assert.equal(gets, packs().length, 'every pack came through the backend');
+    } finally {
+      await oddPool.close();
+      fs.rmSync(decoy, { recursive: true, force: true });
+    }
   });
 
   it('a pack that vanished: the backend error, and check reports it as unreadable', async () => {
