@@ -10,7 +10,8 @@
  * index's data blobs when the workers start, decides which thread stores a new blob; the saver
  * uses the same table for the blobs it still packs itself. Per file only the chunk IDs and
  * sizes come back (the chunks are already stored, or being stored in a worker's open pack);
- * packs come back whole, one transfer per ~16 MiB. Before the saver writes its last index it
+ * packs come back whole, one transfer per ~16 MiB, and are freed as soon as they are stored
+ * (not when the main isolate next collects). Before the saver writes its last index it
  * flushes the workers' open packs (the pool is a PackProducer), so every blob a snapshot names
  * is uploaded, and indexed only after its pack is stored. Without `attach` (no saver) the
  * workers seal each new chunk and send it, as the main thread's dedup and packing expect.
