@@ -298,7 +298,9 @@ export class ChunkWorkerPool implements FileProcessor, PackProducer {
  * Frees a pack's memory now instead of at the main isolate's next full GC: the buffer is
  * detached by transferring it into a message that is then dropped unread. Without this, every
  * ~16 MiB pack counted as external memory until collected, which forced a full GC of the main
- * heap about every second pack and kept hundreds of MiB of dead packs in RSS.
+ * heap about every second pack and kept hundreds of MiB of dead packs in RSS. Only once the
+ * backend's put resolved (one caveat: an attempt the timeout layer gave up on, whose retry then
+ * succeeded, may in theory still have a local write pending in the thread pool).
  */
 function release(bytes: Uint8Array): void {
   const { port1, port2 } = new MessageChannel();

@@ -1,7 +1,8 @@
 /**
  * Sealing straight into a pack (crypto/sealed-box.ts `sealInto`, repository/pack-builder.ts
  * `room`/`commit`): the bytes must be exactly what `seal` + `add` produce, for both suites,
- * nothing outside the box may be touched, and a box that does not fit is refused.
+ * nothing outside the box may be touched, and a box that does not fit is refused. And the saver
+ * tells a pack's producer whether the backend stored it (only then may its bytes be freed).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,6 +14,10 @@ import type { CryptoSuite } from '../../src/core/crypto/suite.js';
 import { webCrypto } from '../../src/core/crypto/web.js';
 import { decodePackHeader } from '../../src/core/format/pack-header.js';
 import { PackBuilder } from '../../src/core/repository/pack-builder.js';
+import { BlobSaver } from '../../src/core/repository/blob-saver.js';
+import { MasterIndex } from '../../src/core/repository/master-index.js';
+import { CofferError } from '../../src/core/errors.js';
+import { newMemRepo } from '../helpers/mem-repo.js';
 import { nodeCrypto } from '../../src/node/crypto-node.js';
 
 const SUITES: CryptoSuite[] = [nodeCrypto, webCrypto];
@@ -94,4 +99,40 @@ test('PackBuilder: commit without room is refused', () => {
   assert.throws(() => p.commit('00'.repeat(32), buf.length + 1, 0), RangeError);
   p.commit('00'.repeat(32), 10, 0);
   assert.equal(p.size, 10);
+});
+
+test('BlobSaver.addPack: onDone says stored only when the backend holds the pack', async () => {
+  for (const failing of [false, true]) {
+    const m = await newMemRepo();
+    if (failing) {
+      const put = m.backend.put.bind(m.backend);
+      m.backend.put = async (h, data, o) => {
+        if (h.type === 'data') throw new CofferError('permission', 'disk full');
+        return put(h, data, o);
+      };
+    }
+    const index = new MasterIndex();
+    const saver = new BlobSaver(m.repo, index, { uploads: 1 });
+    const b = new PackBuilder('data');
+    const plain = new Uint8Array(nc.randomBytes(5000));
+    const id = m.repo.sha256Hex(plain);
+    const len = plain.length + SEAL_OVERHEAD;
+    sealInto(m.platform.crypto, m.repo.key, plain, b.room(len), b.size);
+    b.commit(id, len, 0);
+    const pack = b.finish((x) => m.repo.seal(x), (x) => m.repo.sha256Hex(x));
+    const done: boolean[] = [];
+    await saver.addPack(pack, plain.length, (stored) => done.push(stored));
+    if (failing) {
+      await assert.rejects(saver.flush(), /disk full/);
+      assert.deepEqual(done, [false]);
+      assert.equal(index.has('data', id), false);
+    } else {
+      await saver.flush();
+      assert.deepEqual(done, [true]);
+      assert.ok(index.has('data', id));
+      const stored = await m.backend.get({ type: 'data', name: pack.id });
+      assert.equal(toHex(stored), toHex(pack.bytes));
+      assert.deepEqual(open(m.platform.crypto, m.repo.key, stored.subarray(0, len), 'blob'), plain);
+    }
+  }
 });
