@@ -2,7 +2,9 @@
  * The worker's PreparedSuite (WebCrypto results prepared ahead of the core's openBlob) in Node,
  * which has the same WebCrypto: prepared blobs open to the same plaintext as with @noble,
  * compressed ones too; a damaged blob still fails the core's MAC check (nothing prepared is
- * handed out for other bytes); unprepared calls fall back to @noble. And readGroups: one range
+ * handed out for other bytes); unprepared calls fall back to @noble; a compressed blob's frame is
+ * decoded straight from the AES-CTR pieces (raw/RLE) or by the library (other frames), and
+ * damage fails with the messages the core gives without preparation. And readGroups: one range
  * per run of back-to-back blobs of one pack, in file order, at most 8 MiB.
  */
 import { test } from 'node:test';
@@ -128,4 +130,77 @@ test('PreparedSuite: AES-CTR in pieces (counter carried across all 128 bits) and
   }
   assert.equal(hex(counterAt(new Uint8Array(16).fill(0xff), 1)), '00'.repeat(16));
   assert.equal(hex(counterAt(Uint8Array.from([...new Array(15).fill(0), 0xff]), 0x10001)), '00'.repeat(13) + '010100');
+});
+
+test('PreparedSuite: compressed blobs decoded from the AES pieces (raw, RLE) or by the library; damage fails as in the core', async () => {
+  const { suite, zstd, key, repo } = await setup();
+  // The same repository without preparation: the core's own messages to compare with.
+  const plainRepo = new Repository({} as never, { crypto: webCrypto, zstd: zstd.inner }, key, 'k'.repeat(64), repo.config);
+  let libraryCalls = 0;
+  const inner = zstd.inner;
+  const counted = { ...inner, name: inner.name, compress: inner.compress.bind(inner), decompress: (d: Uint8Array, l?: { expectedSize?: number; maxSize?: number }) => (libraryCalls++, inner.decompress(d, l)) };
+  (zstd as unknown as { inner: typeof counted }).inner = counted;
+  const a = randomBytes(21, 3000);
+  // Hand-made frame (window 64 KiB): a raw block of 3000 bytes, then the last block, RLE of 9000 sevens.
+  const bh = (last: number, type: number, size: number): number[] => {
+    const v = last | (type << 1) | (size << 3);
+    return [v & 0xff, (v >> 8) & 0xff, v >> 16];
+  };
+  const rleFrame = Uint8Array.from([0x28, 0xb5, 0x2f, 0xfd, 0x00, 0x30, ...bh(0, 0, 3000), ...a, ...bh(1, 1, 9000), 7]);
+  const rlePlain = new Uint8Array(12_000);
+  rlePlain.set(a);
+  rlePlain.fill(7, 3000);
+  assert.deepEqual(inner.decompress(rleFrame, { expectedSize: 12_000 }), rlePlain, 'the hand-made frame is what the library reads');
+  const text = new TextEncoder().encode('a compressible line of text\n'.repeat(40_000));
+  const cases: [string, Uint8Array, Uint8Array, boolean][] = [
+    ['raw, 6 pieces', randomBytes(22, 3 * 1024 * 1024 + 11), new Uint8Array(0), false],
+    ['raw, one piece', randomBytes(23, 100_000), new Uint8Array(0), false],
+    ['raw + RLE', rlePlain, rleFrame, false],
+    ['compressed blocks', text, new Uint8Array(0), true],
+  ];
+  for (const [name, plain, frame, library] of cases) {
+    const stored = frame.length ? frame : inner.compress(plain, 3);
+    const id = hex(webCrypto.sha256(plain));
+    const iv = Uint8Array.from([...new Array(12).fill(0x5a), 0xff, 0xff, 0xff, 0x80]); // counter carries inside the frame
+    const sealed = seal(webCrypto, key, stored, iv);
+    const loc = { packId: 'p'.repeat(64), offset: 0, length: sealed.length, uncompressedLength: plain.length };
+    for (const into of [undefined, new Uint8Array(stored.length + 9).subarray(4, 4 + stored.length)]) {
+      libraryCalls = 0;
+      await suite.prepare(key, sealed, loc.uncompressedLength, zstd, into);
+      assert.equal(libraryCalls, library ? 1 : 0, `${name}: ${library ? 'the library decodes it' : 'decoded from the pieces'}`);
+      const got = openBlob(repo, 'data', id, loc, sealed);
+      assert.deepEqual(got, plain, name);
+      assert.equal(libraryCalls, library ? 1 : 0, `${name}: openBlob took the prepared result`);
+      if (!library) assert.equal(got.buffer.byteLength, plain.length, `${name}: a buffer of its own (sent as it is)`);
+    }
+    // Tampered ciphertext: prepare refuses it before decoding, and openBlob fails with the core's message.
+    const bad = sealed.slice();
+    bad[sealed.length - 20]! ^= 4;
+    libraryCalls = 0;
+    await assert.rejects(suite.prepare(key, bad, loc.uncompressedLength, zstd), (e) => isCofferError(e, 'corrupt') && /ciphertext verification failed/.test(e.message));
+    assert.equal(libraryCalls, 0, 'nothing unauthenticated reaches the library');
+    const want = (() => {
+      try {
+        openBlob(plainRepo, 'data', id, loc, bad);
+      } catch (e) {
+        return (e as Error).message;
+      }
+      return 'opened';
+    })();
+    assert.match(want, /ciphertext verification failed/);
+    assert.throws(() => openBlob(repo, 'data', id, loc, bad), (e) => isCofferError(e, 'corrupt') && (e as Error).message === want);
+    // Authentic bytes that are not the blob's (another ID): the SHA-256 check, same message.
+    const other = 'e'.repeat(64);
+    await suite.prepare(key, sealed, loc.uncompressedLength, zstd);
+    const wantSha = (() => {
+      try {
+        openBlob(plainRepo, 'data', other, loc, sealed.slice());
+      } catch (e) {
+        return (e as Error).message;
+      }
+      return 'opened';
+    })();
+    assert.match(wantSha, /SHA-256 mismatch/);
+    assert.throws(() => openBlob(repo, 'data', other, loc, sealed), (e) => isCofferError(e, 'corrupt') && (e as Error).message === wantSha);
+  }
 });

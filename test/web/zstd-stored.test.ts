@@ -2,13 +2,14 @@
  * The worker's one-copy decoder for zstd frames of raw/RLE blocks (web/worker/zstd-stored.ts),
  * against the core's wasm zstd (the reference library): whatever it accepts decodes exactly as
  * the library does, frames it must leave to the library (compressed blocks, a checksum, a wrong
- * size, damage) are left, and random damage to a stored frame never makes it disagree.
+ * size, damage) are left, and random damage to a stored frame never makes it disagree. The same
+ * frames cut into pieces (as the worker's AES-CTR results come) decode exactly as in one array.
  */
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { createWasmZstd } from '../../src/core/compress/zstd-wasm.js';
-import { decodeStored } from '../../src/web/worker/zstd-stored.js';
+import { decodeStored, decodeStoredPieces } from '../../src/web/worker/zstd-stored.js';
 import { randomBytes } from '../helpers/mem-repo.js';
 
 const concat = (...parts: Uint8Array[]): Uint8Array => {
@@ -85,5 +86,60 @@ test('decodeStored: damaged stored frames are refused or decoded exactly as the 
       assert.deepEqual(got, z.decompress(bad, { expectedSize: expected }));
     }),
     { numRuns: 400 },
+  );
+});
+
+/** `d` cut into pieces of `size` bytes (the last shorter), as decodeStoredPieces takes them. */
+const cut = (d: Uint8Array, size: number): Uint8Array[] => {
+  const parts: Uint8Array[] = [];
+  for (let o = 0; o < d.length; o += size) parts.push(d.slice(o, o + size));
+  return parts;
+};
+
+test('decodeStoredPieces: frames cut anywhere (block and frame headers split too) decode as in one array', async () => {
+  const z = await createWasmZstd();
+  const a = randomBytes(7, 1000);
+  const rle = frame(0x00, [0x30], [[0, 1000, a], [1, 5000, new Uint8Array([9])], [0, 1000, a]]);
+  const rleWant = concat(a, new Uint8Array(5000).fill(9), a);
+  const text = new TextEncoder().encode('the quick brown fox '.repeat(10_000));
+  const cases: [string, Uint8Array, number][] = [
+    ['raw 300000', z.compress(randomBytes(3, 300_000), 3), 300_000],
+    ['raw 1 MiB + 5, two frames', concat(z.compress(randomBytes(4, 1024 * 1024 + 5), 3), z.compress(randomBytes(5, 1000), 3)), 1024 * 1024 + 1005],
+    ['raw + RLE by hand', rle, 7000],
+    ['compressed blocks', z.compress(text, 3), text.length],
+  ];
+  for (const [name, data, n] of cases) {
+    const whole = decodeStored(data, n);
+    if (name === 'compressed blocks') assert.equal(whole, undefined);
+    else assert.deepEqual(whole, z.decompress(data, { expectedSize: n }), name);
+    if (name === 'raw + RLE by hand') assert.deepEqual(whole, rleWant);
+    for (const size of [1, 2, 3, 5, 7, 13, 4096, 128 * 1024 + 3, 512 * 1024, data.length, data.length + 10]) {
+      assert.deepEqual(decodeStoredPieces(cut(data, size), size, n), whole, `${name} in pieces of ${size}`);
+      assert.equal(decodeStoredPieces(cut(data, size), size, n + 1), undefined, `${name}: another expected size`);
+    }
+  }
+  // Pieces that are not one size (but the last) are not taken.
+  const d = cases[0]![1];
+  const parts = cut(d, 4096);
+  parts[1] = parts[1]!.subarray(1);
+  assert.equal(decodeStoredPieces(parts, 4096, 300_000), undefined);
+  assert.equal(decodeStoredPieces([...cut(d, 4096), new Uint8Array(0)], 4096, 300_000), undefined, 'an empty last piece');
+  assert.equal(decodeStoredPieces([], 4096, 0), undefined);
+});
+
+test('decodeStoredPieces: damaged frames in pieces decode exactly as decodeStored (and the library) or are refused', async () => {
+  const z = await createWasmZstd();
+  const plain = randomBytes(9, 300_000);
+  const stored = z.compress(plain, 3);
+  fc.assert(
+    fc.property(fc.array(fc.tuple(fc.nat(), fc.integer({ min: 1, max: 255 })), { minLength: 1, maxLength: 3 }), fc.integer({ min: -2, max: 2 }), fc.integer({ min: 1, max: 200_000 }), (flips, dSize, size) => {
+      const bad = stored.slice();
+      for (const [at, x] of flips) bad[at % 2 === 0 ? (at >> 1) % 16 : 6 + ((at >> 1) % 3) * (128 * 1024 + 3) + ((at >> 3) % 3)]! ^= x;
+      const expected = plain.length + dSize;
+      const got = decodeStoredPieces(cut(bad, size), size, expected);
+      assert.deepEqual(got, decodeStored(bad, expected));
+      if (got !== undefined) assert.deepEqual(got, z.decompress(bad, { expectedSize: expected }));
+    }),
+    { numRuns: 300 },
   );
 });

@@ -38,8 +38,11 @@ export async function openGroup(repo: Repository, g: PackRead, read: (packId: st
   const all = await read(g.packId, g.offset, g.length);
   const at = (b: PackRead['blobs'][number], buf: Uint8Array, edge: number): Uint8Array => buf.subarray(b.loc.offset - g.offset + edge, b.loc.offset - g.offset + b.loc.length - edge);
   const sealed = g.blobs.map((b) => at(b, all, 0));
-  // WebCrypto is asynchronous: prepare the whole read at once.
-  await Promise.all(g.blobs.map((b, i) => suite.prepare(repo.key, sealed[i]!, b.loc.uncompressedLength, zstd, plainBuffer && b.loc.length >= 32 ? at(b, plainBuffer, 16) : undefined)));
+  // WebCrypto is asynchronous: prepare the whole read at once. A blob stored uncompressed is
+  // decrypted into a new buffer of its own (sent as it is, not copied out of plainBuffer);
+  // plainBuffer takes only the frames left to the zstd library.
+  const into = (b: PackRead['blobs'][number]): Uint8Array | undefined => (plainBuffer && b.loc.uncompressedLength > 0 && b.loc.length >= 32 ? at(b, plainBuffer, 16) : undefined);
+  await Promise.all(g.blobs.map((b, i) => suite.prepare(repo.key, sealed[i]!, b.loc.uncompressedLength, zstd, into(b))));
   return g.blobs.map((b, i) => openBlob(repo, 'data', b.id, b.loc, sealed[i]!));
 }
 

@@ -22,7 +22,7 @@ import { createPoly1305Wasm } from '../../core/crypto/poly1305-wasm.js';
 import type { Compressor } from '../../core/compress/compressor.js';
 import type { CryptoSuite } from '../../core/crypto/suite.js';
 import type { CryptoKey as MasterKey } from '../../core/format/types.js';
-import { decodeStored } from './zstd-stored.js';
+import { decodeStoredPieces } from './zstd-stored.js';
 
 interface PreparedAes {
   readonly offset: number;
@@ -76,6 +76,16 @@ async function decryptCtr(key: CryptoKey, iv: Uint8Array, ct: Uint8Array, into?:
   return out;
 }
 
+/** AES-256-CTR of `ct` by WebCrypto as its CTR_PIECE results, in order (each a fresh buffer, kept as it is). */
+async function decryptPieces(key: CryptoKey, iv: Uint8Array, ct: Uint8Array): Promise<Uint8Array[]> {
+  const parts: Uint8Array[] = [];
+  for (let o = 0; o < ct.length; o += CTR_PIECE) {
+    const part = ct.subarray(o, Math.min(ct.length, o + CTR_PIECE)) as Uint8Array<ArrayBuffer>;
+    parts.push(new Uint8Array(await crypto.subtle.decrypt({ name: 'AES-CTR', counter: counterAt(iv, o / 16) as Uint8Array<ArrayBuffer>, length: 128 }, key, part)));
+  }
+  return parts;
+}
+
 export class PreparedSuite implements CryptoSuite {
   readonly name = 'web (WebCrypto + wasm Poly1305 + noble)';
   private readonly aes = new WeakMap<ArrayBufferLike, PreparedAes[]>();
@@ -103,12 +113,13 @@ export class PreparedSuite implements CryptoSuite {
 
   /**
    * Decrypts a sealed box's ciphertext ahead of the core's `open`; for a blob stored compressed
-   * (`uncompressedLength` > 0) also decompresses it with `zstd` (the core's own, with the
-   * limits `openBlob` gives) and hashes the plaintext. `zstd` must be this suite's `wrap`ped
+   * (`uncompressedLength` > 0) also decompresses it (frames of raw/RLE blocks straight from the
+   * decryption's pieces, zstd-stored.ts; any other with `zstd`, the core's own, with the limits
+   * `openBlob` gives) and hashes the plaintext. `zstd` must be this suite's `wrap`ped
    * compressor, which hands the prepared result back to `openBlob`. `into` (the ciphertext's
-   * length) receives the decryption instead of a new buffer; the caller then must not reuse it
-   * before openBlob ran, and must copy out a plaintext that is a view of it (a blob not stored
-   * compressed).
+   * length) receives the decryption instead of a new buffer (of a blob stored uncompressed, or
+   * a frame left to the library); the caller then must not reuse it before openBlob ran, and
+   * must copy out a plaintext that is a view of it (a blob not stored compressed).
    */
   async prepare(key: MasterKey, sealed: Uint8Array, uncompressedLength: number, zstd: PreparedZstd, into?: Uint8Array): Promise<void> {
     if (sealed.length < 32 || !globalThis.crypto?.subtle) return;
@@ -119,30 +130,45 @@ export class PreparedSuite implements CryptoSuite {
       k = crypto.subtle.importKey('raw', new Uint8Array(key.encrypt) as Uint8Array<ArrayBuffer>, 'AES-CTR', false, ['decrypt']);
       this.keys.set(key.encrypt, k);
     }
-    const result = await decryptCtr(await k, iv, ct, into);
-    const remember = (): void => {
+    const remember = (result: Uint8Array): void => {
       const list = this.aes.get(ct.buffer) ?? [];
       list.push({ offset: ct.byteOffset, length: ct.length, iv, key: key.encrypt, result });
       this.aes.set(ct.buffer, list);
     };
-    remember();
     if (uncompressedLength === 0) {
+      const result = await decryptCtr(await k, iv, ct, into);
+      remember(result);
       this.digests.set(result, new Uint8Array(await crypto.subtle.digest('SHA-256', result as Uint8Array<ArrayBuffer>)));
       return;
     }
-    // Nothing unauthenticated reaches the decompressor: the core's open() checks the MAC first
-    // (and takes the prepared decryption, so it is put back for openBlob's own call). The tag
-    // it computes is kept for openBlob's check of these same bytes: one Poly1305 pass, not two.
+    // A compressed blob: its frame is decoded straight from WebCrypto's results, each block
+    // copied once to its place in the blob's output, so there is no contiguous plaintext of the
+    // frame. The core's open() (here, and openBlob's own) gets a stand-in for it, which only the
+    // wrapped decompressor takes (and answers with the decoded frame); the SHA-256 of what comes
+    // out is checked against the blob ID by openBlob as always.
+    const stand = new Uint8Array(0);
+    const pieces = decryptPieces(await k, iv, ct);
+    pieces.catch(() => undefined); // awaited below unless the MAC check throws first
+    // Nothing unauthenticated is parsed or reaches the decompressor: the core's open() checks the
+    // MAC first (it runs before the first piece is awaited). The tag it computes is kept for
+    // openBlob's check of these same bytes: one Poly1305 pass, not two.
+    remember(stand);
     this.keepMacs = true;
-    let plain: Uint8Array;
     try {
-      plain = openSealed(this, key, sealed, 'data blob');
+      openSealed(this, key, sealed, 'data blob');
     } finally {
       this.keepMacs = false;
     }
-    remember();
-    const decompressed = decodeStored(plain, uncompressedLength) ?? zstd.inner.decompress(plain, { expectedSize: uncompressedLength });
-    zstd.prepared.set(plain, decompressed);
+    remember(stand);
+    const parts = await pieces;
+    let decompressed = decodeStoredPieces(parts, CTR_PIECE, uncompressedLength);
+    if (!decompressed) {
+      // Not a frame of raw/RLE blocks: the library decodes (or refuses) the whole plaintext.
+      const plain = into && into.length === ct.length ? into : new Uint8Array(ct.length);
+      parts.forEach((p, i) => plain.set(p, i * CTR_PIECE));
+      decompressed = zstd.inner.decompress(plain, { expectedSize: uncompressedLength });
+    }
+    zstd.prepared.set(stand, decompressed);
     this.digests.set(decompressed, new Uint8Array(await crypto.subtle.digest('SHA-256', decompressed as Uint8Array<ArrayBuffer>)));
   }
 
