@@ -49,7 +49,7 @@ export class FsRestoreSink implements RestoreSink {
     this.names.clashPossible = true;
   }
 
-  /** Every file's name is seen before any content is written, so a file a worker completes cannot lose its partial name to another (RestoreFile.handOver). */
+  /** Every file name of a folder is seen before any content of that folder's files is written (a partial name is in its file's folder), so a file a worker completes cannot lose its partial name to another (RestoreFile.handOver). */
   expect(p: RelPath): void {
     this.notePartialLike(p);
   }

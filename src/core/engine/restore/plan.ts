@@ -94,74 +94,124 @@ export function planRestore(index: MasterIndex, contents: readonly (readonly Id[
  * blob's location looked up once by the caller, not once per use).
  */
 export function planRestoreBlobs(blobs: BlobSource, fileCount: number, contentOf: (f: number) => ArrayLike<number>, opts: PlanOptions = {}): RestorePlan {
-  const maxGap = opts.maxGap ?? DEFAULT_MAX_GAP;
-  const maxRead = opts.maxRead ?? DEFAULT_MAX_READ;
-  const maxPlain = opts.maxPlain ?? DEFAULT_MAX_PLAIN;
-  // Blobs of each pack; Map keeps first-use order of packs.
-  const packs = new Map<Id, PlannedBlob[]>();
-  const planned: (PlannedBlob | undefined)[] = new Array(blobs.ids.length);
-  const files: FilePlan[] = [];
-  for (let f = 0; f < fileCount; f++) {
-    const content = contentOf(f);
-    let size = 0;
-    let missing: Id | undefined;
-    for (let i = 0; i < content.length; i++) {
-      const loc = blobs.locs[content[i]!];
-      if (!loc) {
-        missing = blobs.ids[content[i]!];
-        break;
-      }
-      size += plaintextSize(loc);
-    }
-    if (missing !== undefined) {
-      files.push({ blobs: 0, size: 0, missing });
-      continue;
-    }
-    let offset = 0;
-    for (let i = 0; i < content.length; i++) {
-      const k = content[i]!;
-      const loc = blobs.locs[k]!;
-      let blob = planned[k];
-      if (!blob) {
-        planned[k] = blob = { id: blobs.ids[k]!, loc, targets: [] };
-        let pack = packs.get(loc.packId);
-        if (!pack) packs.set(loc.packId, (pack = []));
-        pack.push(blob);
-      }
-      blob.targets.push({ file: f, offset });
-      offset += plaintextSize(loc);
-    }
-    files.push({ blobs: content.length, size });
+  const batch = new BatchPlanner(blobs, opts).plan(0, fileCount, contentOf);
+  return { files: batch.files, reads: batch.reads, bytesRead: batch.bytesRead };
+}
+
+/** One batch of files planned by BatchPlanner: its files' plans and its new reads. */
+export interface PlannedBatch {
+  readonly files: FilePlan[];
+  readonly reads: PackRead[];
+  readonly bytesRead: number;
+}
+
+/**
+ * Plans a restore batch by batch (files in walk order), so the first reads can start while the
+ * walk goes on. Within a batch, as planRestoreBlobs. Across batches each blob keeps exactly its
+ * targets: a blob planned in an earlier batch whose read has not started gets the later files'
+ * targets added to it (read once); one whose read has started (`start`) is planned again.
+ * Packs are grouped per batch, so a pack used on both sides of a boundary may take one read more.
+ */
+export class BatchPlanner {
+  /** By blob number: its planned blob and the read that holds it, while that read has not started. */
+  private readonly planned: (PlannedBlob | undefined)[] = [];
+  private readonly readOf: (PackRead | undefined)[] = [];
+  private readonly started = new WeakSet<PackRead>();
+  private readonly maxGap: number;
+  private readonly maxRead: number;
+  private readonly maxPlain: number;
+
+  constructor(
+    private readonly blobs: BlobSource,
+    opts: PlanOptions = {},
+  ) {
+    this.maxGap = opts.maxGap ?? DEFAULT_MAX_GAP;
+    this.maxRead = opts.maxRead ?? DEFAULT_MAX_READ;
+    this.maxPlain = opts.maxPlain ?? DEFAULT_MAX_PLAIN;
   }
 
-  const reads: PackRead[] = [];
-  let bytesRead = 0;
-  for (const [packId, packBlobs] of packs) {
-    const sorted = packBlobs.sort((a, b) => a.loc.offset - b.loc.offset);
-    let group: PlannedBlob[] = [];
-    let start = 0;
-    let end = 0;
-    let plain = 0;
-    const emit = () => {
-      if (group.length === 0) return;
-      reads.push({ packId, offset: start, length: end - start, blobs: group });
-      bytesRead += end - start;
-      group = [];
-    };
-    for (const b of sorted) {
-      const bStart = b.loc.offset;
-      const bEnd = bStart + b.loc.length;
-      const bPlain = plaintextSize(b.loc);
-      if (group.length > 0 && (bStart - end > maxGap || bEnd - start > maxRead || plain + bPlain > maxPlain || bStart < end)) emit();
-      if (group.length === 0) {
-        start = bStart;
-        plain = 0;
-      }
-      group.push(b);
-      end = bEnd;
-      plain += bPlain;
-    }
-    emit();
+  /** The read is being executed: its blobs' target lists are final from now on. */
+  start(r: PackRead): void {
+    this.started.add(r);
   }
-  return { files, reads, bytesRead };
+
+  /**
+   * Plans files `first`..`first + count - 1` (their numbers in the targets); `contentOf(f)` for
+   * f in 0..count-1. Returns their plans (in order) and the batch's new reads in execution order.
+   */
+  plan(first: number, count: number, contentOf: (f: number) => ArrayLike<number>): PlannedBatch {
+    const { blobs, planned, readOf } = this;
+    // Numbers of the blobs of each pack new in this batch; Map keeps first-use order of packs.
+    const packs = new Map<Id, number[]>();
+    const files: FilePlan[] = [];
+    for (let f = 0; f < count; f++) {
+      const content = contentOf(f);
+      let size = 0;
+      let missing: Id | undefined;
+      for (let i = 0; i < content.length; i++) {
+        const loc = blobs.locs[content[i]!];
+        if (!loc) {
+          missing = blobs.ids[content[i]!];
+          break;
+        }
+        size += plaintextSize(loc);
+      }
+      if (missing !== undefined) {
+        files.push({ blobs: 0, size: 0, missing });
+        continue;
+      }
+      let offset = 0;
+      for (let i = 0; i < content.length; i++) {
+        const k = content[i]!;
+        const loc = blobs.locs[k]!;
+        let blob = planned[k];
+        const read = readOf[k];
+        if (blob && read && this.started.has(read)) blob = undefined; // its targets are final: read it again
+        if (!blob) {
+          planned[k] = blob = { id: blobs.ids[k]!, loc, targets: [] };
+          readOf[k] = undefined;
+          let pack = packs.get(loc.packId);
+          if (!pack) packs.set(loc.packId, (pack = []));
+          pack.push(k);
+        }
+        blob.targets.push({ file: first + f, offset });
+        offset += plaintextSize(loc);
+      }
+      files.push({ blobs: content.length, size });
+    }
+
+    const reads: PackRead[] = [];
+    let bytesRead = 0;
+    for (const [packId, numbers] of packs) {
+      const sorted = numbers.sort((a, b) => blobs.locs[a]!.offset - blobs.locs[b]!.offset);
+      let group: number[] = [];
+      let start = 0;
+      let end = 0;
+      let plain = 0;
+      const emit = () => {
+        if (group.length === 0) return;
+        const read: PackRead = { packId, offset: start, length: end - start, blobs: group.map((k) => planned[k]!) };
+        for (const k of group) readOf[k] = read;
+        reads.push(read);
+        bytesRead += end - start;
+        group = [];
+      };
+      for (const k of sorted) {
+        const loc = blobs.locs[k]!;
+        const bStart = loc.offset;
+        const bEnd = bStart + loc.length;
+        const bPlain = plaintextSize(loc);
+        if (group.length > 0 && (bStart - end > this.maxGap || bEnd - start > this.maxRead || plain + bPlain > this.maxPlain || bStart < end)) emit();
+        if (group.length === 0) {
+          start = bStart;
+          plain = 0;
+        }
+        group.push(k);
+        end = bEnd;
+        plain += bPlain;
+      }
+      emit();
+    }
+    return { files, reads, bytesRead };
+  }
 }

@@ -2,8 +2,9 @@
  * @module engine/restore/restorer
  * Restores a tree into a RestoreSink (spec §17).
  *
- * Order: folders and special files are created while walking; regular files are then filled
- * pack by pack (plan.ts: each needed range of a pack is read once, nearby blobs merged, and every
+ * Order: folders and special files are created while walking; regular files are filled pack by
+ * pack, planned in batches while the walk goes on (a file once the walk has left its folder, so
+ * the sink has seen every name of that folder first) (plan.ts: each needed range of a pack is read once, nearby blobs merged, and every
  * blob is authenticated and hash-checked before a single byte of it is written to each file and
  * offset that needs it; a bounded number of reads in flight); a file is created at its first
  * write and closed, with its metadata, as soon as its last blob is written (by the blob opener
@@ -23,7 +24,7 @@ import type { Repository } from '../../repository/repository.js';
 import { anyMatch, childMayMatch, matchPath, type Pattern } from '../../filter/pattern.js';
 import { joinPath, TreeLoader, type WalkEntry } from '../walk/tree-walker.js';
 import { BlobTable, detachNode, FileTable, type DirRef } from './files.js';
-import { planRestoreBlobs, type PackRead, type PlannedBlob, type RestorePlan } from './plan.js';
+import { BatchPlanner, type PackRead, type PlannedBlob } from './plan.js';
 import type { FileWriter, HandOverOutcome, RelPath, RestoreSink } from './sink.js';
 import type { RestoredFile } from './verify.js';
 
@@ -90,9 +91,16 @@ export interface RestoreOptions {
   /** Planning knobs (plan.ts): largest unneeded gap inside one read, largest read. */
   readonly maxGap?: number;
   readonly maxRead?: number;
+  /**
+   * Files are planned and their reads started in batches while the walk goes on: a batch is
+   * planned once this many files (or content bytes) wait. Default: growing from 1024 files /
+   * 32 MiB to 16384 / 256 MiB; given: fixed (tests).
+   */
+  readonly batchFiles?: number;
+  readonly batchBytes?: number;
   readonly signal?: AbortSignal;
   readonly events?: {
-    /** Once the walk is done, before any content: the regular files to fill (hard links not counted) and their content bytes. */
+    /** Once the walk is done (content may have started: its onBytes/onFileDone count towards these): the regular files to fill (hard links not counted) and their content bytes. */
     onTotals?(files: number, bytes: number): void;
     onFileDone?(path: string, size: number): void;
     onBytes?(n: number): void;
@@ -134,22 +142,12 @@ interface FileState {
   creating?: number;
 }
 
-/** Runs `fn` over `items` in order with at most `limit` in flight; waits for all started calls, then rethrows the first failure. */
-async function runLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  let failure: { e: unknown } | undefined;
-  const lanes = Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, async () => {
-    while (!failure && next < items.length) {
-      try {
-        await fn(items[next++]!);
-      } catch (e) {
-        failure ??= { e };
-      }
-    }
-  });
-  await Promise.all(lanes);
-  if (failure) throw failure.e;
-}
+const FIRST_BATCH_FILES = 2048;
+const FIRST_BATCH_BYTES = 32 * 1024 * 1024;
+const MAX_BATCH_FILES = 16384;
+const MAX_BATCH_BYTES = 256 * 1024 * 1024;
+/** The walk lets other work run at least this often (ms). */
+const WALK_SLICE_MS = 5;
 
 function selected(opts: RestoreOptions, path: string, isDir: boolean, insideIncluded: boolean): 'yes' | 'descend' | 'no' {
   if (opts.exclude && anyMatch(opts.exclude, path)) return 'no';
@@ -206,8 +204,18 @@ export async function restore(repo: Repository, index: MasterIndex, tree: Id, si
   const filtering = (opts.include?.length ?? 0) > 0 || (opts.exclude?.length ?? 0) > 0;
   const visitTree = async (treeId: Id, parent: DirRef, parentNo: number, insideIncluded: boolean): Promise<void> => {
     const t = await loader.load(treeId);
+    if (performance.now() - lastYield > WALK_SLICE_MS) {
+      // Cached trees resolve without a turn of the event loop: let the reads' and workers'
+      // answers in, or the content would wait for the walk after all.
+      await new Promise((res) => setTimeout(res, 0));
+      lastYield = performance.now();
+    }
+    /** The files directly in this folder (planned once the walk leaves it), and their sizes. */
+    const mine: number[] = [];
+    let mineBytes = 0;
     for (const n of t.nodes) {
       if (opts.signal?.aborted) throw new CofferError('cancelled', 'restore interrupted');
+      if (stopped) throw stopped.e; // the content failed: the walk ends too
       let sel: 'yes' | 'descend' | 'no' = 'yes';
       if (filtering) {
         sel = selected(opts, base + joinPath(parent.path, n.name), n.type === 'dir', insideIncluded);
@@ -234,6 +242,10 @@ export async function restore(repo: Repository, index: MasterIndex, tree: Id, si
         const first = key ? links.get(key) : undefined;
         const i = files.add(n, parentNo);
         linkOf.push(first ?? -1);
+        if (first === undefined) {
+          mine.push(i);
+          mineBytes += n.size ?? 0;
+        }
         if (key && first === undefined) links.set(key, i);
         if (first === undefined) sink.expect?.(files.rawPath(i));
         continue;
@@ -248,27 +260,72 @@ export async function restore(repo: Repository, index: MasterIndex, tree: Id, si
         fail(e.path, err);
       }
     }
+    // Every name of this folder is known now (a partial name is in its file's folder).
+    for (const i of mine) ready.push(i);
+    readyBytes += mineBytes;
+    await planReady(false);
   };
-  files.dirs.push({ path: '/', rawPath: [] });
-  await visitTree(tree, files.dirs[0]!, 0, false);
-  files.seal();
 
-  // Content: planned pack by pack (plan.ts), each needed range of a pack read once, each blob
-  // authenticated and hash-checked before a byte of it is written to every place that needs it.
-  const originals: number[] = [];
-  for (let i = 0; i < files.length; i++) if (linkOf[i]! < 0) originals.push(i);
-  const plan: { files: RestorePlan['files']; reads?: RestorePlan['reads'] } = planRestoreBlobs(files.blobs, originals.length, (k) => files.contentOf(originals[k]!), {
+  // Content: planned batch by batch while the walk goes on (plan.ts BatchPlanner), each needed
+  // range of a pack read once, each blob authenticated and hash-checked before a byte of it is
+  // written to every place that needs it. A file is planned once the walk has left its folder:
+  // every name that could be its partial name has then been seen by sink.expect (and folders and
+  // special files of that folder created), as when the whole walk came first.
+  /** Files (not hard links of earlier ones) whose folders the walk has left, not planned yet: in folder completion order. */
+  let ready: number[] = [];
+  let lastYield = performance.now();
+  let readyBytes = 0;
+  let planner: BatchPlanner | undefined = new BatchPlanner(files.blobs, {
     ...(opts.maxGap !== undefined ? { maxGap: opts.maxGap } : {}),
     ...(opts.maxRead !== undefined ? { maxRead: opts.maxRead } : {}),
   });
-  files.blobs.locs.length = 0; // the plan holds the locations it needs
+  const fixedBatch = opts.batchFiles !== undefined || opts.batchBytes !== undefined;
+  let batchFiles = opts.batchFiles ?? FIRST_BATCH_FILES;
+  let batchBytes = opts.batchBytes ?? FIRST_BATCH_BYTES;
+  let totalBytes = 0;
+  /** Reads planned and not started yet (started ones are dropped: their blobs and targets need not stay in memory). */
+  const queue: (PackRead | undefined)[] = [];
+  let queueHead = 0;
+  let walking = true;
+  /** The first failure of the walk or of a read: everything stops. */
+  let stopped: { e: unknown } | undefined;
+  let idle: (() => void)[] = [];
+  const wake = () => {
+    const w = idle;
+    idle = [];
+    for (const f of w) f();
+  };
   const callOpts = opts.signal ? { signal: opts.signal } : undefined;
-  const states: FileState[] = originals.map((f, i) => ({ file: f, left: plan.files[i]!.blobs, inflight: 0, written: 0, failed: false, settled: false }));
-  if (opts.events?.onTotals) {
-    let bytes = 0;
-    for (const f of plan.files) bytes += f.size;
-    opts.events.onTotals(originals.length, bytes);
-  }
+  const states: FileState[] = [];
+
+  /** Plans the files whose folders the walk has left, once enough of them wait (`final`: the walk is done). */
+  const planReady = async (final: boolean): Promise<void> => {
+    if (ready.length === 0 || (!final && ready.length < batchFiles && readyBytes < batchBytes)) return;
+    const batch = ready;
+    ready = [];
+    readyBytes = 0;
+    if (!fixedBatch) {
+      batchFiles = Math.min(batchFiles * 2, MAX_BATCH_FILES);
+      batchBytes = Math.min(batchBytes * 2, MAX_BATCH_BYTES);
+    }
+    const first = states.length;
+    const planned = planner!.plan(first, batch.length, (k) => files.contentOf(batch[k]!));
+    // States exist before any read that targets them runs (a blob of an earlier, not started
+    // read may have been given targets in this batch).
+    for (let k = 0; k < batch.length; k++) states.push({ file: batch[k]!, left: planned.files[k]!.blobs, inflight: 0, written: 0, failed: false, settled: false });
+    for (const r of planned.reads) queue.push(r);
+    wake();
+    // Files that cannot be complete (a blob not in the index) and empty files. (Reads run while
+    // this waits: only the plan says which files are empty.)
+    for (let k = 0; k < batch.length; k++) totalBytes += planned.files[k]!.size;
+    for (let k = 0; k < batch.length; k++) {
+      const s = states[first + k]!;
+      const missing = planned.files[k]!.missing;
+      if (missing !== undefined) {
+        await markFailed(s, new CofferError('corrupt', `data blob ${missing} is not in the index (the repository is incomplete; try "check")`));
+      } else if (planned.files[k]!.blobs === 0 && !s.settled) await finish(s);
+    }
+  };
   /** Numbers of the files whose content was restored, in completion order (result.restoredFiles). */
   const restoredNos: number[] = [];
 
@@ -552,28 +609,49 @@ export async function restore(repo: Repository, index: MasterIndex, tree: Id, si
     for (const x of settled) if (x.status === 'rejected') throw x.reason;
   };
 
-  try {
-    // Files that cannot be complete (a blob not in the index) and empty files first.
-    for (let i = 0; i < states.length; i++) {
-      const s = states[i]!;
-      const missing = plan.files[i]!.missing;
-      if (missing !== undefined) {
-        await markFailed(s, new CofferError('corrupt', `data blob ${missing} is not in the index (the repository is incomplete; try "check")`));
-      } else if (s.left === 0) await finish(s);
+  /** Runs queued reads one after another until the walk is done and the queue empty, or something failed. */
+  const lane = async (): Promise<void> => {
+    for (;;) {
+      if (stopped) return;
+      if (queueHead < queue.length) {
+        const r = queue[queueHead]!;
+        queue[queueHead++] = undefined;
+        if (queueHead > 1024 && queueHead * 2 > queue.length) queue.splice(0, queueHead), (queueHead = 0);
+        planner?.start(r);
+        try {
+          await runRead(r);
+        } catch (e) {
+          stopped ??= { e };
+          wake();
+          return;
+        }
+        continue;
+      }
+      if (!walking) return;
+      await new Promise<void>((res) => idle.push(res));
     }
-    // Each read is dropped from the plan once started: its blobs and target lists need not stay
-    // in memory for the rest of the restore.
-    const reads: (PackRead | undefined)[] = [...plan.reads!];
-    plan.reads = undefined;
-    await runLimited(
-      reads.map((_, i) => i),
-      opts.readConcurrency ?? opts.fileConcurrency ?? 2,
-      (i) => {
-        const r = reads[i]!;
-        reads[i] = undefined;
-        return runRead(r);
-      },
-    );
+  };
+  const walk = async (): Promise<void> => {
+    try {
+      files.dirs.push({ path: '/', rawPath: [] });
+      await visitTree(tree, files.dirs[0]!, 0, false);
+      await planReady(true);
+      files.seal();
+      files.blobs.locs.length = 0; // the planned blobs hold the locations they need
+      planner = undefined;
+      opts.events?.onTotals?.(states.length, totalBytes);
+    } catch (e) {
+      stopped ??= { e };
+    } finally {
+      walking = false;
+      wake();
+    }
+  };
+
+  try {
+    const lanes = Array.from({ length: Math.max(1, opts.readConcurrency ?? opts.fileConcurrency ?? 2) }, lane);
+    await Promise.all([walk(), ...lanes]);
+    if (stopped) throw stopped.e;
   } catch (e) {
     // Fatal or cancelled: nothing half-written may look complete, and each such file is named.
     // No descriptor is closed while an opener may still write to it (a reused number would

@@ -41,7 +41,7 @@ export type HandOverOutcome =
 
 export interface RestoreSink {
   mkdir(path: RelPath, node: TreeNode): Promise<void>;
-  /** Optional: told, during the walk, of every regular file that will be created (before any content is written). */
+  /** Optional: told, during the walk, of every regular file that will be created (before any content of a file of its folder is written). */
   expect?(path: RelPath): void;
   createFile(path: RelPath, node: TreeNode): Promise<FileWriter>;
   /**
@@ -49,7 +49,7 @@ export interface RestoreSink {
    * lets the blob opener create this file itself (under its partial name), write all of its
    * content and complete it (what createFile, the writer's close and setMetadata do), or
    * undefined when the file must be created here. Asked only for a file not created yet whose
-   * every blob is in one read, after `expect` has seen every file. With handedOverFile and adoptFile.
+   * every blob is in one read, after `expect` has seen every file of its folder. With handedOverFile and adoptFile.
    */
   handOverFile?(path: RelPath, node: TreeNode): unknown;
   /** The opener completed a file of handOverFile: as FileWriter.handedOver (an error is thrown as close() would throw it). */
