@@ -45,25 +45,30 @@ function targetsOf(reads: readonly PackRead[]): string[] {
 }
 
 test('a blob shared across batches joins the earlier read until it starts; a file straddling batches gets every blob once per use', () => {
-  const blobs = blobSource(12);
-  const planner = new BatchPlanner(blobs, { maxGap: 1000 });
-  // Batch 1: files 0 and 1.
+  const blobs = blobSource(40);
+  const planner = new BatchPlanner(blobs, { maxGap: 1000, maxRead: 1000 });
+  // Batch 1: files 0 and 1 (blobs 0, 2, 4 of pack 1000: one read, 0..500).
   const b1 = planner.plan(0, 2, (f) => [[0, 2], [4]][f]!);
   assert.deepEqual(b1.files.map((f) => f.blobs), [2, 1]);
-  assert.deepEqual(targetsOf(b1.reads), ['000 0 0', '002 0 68', '004 1 0']);
-  // Batch 2 (nothing started): file 2 uses blob 2 of batch 1 twice and new blob 6; blob 0 shared.
-  const b2 = planner.plan(2, 2, (f) => [[2, 6, 2], [0]][f]!);
-  assert.deepEqual(b2.files.map((f) => f.blobs), [3, 1]);
-  assert.deepEqual(targetsOf(b2.reads), ['006 2 68'], 'only the new blob is read in batch 2');
-  assert.deepEqual(targetsOf(b1.reads), ['000 0 0', '000 3 0', '002 0 68', '002 2 0', '002 2 136', '004 1 0'], 'the earlier read got the later targets');
-  // Batch 1's read starts: its blobs' targets are final; batch 3 reads blob 0 again, blob 6 (not started) is shared.
   assert.equal(b1.reads.length, 1);
+  assert.deepEqual(targetsOf(b1.reads), ['000 0 0', '002 0 68', '004 1 0']);
+  // Batch 2 (nothing started): file 2 uses blob 2 of batch 1 twice and new blob 6, which joins
+  // batch 1's read (gap 100); blob 0 is shared by file 3; blob 30 is too far for that read.
+  const b2 = planner.plan(2, 2, (f) => [[2, 6, 2], [0, 30]][f]!);
+  assert.deepEqual(b2.files.map((f) => f.blobs), [3, 2]);
+  assert.deepEqual(targetsOf(b2.reads), ['01e 3 68'], 'only the blob no earlier read can take is read in batch 2');
+  assert.deepEqual(targetsOf(b1.reads), ['000 0 0', '000 3 0', '002 0 68', '002 2 0', '002 2 136', '004 1 0', '006 2 68'], 'the earlier read got the later targets and blob');
+  assert.deepEqual([b1.reads[0]!.offset, b1.reads[0]!.length, b1.reads[0]!.blobs.map((b) => b.loc.offset)], [0, 700, [0, 200, 400, 600]]);
+  assert.equal(b2.bytesRead, 200 + 100);
+  // Batch 1's read starts: its blobs' targets and range are final; batch 3 reads blobs 0 and 6
+  // again (one new read), and blob 32 joins batch 2's read, which has not started.
   planner.start(b1.reads[0]!);
-  const b3 = planner.plan(4, 2, (f) => [[0, 6], [9, 0]][f]!);
-  assert.deepEqual(b3.files, [{ blobs: 2, size: 136 }, { blobs: 0, size: 0, missing: id(9) }]);
-  assert.deepEqual(targetsOf(b3.reads), ['000 4 0']);
-  assert.deepEqual(targetsOf(b2.reads), ['006 2 68', '006 4 68']);
-  assert.deepEqual(targetsOf(b1.reads), ['000 0 0', '000 3 0', '002 0 68', '002 2 0', '002 2 136', '004 1 0'], 'a started read is never changed');
+  const b3 = planner.plan(4, 2, (f) => [[0, 6, 32], [9, 0]][f]!);
+  assert.deepEqual(b3.files, [{ blobs: 3, size: 204 }, { blobs: 0, size: 0, missing: id(9) }]);
+  assert.deepEqual(targetsOf(b3.reads), ['000 4 0', '006 4 68']);
+  assert.deepEqual(targetsOf(b2.reads), ['01e 3 68', '020 4 136']);
+  assert.deepEqual(targetsOf(b1.reads), ['000 0 0', '000 3 0', '002 0 68', '002 2 0', '002 2 136', '004 1 0', '006 2 68'], 'a started read is never changed');
+  assert.deepEqual([b1.reads[0]!.offset, b1.reads[0]!.length], [0, 700]);
 });
 
 test('batches give every blob exactly the targets of the plan made at once, whatever the cuts and started reads', () => {
@@ -78,20 +83,31 @@ test('batches give every blob exactly the targets of the plan made at once, what
         const planner = new BatchPlanner(blobs);
         const reads: PackRead[] = [];
         const files: FilePlan[] = [];
+        const startedAs = new Map<PackRead, string>();
         for (let first = 0, c = 0; first < contents.length; c++) {
           const n = Math.min(cuts[c % cuts.length]!, contents.length - first);
           const batch = planner.plan(first, n, (f) => contents[first + f]!);
           files.push(...batch.files);
           reads.push(...batch.reads);
-          // Some reads start before the next batch is planned.
-          for (const r of batch.reads) if (starts[(c + reads.length) % starts.length]) planner.start(r);
+          // Some reads start before the next batch is planned: never changed after that.
+          for (const r of reads) {
+            if (startedAs.has(r) || !starts[(c + reads.indexOf(r)) % starts.length]) continue;
+            planner.start(r);
+            startedAs.set(r, JSON.stringify(r));
+          }
           first += n;
         }
+        for (const [r, was] of startedAs) assert.equal(JSON.stringify(r), was);
         assert.deepEqual(files, whole.files);
         assert.deepEqual(targetsOf(reads), targetsOf(whole.reads));
+        // Merged as well as the plan made at once when nothing started in between.
+        if (startedAs.size === 0) assert.equal(reads.length, whole.reads.length);
         for (const r of reads) {
           assert.ok(r.length <= 8 * 1024 * 1024);
           for (const b of r.blobs) assert.ok(b.loc.offset >= r.offset && b.loc.offset + b.loc.length <= r.offset + r.length);
+          for (let i = 1; i < r.blobs.length; i++) assert.ok(r.blobs[i - 1]!.loc.offset + r.blobs[i - 1]!.loc.length <= r.blobs[i]!.loc.offset, 'in pack order, no overlap');
+          assert.equal(r.offset, r.blobs[0]!.loc.offset);
+          assert.equal(r.offset + r.length, r.blobs.at(-1)!.loc.offset + r.blobs.at(-1)!.loc.length);
         }
       },
     ),

@@ -102,6 +102,7 @@ export function planRestoreBlobs(blobs: BlobSource, fileCount: number, contentOf
 export interface PlannedBatch {
   readonly files: FilePlan[];
   readonly reads: PackRead[];
+  /** Sealed bytes this batch adds to the reads (its new reads, and earlier reads it extended). */
   readonly bytesRead: number;
 }
 
@@ -109,14 +110,17 @@ export interface PlannedBatch {
  * Plans a restore batch by batch (files in walk order), so the first reads can start while the
  * walk goes on. Within a batch, as planRestoreBlobs. Across batches each blob keeps exactly its
  * targets: a blob planned in an earlier batch whose read has not started gets the later files'
- * targets added to it (read once); one whose read has started (`start`) is planned again.
- * Packs are grouped per batch, so a pack used on both sides of a boundary may take one read more.
+ * targets added to it (read once); one whose read has started (`start`) is planned again. A new
+ * blob joins a read of its pack that has not started when it fits there (the same gap, size and
+ * plaintext bounds), so a pack used on both sides of a batch boundary is still read as few times.
  */
 export class BatchPlanner {
   /** By blob number: its planned blob and the read that holds it, while that read has not started. */
   private readonly planned: (PlannedBlob | undefined)[] = [];
   private readonly readOf: (PackRead | undefined)[] = [];
   private readonly started = new WeakSet<PackRead>();
+  /** Per pack, its reads planned earlier (some may have started since). */
+  private readonly packReads = new Map<Id, MutableRead[]>();
   private readonly maxGap: number;
   private readonly maxRead: number;
   private readonly maxPlain: number;
@@ -183,15 +187,31 @@ export class BatchPlanner {
     const reads: PackRead[] = [];
     let bytesRead = 0;
     for (const [packId, numbers] of packs) {
-      const sorted = numbers.sort((a, b) => blobs.locs[a]!.offset - blobs.locs[b]!.offset);
+      let sorted = numbers.sort((a, b) => blobs.locs[a]!.offset - blobs.locs[b]!.offset);
+      let earlier = this.packReads.get(packId);
+      if (earlier) {
+        earlier = earlier.filter((r) => !this.started.has(r));
+        if (earlier.length > 0) {
+          this.packReads.set(packId, earlier);
+          sorted = sorted.filter((k) => {
+            const grown = this.join(earlier!, k);
+            if (grown === undefined) return true;
+            bytesRead += grown;
+            return false;
+          });
+        } else this.packReads.delete(packId);
+      }
       let group: number[] = [];
       let start = 0;
       let end = 0;
       let plain = 0;
       const emit = () => {
         if (group.length === 0) return;
-        const read: PackRead = { packId, offset: start, length: end - start, blobs: group.map((k) => planned[k]!) };
+        const read: MutableRead = { packId, offset: start, length: end - start, blobs: group.map((k) => planned[k]!), plain };
         for (const k of group) readOf[k] = read;
+        let list = this.packReads.get(packId);
+        if (!list) this.packReads.set(packId, (list = []));
+        list.push(read);
         reads.push(read);
         bytesRead += end - start;
         group = [];
@@ -214,4 +234,41 @@ export class BatchPlanner {
     }
     return { files, reads, bytesRead };
   }
+
+  /** Adds new blob `k` to one of `reads` (same pack, not started) if it fits the bounds: the bytes that read grew by, or undefined. */
+  private join(reads: MutableRead[], k: number): number | undefined {
+    const loc = this.blobs.locs[k]!;
+    const bStart = loc.offset;
+    const bEnd = bStart + loc.length;
+    const bPlain = plaintextSize(loc);
+    for (const r of reads) {
+      const start = Math.min(r.offset, bStart);
+      const end = Math.max(r.offset + r.length, bEnd);
+      if (end - start > this.maxRead || r.plain + bPlain > this.maxPlain) continue;
+      if (bStart - (r.offset + r.length) > this.maxGap || r.offset - bEnd > this.maxGap) continue;
+      // Its place in pack order; it must not overlap its neighbours.
+      let j = r.blobs.length;
+      while (j > 0 && r.blobs[j - 1]!.loc.offset > bStart) j--;
+      const prev = r.blobs[j - 1];
+      const next = r.blobs[j];
+      if ((prev && prev.loc.offset + prev.loc.length > bStart) || (next && next.loc.offset < bEnd)) continue;
+      r.blobs.splice(j, 0, this.planned[k]!);
+      const grown = end - start - r.length;
+      r.offset = start;
+      r.length = end - start;
+      r.plain += bPlain;
+      this.readOf[k] = r;
+      return grown;
+    }
+    return undefined;
+  }
+}
+
+/** A read as the planner keeps it until it starts: it may still grow. */
+interface MutableRead {
+  readonly packId: Id;
+  offset: number;
+  length: number;
+  readonly blobs: PlannedBlob[];
+  plain: number;
 }
