@@ -148,6 +148,22 @@ const MAX_BATCH_FILES = 16384;
 const MAX_BATCH_BYTES = 256 * 1024 * 1024;
 /** The walk lets other work run at least this often (ms). */
 const WALK_SLICE_MS = 5;
+/** One turn of the event loop without a timer's minimum delay: setImmediate (Node), else a message to itself (browsers). */
+const yieldTurn: (resume: () => void) => void = (() => {
+  const immediate = (globalThis as { setImmediate?: (f: () => void) => unknown }).setImmediate;
+  if (immediate) return (resume) => void immediate(resume);
+  if (typeof MessageChannel !== 'function') return (resume) => void setTimeout(resume, 0);
+  let channel: MessageChannel | undefined;
+  const waiting: (() => void)[] = [];
+  return (resume) => {
+    if (!channel) {
+      channel = new MessageChannel();
+      channel.port1.onmessage = () => waiting.shift()?.();
+    }
+    waiting.push(resume);
+    channel.port2.postMessage(0);
+  };
+})();
 
 function selected(opts: RestoreOptions, path: string, isDir: boolean, insideIncluded: boolean): 'yes' | 'descend' | 'no' {
   if (opts.exclude && anyMatch(opts.exclude, path)) return 'no';
@@ -207,7 +223,7 @@ export async function restore(repo: Repository, index: MasterIndex, tree: Id, si
     if (performance.now() - lastYield > WALK_SLICE_MS) {
       // Cached trees resolve without a turn of the event loop: let the reads' and workers'
       // answers in, or the content would wait for the walk after all.
-      await new Promise((res) => setTimeout(res, 0));
+      await new Promise<void>(yieldTurn);
       lastYield = performance.now();
     }
     /** The files directly in this folder (planned once the walk leaves it), and their sizes. */
