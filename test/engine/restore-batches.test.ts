@@ -20,7 +20,7 @@ import type { Id } from '../../src/core/format/types.js';
 import { loadMasterIndex } from '../../src/core/repository/master-index.js';
 import { BlobOpenPool } from '../../src/node/blob-open-workers.js';
 import { FsRestoreSink } from '../../src/node/fs-sink.js';
-import { FakeSource, LOCK_OWNER, MemSink, describeSink, dir, file, newMemRepo, randomBytes, reopen, type MemRepo } from '../helpers/mem-repo.js';
+import { FakeSource, LOCK_OWNER, MemSink, damageBlob, describeSink, dir, file, newMemRepo, randomBytes, reopen } from '../helpers/mem-repo.js';
 import { tempDir } from '../helpers/paths.js';
 
 const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
@@ -166,15 +166,6 @@ function listFiles(root: string): Map<string, string> {
   return out;
 }
 
-async function damage(m: MemRepo, blobId: Id): Promise<void> {
-  const index = await loadMasterIndex(m.repo);
-  const loc = index.lookup('data', blobId)!;
-  const h = { type: 'data' as const, name: loc.packId };
-  const bytes = new Uint8Array(await m.backend.get(h));
-  bytes[loc.offset + 20] ^= 0xff;
-  m.backend.corrupt(h, bytes);
-}
-
 test('a restore in one-file batches restores what a restore planned at once restores (workers and one thread, damaged blob, partial-like names)', async () => {
   const m = await newMemRepo({ chunkerPolynomial: POL });
   const r = await backup(m.repo, new FakeSource(tree()), { targets: ['/data'], hostname: 'h', owner: LOCK_OWNER });
@@ -185,7 +176,7 @@ test('a restore in one-file batches restores what a restore planned at once rest
   await walkTree(new TreeLoader(repo, index), r.snapshot.tree, (e) => {
     if (e.path === '/data/damaged.bin') damagedBlob = e.node.content![0];
   });
-  await damage(m, damagedBlob!);
+  await damageBlob(m, damagedBlob!);
   index = await loadMasterIndex(repo);
 
   const run = async (opts: RestoreOptions) => {

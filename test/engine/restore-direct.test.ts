@@ -14,7 +14,7 @@ import type { Id } from '../../src/core/format/types.js';
 import { loadMasterIndex } from '../../src/core/repository/master-index.js';
 import { BlobOpenPool } from '../../src/node/blob-open-workers.js';
 import { FsRestoreSink } from '../../src/node/fs-sink.js';
-import { FakeSource, LOCK_OWNER, MemSink, describeSink, dir, file, newMemRepo, randomBytes, reopen, type MemRepo } from '../helpers/mem-repo.js';
+import { FakeSource, LOCK_OWNER, MemSink, damageBlob, describeSink, dir, file, newMemRepo, randomBytes, reopen } from '../helpers/mem-repo.js';
 import { tempDir } from '../helpers/paths.js';
 
 const POL = 0x3da3358b4dc173n;
@@ -52,15 +52,6 @@ function listFiles(root: string): Map<string, string> {
   return out;
 }
 
-async function damage(m: MemRepo, blobId: Id): Promise<void> {
-  const index = await loadMasterIndex(m.repo);
-  const loc = index.lookup('data', blobId)!;
-  const h = { type: 'data' as const, name: loc.packId };
-  const bytes = new Uint8Array(await m.backend.get(h));
-  bytes[loc.offset + 20] ^= 0xff;
-  m.backend.corrupt(h, bytes);
-}
-
 test('blob workers writing to the files directly restore exactly what one thread restores, damaged blob included', async () => {
   const m = await newMemRepo({ chunkerPolynomial: POL });
   const src = new FakeSource(tree());
@@ -73,7 +64,7 @@ test('blob workers writing to the files directly restore exactly what one thread
   await walkTree(new TreeLoader(repo, index), r.snapshot.tree, (e) => {
     if (e.path === '/data/damaged.bin') damagedBlob = e.node.content![0];
   });
-  await damage(m, damagedBlob!);
+  await damageBlob(m, damagedBlob!);
   index = await loadMasterIndex(repo);
 
   const run = async (opts: RestoreOptions) => {
@@ -128,7 +119,7 @@ test('files completed by the blob workers (close, real name, metadata) get the s
   await walkTree(new TreeLoader(repo, index), r.snapshot.tree, (e) => {
     if (e.path === '/d/broken') broken = e.node.content![0];
   });
-  await damage(m, broken!);
+  await damageBlob(m, broken!);
   index = await loadMasterIndex(repo);
   const target = tempDir();
   const pool = new BlobOpenPool(repo, 2);

@@ -22,7 +22,7 @@ import { openRepository } from '../../src/core/repository/open.js';
 import type { Repository } from '../../src/core/repository/repository.js';
 import { BlobOpenPool } from '../../src/node/blob-open-workers.js';
 import { FsRestoreSink } from '../../src/node/fs-sink.js';
-import { FakeSource, LOCK_OWNER, PASSWORD, dir, file, newMemRepo, randomBytes, reopen, type MemRepo } from '../helpers/mem-repo.js';
+import { FakeSource, LOCK_OWNER, PASSWORD, damageBlob, dir, file, newMemRepo, randomBytes, reopen, type MemRepo } from '../helpers/mem-repo.js';
 import { tempDir } from '../helpers/paths.js';
 
 const POL = 0x3da3358b4dc173n;
@@ -136,12 +136,8 @@ test('a blob failing in the read of a worker-created file: the open file is adop
 
 test('a damaged blob of a worker-created file with no good copy: kept as NAME.coffer-partial with its good blobs, reported as without workers; its hard link not made', async () => {
   const { m, repo, tree, multiBlobs } = await setup();
+  await damageBlob(m, multiBlobs[1]!);
   const index = await loadMasterIndex(repo);
-  const loc = index.lookup('data', multiBlobs[1]!)!;
-  const h = { type: 'data' as const, name: loc.packId };
-  const bytes = new Uint8Array(await m.backend.get(h));
-  bytes[loc.offset + 20] ^= 0xff;
-  m.backend.corrupt(h, bytes);
   const first = index.lookup('data', multiBlobs[0]!)!;
   const firstLen = plaintextSize(first);
 

@@ -11,7 +11,8 @@ import type { FileWriter, RelPath, RestoreSink } from '../../src/core/engine/res
 import { CofferError } from '../../src/core/errors.js';
 import { fromUnixNanos } from '../../src/core/format/go-time.js';
 import { MODE_DIR, MODE_SYMLINK } from '../../src/core/format/mode.js';
-import type { GoTime, TreeNode } from '../../src/core/format/types.js';
+import type { GoTime, Id, TreeNode } from '../../src/core/format/types.js';
+import { loadMasterIndex } from '../../src/core/repository/master-index.js';
 import { initRepository, openRepository, type InitOptions } from '../../src/core/repository/open.js';
 import type { Repository } from '../../src/core/repository/repository.js';
 import type { Platform } from '../../src/core/platform.js';
@@ -43,6 +44,15 @@ export async function newMemRepo(opts: Partial<InitOptions> = {}): Promise<MemRe
 
 export async function reopen(m: MemRepo, opts: { packSize?: number } = {}): Promise<Repository> {
   return openRepository(m.backend, m.platform, { password: PASSWORD, ...opts });
+}
+
+/** Flips one byte inside a stored data blob (its first copy), so opening it fails its MAC. */
+export async function damageBlob(m: MemRepo, blobId: Id): Promise<void> {
+  const loc = (await loadMasterIndex(m.repo)).lookup('data', blobId)!;
+  const h = { type: 'data' as const, name: loc.packId };
+  const bytes = new Uint8Array(await m.backend.get(h));
+  bytes[loc.offset + 20] ^= 0xff;
+  m.backend.corrupt(h, bytes);
 }
 
 /** Deterministic pseudo-random bytes (xorshift), incompressible enough for pack-size tests. */

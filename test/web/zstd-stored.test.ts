@@ -8,19 +8,12 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import fc from 'fast-check';
+import { concatBytes } from '../../src/core/bytes.js';
 import { createWasmZstd } from '../../src/core/compress/zstd-wasm.js';
 import { decodeStored, decodeStoredPieces } from '../../src/web/worker/zstd-stored.js';
 import { randomBytes } from '../helpers/mem-repo.js';
 
-const concat = (...parts: Uint8Array[]): Uint8Array => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-};
+const concat = concatBytes;
 
 /** A frame by hand: FHD, optional window descriptor and content size, then blocks [type, size, bytes]. */
 function frame(fhd: number, header: number[], blocks: [number, number, Uint8Array][]): Uint8Array {
