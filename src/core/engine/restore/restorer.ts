@@ -17,9 +17,9 @@
  * that says so, or removes it) and reported, also when the restore stops on a fatal error.
  */
 import { CofferError, isCofferError } from '../../errors.js';
-import type { Id, TreeNode } from '../../format/types.js';
+import type { Id } from '../../format/types.js';
 import { loadBlob, openBlob } from '../../repository/blob-loader.js';
-import { plaintextSize, type MasterIndex } from '../../repository/master-index.js';
+import type { MasterIndex } from '../../repository/master-index.js';
 import type { Repository } from '../../repository/repository.js';
 import { anyMatch, childMayMatch, matchPath, type Pattern } from '../../filter/pattern.js';
 import { joinPath, TreeLoader, type WalkEntry } from '../walk/tree-walker.js';
@@ -723,16 +723,6 @@ export async function restore(repo: Repository, index: MasterIndex, tree: Id, si
     get: () => (restored ??= restoredNos.map((i) => ({ path: files.path(i), rawPath: files.rawPath(i), node: files.node(i) }))),
   });
   return result;
-}
-
-/** Size of a file node's content according to the index (for progress totals). */
-export function contentSize(index: MasterIndex, content: readonly Id[] | null): number {
-  let n = 0;
-  for (const id of content ?? []) {
-    const loc = index.lookup('data', id);
-    if (loc) n += plaintextSize(loc);
-  }
-  return n;
 }
 
 export type { RelPath };
