@@ -296,6 +296,16 @@ export async function openFileRange(p: string, what: string, range: ByteRange | 
   }
 }
 
+/**
+ * The local folder behind `backend`, if it is one: the backend itself, or a wrapper (the CLI's
+ * retries and limits) whose location is an absolute path (every other backend's location is a
+ * URL-like `rest:`/`s3:`/`sftp:`/`rclone:` string). Direct file access for fast paths.
+ */
+export function localBackendOf(backend: Backend): LocalBackend | undefined {
+  if (backend instanceof LocalBackend) return backend;
+  return path.isAbsolute(backend.location) ? new LocalBackend(backend.location) : undefined;
+}
+
 export function checkAbort(o: CallOpts | undefined): void {
   if (o?.signal?.aborted) throw new CofferError('cancelled', 'operation cancelled', { cause: o.signal.reason });
 }

@@ -8,14 +8,13 @@
  * it (`verify`). The main thread collects the findings, so both cores verify.
  */
 import * as os from 'node:os';
-import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { describeHandle, type Backend } from '../core/backend/backend.js';
 import type { PackVerifier, StoredPackVerifier } from '../core/engine/check/check.js';
 import { CofferError } from '../core/errors.js';
 import type { Id, PackedBlob } from '../core/format/types.js';
 import type { Repository } from '../core/repository/repository.js';
-import { LocalBackend } from './local-backend.js';
+import { localBackendOf, type LocalBackend } from './local-backend.js';
 import { flattenEntries } from './pack-verify-worker-entries.js';
 import type { VerifyInit, VerifyJob, VerifyReply } from './pack-verify-worker.js';
 
@@ -45,10 +44,8 @@ export class PackVerifyPool {
   private readonly local: LocalBackend | undefined;
 
   constructor(repo: Repository, threads = Math.max(1, os.availableParallelism?.() ?? os.cpus().length)) {
-    // The CLI's local backend is wrapped (retries, limits); a local folder is an absolute location
-    // (the convention web-serve.ts follows too).
-    const b = (this.backend = repo.backend);
-    this.local = b instanceof LocalBackend ? b : path.isAbsolute(b.location) ? new LocalBackend(b.location) : undefined;
+    this.backend = repo.backend;
+    this.local = localBackendOf(repo.backend);
     for (let i = 0; i < threads; i++) {
       const worker = new Worker(new URL('./pack-verify-worker.js', import.meta.url), { resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB } });
       const slot: Slot = { worker, busy: 0, pending: new Map() };

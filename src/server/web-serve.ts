@@ -17,7 +17,7 @@ import { checkHandle, filePath } from '../core/backend/layout.js';
 import { CofferError } from '../core/errors.js';
 import { PROGRAM_VERSION } from '../core/engine/backup/backup.js';
 import type { TileTemplate } from '../core/gallery/tiles.js';
-import { checkAbort, LocalBackend, mapError, openFileRange } from '../node/local-backend.js';
+import { checkAbort, localBackendOf, mapError, openFileRange, type LocalBackend } from '../node/local-backend.js';
 import type { StreamingReads } from './rest-app.js';
 import type { ServeApp } from './serve-app.js';
 import { createWebApp, type WebApp, type WebRoute } from './web-app.js';
@@ -92,8 +92,9 @@ export function createServeWeb(o: ServeWebOptions): WebApp {
  * reads several ranges at once). Any other storage is returned as it is.
  */
 export function withStreamedReads(backend: Backend): Backend {
-  if (typeof (backend as Partial<StreamingReads>).openReadStream === 'function' || !path.isAbsolute(backend.location)) return backend;
-  return new StreamedReads(backend, new LocalBackend(backend.location));
+  if (typeof (backend as Partial<StreamingReads>).openReadStream === 'function') return backend;
+  const local = localBackendOf(backend);
+  return local ? new StreamedReads(backend, local) : backend;
 }
 
 class StreamedReads implements Backend, StreamingReads {
